@@ -1,0 +1,60 @@
+// swift-tools-version:6.1
+// flowdb: a SQLite flow archive for network forensics.
+//
+// Layers, with dependencies pointing one way (CLI → Ingest → Store/Capture → Decoding/Reassembly):
+//   CPcap, CSQLite   system libraries (libpcap, SQLite's C API)
+//   Reassembly       pure Swift port of gopacket's TCP reassembly; knows nothing of pcap or SQLite
+//   Decoding         pure Swift link/IP/TCP decoding over borrowed bytes
+//   Capture          libpcap reader: files, stdin, BPF filters
+//   Store            the archive: schema (embedded from schema/*.sql), recording, queries
+//   Ingest           the pipeline read → decode → assemble → store
+//   flowdb           the command line, thin
+import PackageDescription
+
+let package = Package(
+    name: "flowdb",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "flowdb", targets: ["flowdb"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CPcap",
+            pkgConfig: "libpcap",
+            providers: [.apt(["libpcap-dev"])]
+        ),
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        .target(name: "Decoding"),
+        .target(name: "Capture", dependencies: ["CPcap"]),
+        .executableTarget(name: "SchemaEmbedder"),
+        .plugin(
+            name: "EmbedSchema",
+            capability: .buildTool(),
+            dependencies: ["SchemaEmbedder"]
+        ),
+        .target(
+            name: "Store",
+            dependencies: ["CSQLite"],
+            plugins: ["EmbedSchema"]
+        ),
+        .target(name: "Ingest", dependencies: ["Capture", "Decoding", "Store"]),
+        .executableTarget(
+            name: "flowdb",
+            dependencies: [
+                "Ingest", "Store",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "DecodingTests", dependencies: ["Decoding"]),
+        .testTarget(name: "CaptureTests", dependencies: ["Capture", "Decoding"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "CSQLite"]),
+        .testTarget(name: "IngestTests", dependencies: ["Ingest", "Store"]),
+    ]
+)

@@ -1,0 +1,135 @@
+import CPcap
+
+/// A failure to open or read a capture, with the context an analyst needs.
+public enum CaptureError: Error, Equatable, CustomStringConvertible {
+    /// libpcap could not open the file (missing, unreadable, not a capture).
+    case open(path: String, message: String)
+    /// The file's link-layer type is one flowdb does not decode.
+    case unsupportedLinkType(path: String, dlt: Int32, name: String)
+    /// The BPF filter did not compile.
+    case badFilter(path: String, filter: String, message: String)
+    /// A record could not be read (truncated or broken). `packetIndex` is the
+    /// 0-based index of the record that failed, `byteOffset` where reading stopped
+    /// when libpcap can tell.
+    case read(path: String, packetIndex: Int, byteOffset: Int?, message: String)
+
+    public var description: String {
+        switch self {
+        case let .open(path, message):
+            "\(path): cannot open capture: \(message)"
+        case let .unsupportedLinkType(path, dlt, name):
+            "\(path): unsupported link type \(dlt) (\(name)); flowdb decodes Ethernet, Linux cooked v1/v2, raw IP and BSD loopback"
+        case let .badFilter(path, filter, message):
+            "\(path): bad filter '\(filter)': \(message)"
+        case let .read(path, index, offset, message):
+            "\(path): packet \(index)\(offset.map { " at byte offset \($0)" } ?? ""): \(message)"
+        }
+    }
+}
+
+/// One packet record. `bytes` borrows libpcap's buffer and is valid only until
+/// the next call to `CaptureReader.next()`.
+public struct CapturedPacket {
+    /// 0-based index of the record in its file.
+    public var index: Int
+    /// Capture time in nanoseconds since the Unix epoch.
+    public var timestamp: Int64
+    /// Bytes on the wire (may exceed `bytes.count` when the snaplen cut the packet).
+    public var wireLength: Int
+    public var bytes: UnsafeRawBufferPointer
+}
+
+/// Reads pcap and pcapng files (or stdin, as `-`) through libpcap with
+/// nanosecond timestamps and an optional BPF filter.
+public final class CaptureReader {
+    public let path: String
+    /// The link-layer type as libpcap reports it (a DLT_ number).
+    public let dlt: Int32
+    public let linkTypeName: String
+    public let snaplen: Int
+    /// Records read so far (including records the filter rejected, which libpcap
+    /// does not show us; so with a filter this counts delivered records).
+    public private(set) var packetsRead = 0
+    private let handle: OpaquePointer
+
+    /// Opens `path` ("-" for standard input).
+    public init(path: String, filter: String? = nil) throws(CaptureError) {
+        self.path = path
+        var errbuf = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
+        guard let handle = pcap_open_offline_with_tstamp_precision(path, UInt32(PCAP_TSTAMP_PRECISION_NANO), &errbuf) else {
+            throw .open(path: path, message: Self.string(errbuf))
+        }
+        self.handle = handle
+        dlt = pcap_datalink(handle)
+        if let name = pcap_datalink_val_to_name(dlt) {
+            linkTypeName = String(cString: name)
+        } else {
+            linkTypeName = "DLT \(dlt)"
+        }
+        snaplen = Int(pcap_snapshot(handle))
+        if let filter, !filter.isEmpty {
+            var program = bpf_program()
+            guard pcap_compile(handle, &program, filter, 1, PCAP_NETMASK_UNKNOWN) == 0 else {
+                let message = String(cString: pcap_geterr(handle))
+                pcap_close(handle)
+                throw .badFilter(path: path, filter: filter, message: message)
+            }
+            defer { pcap_freecode(&program) }
+            guard pcap_setfilter(handle, &program) == 0 else {
+                let message = String(cString: pcap_geterr(handle))
+                pcap_close(handle)
+                throw .badFilter(path: path, filter: filter, message: message)
+            }
+        }
+    }
+
+    deinit {
+        pcap_close(handle)
+    }
+
+    /// The next packet, or nil at the end of the file.
+    public func next() throws(CaptureError) -> CapturedPacket? {
+        var header: UnsafeMutablePointer<pcap_pkthdr>?
+        var data: UnsafePointer<UInt8>?
+        switch pcap_next_ex(handle, &header, &data) {
+        case 1:
+            guard let header, let data else { return nil }
+            let h = header.pointee
+            let index = packetsRead
+            packetsRead += 1
+            return CapturedPacket(
+                index: index,
+                timestamp: Self.nanoseconds(seconds: Int64(h.ts.tv_sec), fraction: Int64(h.ts.tv_usec)),
+                wireLength: Int(h.len),
+                bytes: UnsafeRawBufferPointer(start: data, count: Int(h.caplen))
+            )
+        case PCAP_ERROR_BREAK:
+            return nil
+        default:
+            let message = String(cString: pcap_geterr(handle))
+            throw .read(path: path, packetIndex: packetsRead, byteOffset: byteOffset, message: message)
+        }
+    }
+
+    /// Where libpcap's reading stands in the file, when it reads a seekable file.
+    public var byteOffset: Int? {
+        guard path != "-", let file = pcap_file(handle) else { return nil }
+        let position = ftell(file)
+        return position >= 0 ? Int(position) : nil
+    }
+
+    /// Nanoseconds since the epoch, saturating instead of trapping on absurd
+    /// timestamps (a hostile pcapng can carry any 64-bit time).
+    @inlinable
+    static func nanoseconds(seconds: Int64, fraction: Int64) -> Int64 {
+        let (product, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        if overflow { return seconds < 0 ? .min : .max }
+        let (sum, overflow2) = product.addingReportingOverflow(fraction)
+        if overflow2 { return .max }
+        return sum
+    }
+
+    private static func string(_ buffer: [CChar]) -> String {
+        buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+    }
+}

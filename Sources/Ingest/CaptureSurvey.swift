@@ -1,0 +1,56 @@
+import Capture
+import Decoding
+
+/// A first look at captures: packet counts by decode result and the TCP
+/// connections seen, by 4-tuple (both directions together). It reads through
+/// the same capture and decoding layers as ingest, without reassembly.
+public struct CaptureSurvey {
+    /// Two endpoints of a TCP conversation, in the order of the first packet seen.
+    public struct Conversation: Hashable, Sendable {
+        public var a: IPAddress
+        public var aPort: UInt16
+        public var b: IPAddress
+        public var bPort: UInt16
+    }
+
+    public struct Tally: Sendable, Equatable {
+        public var packets = 0
+        public var payloadBytes = 0
+        public var firstIndex = 0
+    }
+
+    public private(set) var counters = DecodeCounters()
+    /// Conversations in order of first appearance.
+    public private(set) var conversations: [Conversation] = []
+    public private(set) var tallies: [Conversation: Tally] = [:]
+    public private(set) var linkTypes: [String] = []
+    public private(set) var packetIndex = 0
+
+    public init() {}
+
+    /// Reads every packet of `path` ("-" for stdin).
+    public mutating func add(path: String, filter: String? = nil) throws(CaptureError) {
+        let reader = try CaptureReader(path: path, filter: filter)
+        guard let linkType = LinkType(dlt: reader.dlt) else {
+            throw .unsupportedLinkType(path: path, dlt: reader.dlt, name: reader.linkTypeName)
+        }
+        linkTypes.append(linkType.name)
+        let decoder = PacketDecoder(linkType: linkType)
+        var packet = DecodedPacket()
+        while let raw = try reader.next() {
+            let result = decoder.decode(raw.bytes, into: &packet)
+            counters.record(result, capturedBytes: raw.bytes.count, payloadTruncated: packet.payloadTruncated)
+            defer { packetIndex += 1 }
+            guard result == .tcp else { continue }
+            let forward = Conversation(a: packet.source, aPort: packet.sourcePort, b: packet.destination, bPort: packet.destinationPort)
+            let backward = Conversation(a: packet.destination, aPort: packet.destinationPort, b: packet.source, bPort: packet.sourcePort)
+            let key = tallies[backward] != nil ? backward : forward
+            if tallies[key] == nil {
+                conversations.append(key)
+                tallies[key] = Tally(firstIndex: packetIndex)
+            }
+            tallies[key]!.packets += 1
+            tallies[key]!.payloadBytes += packet.payload.count
+        }
+    }
+}

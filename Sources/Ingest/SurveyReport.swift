@@ -1,0 +1,36 @@
+import Decoding
+
+/// The text `flowdb inspect` prints for a survey.
+public struct SurveyReport {
+    public var survey: CaptureSurvey
+    public var limit: Int
+
+    public init(survey: CaptureSurvey, limit: Int) {
+        self.survey = survey
+        self.limit = limit
+    }
+
+    public var text: String {
+        let c = survey.counters
+        var out = ""
+        out += "link types:        \(survey.linkTypes.joined(separator: ", "))\n"
+        out += "packets:           \(c.packets) (\(c.bytes) captured bytes)\n"
+        out += "TCP packets:       \(c.tcpPackets)"
+        out += c.truncatedPayloads > 0 ? " (\(c.truncatedPayloads) with payload cut by the snaplen)\n" : "\n"
+        out += "skipped:           \(c.skipped) (non-IP \(c.nonIP), non-TCP \(c.nonTCP), fragments \(c.fragments), malformed \(c.malformed), truncated \(c.truncated))\n"
+        out += "TCP connections:   \(survey.conversations.count) by 4-tuple\n"
+        for conversation in survey.conversations.prefix(limit) {
+            let t = survey.tallies[conversation]!
+            out += "  \(Self.endpoint(conversation.a, conversation.aPort)) <-> \(Self.endpoint(conversation.b, conversation.bPort))"
+            out += "  packets \(t.packets), payload bytes \(t.payloadBytes)\n"
+        }
+        if survey.conversations.count > limit {
+            out += "  ... \(survey.conversations.count - limit) more (--limit N)\n"
+        }
+        return out
+    }
+
+    static func endpoint(_ address: IPAddress, _ port: UInt16) -> String {
+        address.isIPv6 ? "[\(address)]:\(port)" : "\(address):\(port)"
+    }
+}

@@ -1,0 +1,118 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import CSQLite
+
+/// A failure to open or migrate an archive.
+public enum ArchiveError: Error, CustomStringConvertible {
+    case missing(path: String)
+    case newerSchema(path: String, found: Int, supported: Int)
+    case notAnArchive(path: String, reason: String)
+    case sqlite(path: String, SQLiteError)
+
+    public var description: String {
+        switch self {
+        case let .missing(path):
+            "\(path): no such archive (create one with `flowdb ingest --db \(path) CAPTURE`)"
+        case let .newerSchema(path, found, supported):
+            "\(path): archive schema version \(found) is newer than this flowdb supports (\(supported)); use a newer flowdb"
+        case let .notAnArchive(path, reason):
+            "\(path): not a flowdb archive: \(reason)"
+        case let .sqlite(path, error):
+            "\(path): \(error)"
+        }
+    }
+}
+
+/// One migration: a file of schema/, numbered by its name's leading digits.
+public struct Migration: Sendable {
+    public var version: Int
+    public var name: String
+    public var sql: String
+
+    /// Every migration embedded from schema/*.sql, in order.
+    public static let all: [Migration] = EmbeddedSchema.files.map { file in
+        let digits = file.name.prefix { $0.isNumber }
+        let base = file.name.hasSuffix(".sql") ? String(file.name.dropLast(4)) : file.name
+        return Migration(version: Int(digits) ?? 0, name: base, sql: file.sql)
+    }
+}
+
+/// A flowdb archive: a SQLite database holding the schema of schema/*.sql.
+public final class Archive {
+    /// The schema version this build creates and reads.
+    public static var schemaVersion: Int { Migration.all.last?.version ?? 0 }
+
+    public let path: String
+    public let connection: SQLiteConnection
+
+    /// Opens the archive at `path`. With `create`, a missing file is created with
+    /// mode 0600 (captures hold secrets) and the schema is applied or upgraded;
+    /// without it, a missing file is an error and the archive is only read.
+    public init(path: String, create: Bool) throws(ArchiveError) {
+        self.path = path
+        let exists = access(path, F_OK) == 0
+        if !exists {
+            guard create else { throw .missing(path: path) }
+            let fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
+            if fd >= 0 { close(fd) }
+        }
+        do {
+            connection = try SQLiteConnection(path: path, mode: create ? .readWriteCreate : .readOnly)
+            try connection.execute("PRAGMA foreign_keys = ON")
+            let version = try Self.userVersion(connection)
+            if version > Self.schemaVersion {
+                throw ArchiveError.newerSchema(path: path, found: version, supported: Self.schemaVersion)
+            }
+            if version > 0 || !create {
+                guard try connection.scalar("SELECT count(*) FROM sqlite_schema WHERE name = 'schema_migration'") == 1 else {
+                    throw ArchiveError.notAnArchive(path: path, reason: "it has no schema_migration table")
+                }
+            }
+            if create && version < Self.schemaVersion {
+                try migrate(from: version)
+            } else if !create && version < Self.schemaVersion {
+                throw ArchiveError.notAnArchive(path: path, reason: "schema version \(version) is older than \(Self.schemaVersion); run `flowdb ingest` on it to upgrade")
+            }
+        } catch let error as ArchiveError {
+            throw error
+        } catch let error as SQLiteError {
+            if error.code & 0xff == SQLITE_NOTADB {
+                throw .notAnArchive(path: path, reason: error.message)
+            }
+            throw .sqlite(path: path, error)
+        } catch {
+            throw .notAnArchive(path: path, reason: "\(error)")
+        }
+    }
+
+    static func userVersion(_ connection: SQLiteConnection) throws(SQLiteError) -> Int {
+        Int(try connection.scalar("PRAGMA user_version") ?? 0)
+    }
+
+    /// Applies every migration newer than `version`, each in its own transaction.
+    func migrate(from version: Int) throws {
+        for migration in Migration.all where migration.version > version {
+            try connection.transaction {
+                try connection.execute(migration.sql)
+                let record = try connection.prepare("INSERT INTO schema_migration(version, name, applied_at) VALUES (?, ?, ?)")
+                try record.bind(migration.version, at: 1)
+                try record.bind(migration.name, at: 2)
+                try record.bind(Clock.nowNanoseconds(), at: 3)
+                try record.step()
+                try connection.execute("PRAGMA user_version = \(migration.version)")
+            }
+        }
+    }
+}
+
+/// Wall-clock time in nanoseconds since the Unix epoch.
+public enum Clock {
+    public static func nowNanoseconds() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+    }
+}

@@ -1,0 +1,218 @@
+import CSQLite
+
+/// A failure reported by SQLite, with the statement that caused it.
+public struct SQLiteError: Error, CustomStringConvertible, Equatable {
+    public var code: Int32
+    public var message: String
+    public var sql: String?
+
+    public var description: String {
+        var text = "SQLite error \(code): \(message)"
+        if let sql { text += " (in: \(sql.prefix(120)))" }
+        return text
+    }
+}
+
+/// A thin owner of one SQLite connection through SQLite's C API. flowdb talks to
+/// SQLite directly (not through GRDB) because the ingest hot path binds integers
+/// and BLOB ranges into prepared statements millions of times: the C API does
+/// that without any allocation per row.
+public final class SQLiteConnection {
+    public let path: String
+    let handle: OpaquePointer
+
+    public enum Mode: Sendable { case readOnly, readWrite, readWriteCreate }
+
+    public init(path: String, mode: Mode = .readWriteCreate) throws(SQLiteError) {
+        self.path = path
+        var db: OpaquePointer?
+        let flags: Int32 = switch mode {
+        case .readOnly: SQLITE_OPEN_READONLY
+        case .readWrite: SQLITE_OPEN_READWRITE
+        case .readWriteCreate: SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
+        }
+        let rc = sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_NOMUTEX, nil)
+        guard rc == SQLITE_OK, let db else {
+            let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
+            sqlite3_close_v2(db)
+            throw SQLiteError(code: rc, message: message, sql: nil)
+        }
+        handle = db
+        sqlite3_extended_result_codes(db, 1)
+        sqlite3_busy_timeout(db, 5000)
+    }
+
+    deinit {
+        sqlite3_close_v2(handle)
+    }
+
+    func error(_ code: Int32, sql: String?) -> SQLiteError {
+        SQLiteError(code: code, message: String(cString: sqlite3_errmsg(handle)), sql: sql)
+    }
+
+    /// Runs one or more statements that return no rows.
+    public func execute(_ sql: String) throws(SQLiteError) {
+        var message: UnsafeMutablePointer<CChar>?
+        let rc = sqlite3_exec(handle, sql, nil, nil, &message)
+        guard rc == SQLITE_OK else {
+            let text = message.map { String(cString: $0) } ?? String(cString: sqlite3_errmsg(handle))
+            sqlite3_free(message)
+            throw SQLiteError(code: rc, message: text, sql: sql)
+        }
+    }
+
+    public func prepare(_ sql: String) throws(SQLiteError) -> Statement {
+        try Statement(connection: self, sql: sql)
+    }
+
+    /// The first column of the first row of a query, as an integer.
+    public func scalar(_ sql: String, _ values: SQLiteValue...) throws(SQLiteError) -> Int64? {
+        let statement = try prepare(sql)
+        for (i, v) in values.enumerated() { try statement.bind(v, at: Int32(i + 1)) }
+        guard try statement.step() else { return nil }
+        return statement.isNull(0) ? nil : statement.int64(0)
+    }
+
+    public var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
+
+    public var changes: Int { Int(sqlite3_changes(handle)) }
+
+    /// Runs `body` in a transaction: committed when it returns, rolled back when it throws.
+    public func transaction<T>(_ body: () throws -> T) throws -> T {
+        try execute("BEGIN IMMEDIATE")
+        do {
+            let result = try body()
+            try execute("COMMIT")
+            return result
+        } catch {
+            try? execute("ROLLBACK")
+            throw error
+        }
+    }
+}
+
+/// A value bound to a statement parameter.
+public enum SQLiteValue: Equatable, Sendable {
+    case null
+    case integer(Int64)
+    case real(Double)
+    case text(String)
+    case blob([UInt8])
+}
+
+/// A prepared statement. Reset and reuse it; binding and stepping allocate nothing.
+public final class Statement {
+    let connection: SQLiteConnection
+    let handle: OpaquePointer
+    public let sql: String
+
+    init(connection: SQLiteConnection, sql: String) throws(SQLiteError) {
+        self.connection = connection
+        self.sql = sql
+        var statement: OpaquePointer?
+        let rc = sqlite3_prepare_v3(connection.handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
+        guard rc == SQLITE_OK, let statement else { throw connection.error(rc, sql: sql) }
+        handle = statement
+    }
+
+    deinit {
+        sqlite3_finalize(handle)
+    }
+
+    @inline(__always)
+    func check(_ rc: Int32) throws(SQLiteError) {
+        if rc != SQLITE_OK { throw connection.error(rc, sql: sql) }
+    }
+
+    public func bind(_ value: Int64, at index: Int32) throws(SQLiteError) {
+        try check(sqlite3_bind_int64(handle, index, value))
+    }
+
+    public func bind(_ value: Int, at index: Int32) throws(SQLiteError) {
+        try check(sqlite3_bind_int64(handle, index, Int64(value)))
+    }
+
+    public func bind(_ value: String, at index: Int32) throws(SQLiteError) {
+        try check(sqlite3_bind_text(handle, index, value, -1, flowdb_sqlite_transient()))
+    }
+
+    /// Binds bytes that SQLite copies at once (the buffer may be reused afterwards).
+    public func bind(bytes: UnsafeRawBufferPointer, at index: Int32) throws(SQLiteError) {
+        try check(sqlite3_bind_blob64(handle, index, bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1), UInt64(bytes.count), flowdb_sqlite_transient()))
+    }
+
+    public func bindNull(at index: Int32) throws(SQLiteError) {
+        try check(sqlite3_bind_null(handle, index))
+    }
+
+    public func bind(_ value: SQLiteValue, at index: Int32) throws(SQLiteError) {
+        switch value {
+        case .null: try bindNull(at: index)
+        case .integer(let v): try bind(v, at: index)
+        case .real(let v): try check(sqlite3_bind_double(handle, index, v))
+        case .text(let v): try bind(v, at: index)
+        case .blob(let v):
+            let rc = v.withUnsafeBytes { b in
+                sqlite3_bind_blob64(handle, index, b.baseAddress ?? UnsafeRawPointer(bitPattern: 1), UInt64(b.count), flowdb_sqlite_transient())
+            }
+            try check(rc)
+        }
+    }
+
+    /// Steps once: true when a row is available, false when done.
+    @discardableResult
+    public func step() throws(SQLiteError) -> Bool {
+        let rc = sqlite3_step(handle)
+        switch rc {
+        case SQLITE_ROW: return true
+        case SQLITE_DONE: return false
+        default:
+            let error = connection.error(rc, sql: sql)
+            sqlite3_reset(handle)
+            throw error
+        }
+    }
+
+    /// Makes the statement ready to run again; bindings stay unless rebound.
+    public func reset() {
+        sqlite3_reset(handle)
+    }
+
+    public func clearBindings() {
+        sqlite3_clear_bindings(handle)
+    }
+
+    public var columnCount: Int32 { sqlite3_column_count(handle) }
+
+    public func columnName(_ i: Int32) -> String { String(cString: sqlite3_column_name(handle, i)) }
+
+    public func isNull(_ i: Int32) -> Bool { sqlite3_column_type(handle, i) == SQLITE_NULL }
+
+    public func int64(_ i: Int32) -> Int64 { sqlite3_column_int64(handle, i) }
+
+    public func int(_ i: Int32) -> Int { Int(sqlite3_column_int64(handle, i)) }
+
+    public func double(_ i: Int32) -> Double { sqlite3_column_double(handle, i) }
+
+    public func text(_ i: Int32) -> String? {
+        guard let p = sqlite3_column_text(handle, i) else { return nil }
+        return String(cString: p)
+    }
+
+    /// The column's bytes, valid until the next step or reset.
+    public func blob(_ i: Int32) -> UnsafeRawBufferPointer {
+        let p = sqlite3_column_blob(handle, i)
+        return UnsafeRawBufferPointer(start: p, count: Int(sqlite3_column_bytes(handle, i)))
+    }
+
+    /// The column as a value, for generic readers (tests, CSV/JSON output).
+    public func value(_ i: Int32) -> SQLiteValue {
+        switch sqlite3_column_type(handle, i) {
+        case SQLITE_INTEGER: .integer(int64(i))
+        case SQLITE_FLOAT: .real(double(i))
+        case SQLITE_TEXT: .text(text(i) ?? "")
+        case SQLITE_BLOB: .blob(Array(blob(i)))
+        default: .null
+        }
+    }
+}
