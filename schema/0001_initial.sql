@@ -35,6 +35,7 @@ CREATE TABLE capture (
     skipped_fragments   INTEGER NOT NULL DEFAULT 0, -- skipped: IP fragments
     skipped_malformed   INTEGER NOT NULL DEFAULT 0, -- skipped: inconsistent headers
     skipped_truncated   INTEGER NOT NULL DEFAULT 0, -- skipped: headers cut by the snaplen
+    skipped_link_type   INTEGER NOT NULL DEFAULT 0, -- skipped: a link-layer type flowdb does not decode
     first_ts            INTEGER,                    -- time of the first packet
     last_ts             INTEGER,                    -- time of the last packet
     ingested_at         INTEGER NOT NULL,           -- when the ingest of this file began

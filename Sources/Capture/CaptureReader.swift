@@ -4,8 +4,6 @@ import CPcap
 public enum CaptureError: Error, Equatable, CustomStringConvertible {
     /// libpcap could not open the file (missing, unreadable, not a capture).
     case open(path: String, message: String)
-    /// The file's link-layer type is one flowdb does not decode.
-    case unsupportedLinkType(path: String, dlt: Int32, name: String)
     /// The BPF filter did not compile.
     case badFilter(path: String, filter: String, message: String)
     /// A record could not be read (truncated or broken). `packetIndex` is the
@@ -17,8 +15,6 @@ public enum CaptureError: Error, Equatable, CustomStringConvertible {
         switch self {
         case let .open(path, message):
             "\(path): cannot open capture: \(message)"
-        case let .unsupportedLinkType(path, dlt, name):
-            "\(path): unsupported link type \(dlt) (\(name)); flowdb decodes Ethernet, Linux cooked v1/v2, raw IP and BSD loopback"
         case let .badFilter(path, filter, message):
             "\(path): bad filter '\(filter)': \(message)"
         case let .read(path, index, offset, message):
@@ -70,14 +66,14 @@ public final class CaptureReader {
         if let filter, !filter.isEmpty {
             var program = bpf_program()
             guard pcap_compile(handle, &program, filter, 1, PCAP_NETMASK_UNKNOWN) == 0 else {
+                // every stored property is set, so deinit closes the handle
                 let message = String(cString: pcap_geterr(handle))
-                pcap_close(handle)
                 throw .badFilter(path: path, filter: filter, message: message)
             }
             defer { pcap_freecode(&program) }
             guard pcap_setfilter(handle, &program) == 0 else {
+                // every stored property is set, so deinit closes the handle
                 let message = String(cString: pcap_geterr(handle))
-                pcap_close(handle)
                 throw .badFilter(path: path, filter: filter, message: message)
             }
         }

@@ -11,6 +11,7 @@ public struct DecodeCounters: Sendable, Equatable {
     public var fragments = 0
     public var malformed = 0
     public var truncated = 0
+    public var unsupportedLink = 0
 
     public init() {}
 
@@ -27,15 +28,17 @@ public struct DecodeCounters: Sendable, Equatable {
         case .fragment: fragments += 1
         case .malformed: malformed += 1
         case .truncated: truncated += 1
+        case .unsupportedLink: unsupportedLink += 1
         }
     }
 
     /// Packets that carried no TCP segment.
-    public var skipped: Int { nonIP + nonTCP + fragments + malformed + truncated }
+    public var skipped: Int { nonIP + nonTCP + fragments + malformed + truncated + unsupportedLink }
 
     public static func += (a: inout DecodeCounters, b: DecodeCounters) {
         a.packets += b.packets; a.bytes += b.bytes; a.tcpPackets += b.tcpPackets
         a.truncatedPayloads += b.truncatedPayloads; a.nonIP += b.nonIP; a.nonTCP += b.nonTCP
         a.fragments += b.fragments; a.malformed += b.malformed; a.truncated += b.truncated
+        a.unsupportedLink += b.unsupportedLink
     }
 }

@@ -9,8 +9,10 @@ public enum LinkType: Sendable, Equatable {
     case ipv6            // LINKTYPE_IPV6 (229)
     case linuxCooked     // DLT_LINUX_SLL (113)
     case linuxCooked2    // DLT_LINUX_SLL2 (276)
+    /// Any other DLT: the file is read, its packets counted as skipped.
+    case unsupported(Int32)
 
-    public init?(dlt: Int32) {
+    public init(dlt: Int32) {
         switch dlt {
         case 1: self = .ethernet
         case 0: self = .null
@@ -20,7 +22,7 @@ public enum LinkType: Sendable, Equatable {
         case 229: self = .ipv6
         case 113: self = .linuxCooked
         case 276: self = .linuxCooked2
-        default: return nil
+        default: self = .unsupported(dlt)
         }
     }
 
@@ -35,6 +37,12 @@ public enum LinkType: Sendable, Equatable {
         case .ipv6: "raw-ipv6"
         case .linuxCooked: "linux-sll"
         case .linuxCooked2: "linux-sll2"
+        case .unsupported(let dlt): "unsupported (DLT \(dlt))"
         }
+    }
+
+    public var isSupported: Bool {
+        if case .unsupported = self { return false }
+        return true
     }
 }

@@ -13,6 +13,8 @@ public enum DecodeResult: UInt8, Sendable, CaseIterable {
     case malformed
     /// The capture cut a link, IP or TCP header short (snaplen).
     case truncated
+    /// The file's link-layer type is not one flowdb decodes.
+    case unsupportedLink
 }
 
 /// The fields of one decoded TCP/IP packet. `options` and `payload` borrow the
@@ -109,6 +111,8 @@ public struct PacketDecoder: Sendable {
             return decodeIPv4(packet, 0, &out)
         case .ipv6:
             return decodeIPv6(packet, 0, &out)
+        case .unsupported:
+            return .unsupportedLink
         }
     }
 

@@ -31,10 +31,8 @@ public struct CaptureSurvey {
     /// Reads every packet of `path` ("-" for stdin).
     public mutating func add(path: String, filter: String? = nil) throws(CaptureError) {
         let reader = try CaptureReader(path: path, filter: filter)
-        guard let linkType = LinkType(dlt: reader.dlt) else {
-            throw .unsupportedLinkType(path: path, dlt: reader.dlt, name: reader.linkTypeName)
-        }
-        linkTypes.append(linkType.name)
+        let linkType = LinkType(dlt: reader.dlt)
+        linkTypes.append(linkType.isSupported ? linkType.name : "\(reader.linkTypeName) (DLT \(reader.dlt), not decoded)")
         let decoder = PacketDecoder(linkType: linkType)
         var packet = DecodedPacket()
         while let raw = try reader.next() {

@@ -17,7 +17,7 @@ public struct SurveyReport {
         out += "packets:           \(c.packets) (\(c.bytes) captured bytes)\n"
         out += "TCP packets:       \(c.tcpPackets)"
         out += c.truncatedPayloads > 0 ? " (\(c.truncatedPayloads) with payload cut by the snaplen)\n" : "\n"
-        out += "skipped:           \(c.skipped) (non-IP \(c.nonIP), non-TCP \(c.nonTCP), fragments \(c.fragments), malformed \(c.malformed), truncated \(c.truncated))\n"
+        out += "skipped:           \(c.skipped) (non-IP \(c.nonIP), non-TCP \(c.nonTCP), fragments \(c.fragments), malformed \(c.malformed), truncated \(c.truncated), link type not decoded \(c.unsupportedLink))\n"
         out += "TCP connections:   \(survey.conversations.count) by 4-tuple\n"
         for conversation in survey.conversations.prefix(limit) {
             let t = survey.tallies[conversation]!

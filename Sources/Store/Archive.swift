@@ -66,6 +66,9 @@ public final class Archive {
             if version > Self.schemaVersion {
                 throw ArchiveError.newerSchema(path: path, found: version, supported: Self.schemaVersion)
             }
+            if version == 0, try connection.scalar("SELECT count(*) FROM sqlite_schema") ?? 0 > 0 {
+                throw ArchiveError.notAnArchive(path: path, reason: "it is a SQLite database with other tables")
+            }
             if version > 0 || !create {
                 guard try connection.scalar("SELECT count(*) FROM sqlite_schema WHERE name = 'schema_migration'") == 1 else {
                     throw ArchiveError.notAnArchive(path: path, reason: "it has no schema_migration table")

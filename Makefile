@@ -1,0 +1,43 @@
+# flowdb: the two commands of the README, and the hand-run targets.
+#   make demo   installs what is missing, builds flowdb (release), runs it on the bundled sample
+#   make test   installs what is missing, runs the whole test suite
+SHELL := /bin/bash
+.DEFAULT_GOAL := demo
+SAMPLE := Samples/sample-loss.pcap
+DEBS := libpcap-dev libsqlite3-dev sqlite3 pkg-config
+FLOWDB := .build/release/flowdb
+
+.PHONY: deps build demo test sample fixtures clean
+
+# Installs the Debian packages flowdb builds against, when missing: through apt
+# as root (updating empty package lists first), otherwise it prints the command.
+deps:
+	@missing=""; for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing:$$missing"; \
+	    if [ -z "$$(ls -A /var/lib/apt/lists 2>/dev/null | grep -v -e lock -e partial)" ]; then apt-get update -qq; fi; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; }; \
+	  else \
+	    echo "flowdb needs:$$missing"; echo "run: sudo apt-get update && sudo apt-get install -y$$missing"; exit 1; \
+	  fi; \
+	fi
+
+build: deps
+	swift build -c release --product flowdb
+
+demo: build
+	@echo "== flowdb inspect $(SAMPLE)"
+	@$(FLOWDB) inspect $(SAMPLE)
+
+test: deps
+	swift test
+
+# Regenerate the bundled sample and the small test fixtures from real traffic (root, netns).
+sample:
+	scripts/make-sample.sh
+fixtures:
+	scripts/make-fixtures.sh
+
+clean:
+	rm -rf .build

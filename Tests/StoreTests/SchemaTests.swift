@@ -1,0 +1,121 @@
+import Foundation
+import Testing
+import TestSupport
+@testable import Store
+
+@Suite struct SchemaTests {
+    static var schemaFiles: [String] {
+        let dir = Paths.repository + "/schema"
+        return try! FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".sql") }.sorted().map { dir + "/" + $0 }
+    }
+
+    /// The binary embeds exactly the text of schema/*.sql, in file-name order.
+    @Test func embeddedTextIsSchemaFolder() throws {
+        let files = Self.schemaFiles
+        #expect(!files.isEmpty)
+        #expect(EmbeddedSchema.files.map(\.name) == files.map { URL(fileURLWithPath: $0).lastPathComponent })
+        for (embedded, path) in zip(EmbeddedSchema.files, files) {
+            #expect(embedded.sql == (try String(contentsOfFile: path, encoding: .utf8)), "\(path) differs from what the binary embeds")
+        }
+    }
+
+    static func schemaRows(_ c: SQLiteConnection) throws -> [String] {
+        let s = try c.prepare("SELECT type, name, tbl_name, coalesce(sql, '') FROM sqlite_schema ORDER BY type, name")
+        var rows: [String] = []
+        while try s.step() { rows.append((0..<4).map { s.text($0) ?? "" }.joined(separator: "|")) }
+        return rows
+    }
+
+    /// An archive created by flowdb has exactly the objects that running
+    /// schema/*.sql by hand creates, with the same SQL text.
+    @Test func createdArchiveMatchesSchemaFolder() throws {
+        let dir = Paths.temporaryDirectory()
+        let archive = try Archive(path: dir + "/a.sqlite", create: true)
+        let reference = try SQLiteConnection(path: dir + "/reference.sqlite")
+        for path in Self.schemaFiles { try reference.execute(try String(contentsOfFile: path, encoding: .utf8)) }
+        let created = try Self.schemaRows(archive.connection)
+        #expect(created == (try Self.schemaRows(reference)))
+        #expect(created.contains { $0.hasPrefix("view|chunk|") })
+        #expect(created.contains { $0.hasPrefix("table|capture|") })
+        #expect(created.contains { $0.hasPrefix("table|flow|") })
+        #expect(created.contains { $0.hasPrefix("table|gap|") })
+        #expect(try archive.connection.scalar("PRAGMA user_version") == Int64(Archive.schemaVersion))
+        #expect(try archive.connection.scalar("SELECT count(*) FROM schema_migration") == Int64(Migration.all.count))
+    }
+
+    @Test func contractColumnsAreReadable() throws {
+        let dir = Paths.temporaryDirectory()
+        let archive = try Archive(path: dir + "/a.sqlite", create: true)
+        func columns(_ name: String) throws -> [String] {
+            let s = try archive.connection.prepare("SELECT name FROM pragma_table_info('\(name)')")
+            var out: [String] = []
+            while try s.step() { out.append(s.text(0)!) }
+            return out
+        }
+        #expect(try columns("chunk") == ["id", "flow_id", "dir", "is_start", "is_end", "skip", "length", "data", "stream_offset",
+                                         "ts_first", "ts_last", "packets", "chunks", "queued_bytes", "queued_packets",
+                                         "overlap_bytes", "overlap_packets"])
+        #expect(try columns("gap") == ["flow_id", "dir", "stream_offset", "length", "ts"])
+        let flow = try columns("flow")
+        for c in ["id", "capture_id", "client_ip", "client_port", "server_ip", "server_port", "first_ts", "last_ts"] {
+            #expect(flow.contains(c), "flow.\(c)")
+        }
+        let capture = try columns("capture")
+        for c in ["id", "path", "sha256", "size", "link_type", "packets", "tcp_packets", "first_ts", "last_ts", "ingested_at"] {
+            #expect(capture.contains(c), "capture.\(c)")
+        }
+    }
+
+    @Test func archiveFileIsPrivate() throws {
+        let path = Paths.temporaryDirectory() + "/private.sqlite"
+        _ = try Archive(path: path, create: true)
+        let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+    }
+
+    @Test func reopeningDoesNotMigrateAgain() throws {
+        let path = Paths.temporaryDirectory() + "/a.sqlite"
+        _ = try Archive(path: path, create: true)
+        let again = try Archive(path: path, create: true)
+        #expect(try again.connection.scalar("SELECT count(*) FROM schema_migration") == Int64(Migration.all.count))
+        let readOnly = try Archive(path: path, create: false)
+        #expect(try readOnly.connection.scalar("SELECT count(*) FROM flow") == 0)
+    }
+
+    @Test func newerSchemaIsRefused() throws {
+        let path = Paths.temporaryDirectory() + "/a.sqlite"
+        let archive = try Archive(path: path, create: true)
+        try archive.connection.execute("PRAGMA user_version = \(Archive.schemaVersion + 1)")
+        do {
+            _ = try Archive(path: path, create: true)
+            Issue.record("opened an archive of a newer schema")
+        } catch {
+            #expect(error.description == "\(path): archive schema version \(Archive.schemaVersion + 1) is newer than this flowdb supports (\(Archive.schemaVersion)); use a newer flowdb")
+        }
+    }
+
+    @Test func missingAndForeignFilesAreRefused() throws {
+        let dir = Paths.temporaryDirectory()
+        do {
+            _ = try Archive(path: dir + "/none.sqlite", create: false)
+            Issue.record("opened a missing archive")
+        } catch {
+            #expect(error.description.hasPrefix("\(dir)/none.sqlite: no such archive"))
+        }
+        try "hello, this is not SQLite at all, just text long enough to look like a header".write(toFile: dir + "/text.sqlite", atomically: true, encoding: .utf8)
+        do {
+            _ = try Archive(path: dir + "/text.sqlite", create: false)
+            Issue.record("opened a text file as an archive")
+        } catch {
+            #expect(error.description.hasPrefix("\(dir)/text.sqlite: not a flowdb archive"))
+        }
+        let other = try SQLiteConnection(path: dir + "/other.sqlite")
+        try other.execute("CREATE TABLE t(x)")
+        do {
+            _ = try Archive(path: dir + "/other.sqlite", create: true)
+            Issue.record("adopted a foreign database")
+        } catch {
+            #expect(error.description.hasPrefix("\(dir)/other.sqlite: not a flowdb archive"))
+        }
+    }
+}
