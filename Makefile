@@ -41,3 +41,12 @@ fixtures:
 
 clean:
 	rm -rf .build
+
+# libFuzzer targets (not in CI). FUZZ_SECONDS per run; findings land in Fuzz/findings/.
+FUZZ_SECONDS ?= 600
+FUZZ_BUILD := swift build --package-path Fuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld
+.PHONY: fuzz-decoder
+fuzz-decoder: deps
+	$(FUZZ_BUILD) --product FuzzDecoder
+	mkdir -p Fuzz/findings
+	Fuzz/.build/debug/FuzzDecoder -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=Fuzz/findings/ -print_final_stats=1 Fuzz/Corpus/decoder

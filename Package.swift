@@ -16,6 +16,10 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "flowdb", targets: ["flowdb"]),
+        // Libraries for the fuzz and benchmark packages (Fuzz/, Benchmarks/).
+        .library(name: "FlowDBDecoding", targets: ["Decoding"]),
+        .library(name: "FlowDBCapture", targets: ["Capture"]),
+        .library(name: "FlowDBIngest", targets: ["Ingest"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -33,12 +37,7 @@ let package = Package(
         ),
         .target(name: "Decoding"),
         .target(name: "Capture", dependencies: ["CPcap"]),
-        .executableTarget(name: "SchemaEmbedder"),
-        .plugin(
-            name: "EmbedSchema",
-            capability: .buildTool(),
-            dependencies: ["SchemaEmbedder"]
-        ),
+        .plugin(name: "EmbedSchema", capability: .buildTool()),
         .target(
             name: "Store",
             dependencies: ["CSQLite"],

@@ -1,0 +1,20 @@
+// swift-tools-version:6.1
+// libFuzzer targets for flowdb. Not part of CI: run them with `make fuzz-decoder` etc.
+// (see README, "Safety"). Built with -sanitize=fuzzer,address, which also instruments
+// the flowdb modules they exercise.
+import PackageDescription
+
+// A path dependency's identity is its folder's name, whatever the clone is called.
+let flowdb = String(Context.packageDirectory.split(separator: "/").dropLast().last ?? "flowdb")
+
+let package = Package(
+    name: "flowdb-fuzz",
+    dependencies: [.package(path: "..")],
+    targets: [
+        .target(name: "CFuzzSupport"),
+        .executableTarget(
+            name: "FuzzDecoder",
+            dependencies: ["CFuzzSupport", .product(name: "FlowDBDecoding", package: flowdb)]
+        ),
+    ]
+)

@@ -1,0 +1,34 @@
+import CFuzzSupport
+import Decoding
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One input: the first byte picks a link type, the rest is one packet. Every
+/// decode must stay inside the buffer (AddressSanitizer checks) and a `.tcp`
+/// result must describe views that lie inside the packet.
+// Also exported under libFuzzer's conventional name (its archive references it).
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+    guard let data, size > 0 else { return 0 }
+    let links: [Int32] = [1, 0, 108, 12, 101, 228, 229, 113, 276, 147]
+    let link = LinkType(dlt: links[Int(data[0]) % links.count])
+    // An exact-size copy, so a read one byte past the end is caught.
+    let packet = UnsafeMutableRawBufferPointer.allocate(byteCount: size - 1, alignment: 1)
+    defer { packet.deallocate() }
+    packet.copyMemory(from: UnsafeRawBufferPointer(start: data + 1, count: size - 1))
+    let bytes = UnsafeRawBufferPointer(packet)
+    var decoded = DecodedPacket()
+    if PacketDecoder(linkType: link).decode(bytes, into: &decoded) == .tcp {
+        let start = bytes.baseAddress!, end = start + bytes.count
+        for view in [decoded.payload, decoded.options] where view.count > 0 {
+            precondition(view.baseAddress! >= start && view.baseAddress! + view.count <= end, "view outside the packet")
+        }
+        _ = decoded.source.description
+    }
+    return 0
+}
+
+var argc = CommandLine.argc
+var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
+exit(LLVMFuzzerRunDriver(&argc, &argv) { data, size in fuzzOne(data, size) })
