@@ -50,3 +50,15 @@ fuzz-decoder: deps
 	$(FUZZ_BUILD) --product FuzzDecoder
 	mkdir -p Fuzz/findings
 	Fuzz/.build/debug/FuzzDecoder -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=Fuzz/findings/ -print_final_stats=1 Fuzz/Corpus/decoder
+
+# Read every capture of ../shared/captures and count the outcomes (release, or ASan build).
+.PHONY: sweep sweep-asan bench-decode
+sweep: build
+	scripts/sweep.sh $(FLOWDB)
+sweep-asan: deps
+	swift build --scratch-path .build-asan -Xswiftc -sanitize=address --product flowdb
+	scripts/sweep.sh .build-asan/debug/flowdb
+
+# Capture+decode throughput vs cat and gopacket (generates bench-data/ if missing).
+bench-decode: deps
+	scripts/bench-decode.sh

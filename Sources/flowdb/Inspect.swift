@@ -29,6 +29,8 @@ struct Inspect: ParsableCommand {
             do {
                 try survey.add(path: file, filter: filter)
             } catch {
+                // what was read before the error is still reported
+                print(SurveyReport(survey: survey, limit: limit).text, terminator: "")
                 throw fail(error.description)
             }
         }
