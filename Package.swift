@@ -35,15 +35,16 @@ let package = Package(
             pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]
         ),
+        .target(name: "Reassembly"),
         .target(name: "Decoding"),
         .target(name: "Capture", dependencies: ["CPcap"]),
         .plugin(name: "EmbedSchema", capability: .buildTool()),
         .target(
             name: "Store",
-            dependencies: ["CSQLite"],
+            dependencies: ["CSQLite", "Reassembly"],
             plugins: ["EmbedSchema"]
         ),
-        .target(name: "Ingest", dependencies: ["Capture", "Decoding", "Store"]),
+        .target(name: "Ingest", dependencies: ["Capture", "Decoding", "Reassembly", "Store"]),
         .executableTarget(
             name: "flowdb",
             dependencies: [
@@ -52,6 +53,7 @@ let package = Package(
             ]
         ),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "ReassemblyTests", dependencies: ["Reassembly"]),
         .testTarget(name: "DecodingTests", dependencies: ["Decoding"]),
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "Decoding", "TestSupport"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "CSQLite", "TestSupport"]),

@@ -1,0 +1,127 @@
+import Capture
+import Decoding
+import Reassembly
+
+/// When the assembler is flushed during a run, in capture time. Mirrors
+/// gopacket-oracle's flags: after every `every` TCP packets, buffered data older
+/// than `after` is delivered (skipping the holes before it) and connections idle
+/// for longer than `closeAfter` are closed.
+public struct FlushPolicy: Sendable, Equatable {
+    public var every: Int
+    public var after: Int64
+    public var closeAfter: Int64
+
+    public init(every: Int, after: Int64, closeAfter: Int64) {
+        self.every = every
+        self.after = after
+        self.closeAfter = closeAfter
+    }
+
+    public static let never = FlushPolicy(every: 0, after: 0, closeAfter: 0)
+}
+
+/// Where the pipeline stands, shared with the stream factory so that a new
+/// stream knows which file and packet created it.
+public final class PacketCursor {
+    /// 0-based index of the file being read among the run's files.
+    public internal(set) var fileIndex = -1
+    /// 0-based index of the packet being assembled in its file; -1 during flushes.
+    public internal(set) var packetIndex = -1
+    public init() {}
+}
+
+/// What one file gave.
+public struct FileResult: Sendable, Equatable {
+    public var counters = DecodeCounters()
+    public var firstTimestamp: Int64?
+    public var lastTimestamp: Int64?
+    public var dlt: Int32 = 0
+    public var linkTypeName = ""
+    public var snaplen = 0
+}
+
+/// read → decode → assemble. Several files feed one assembler, in order, so a
+/// connection spanning rotated files is one stream.
+public final class Pipeline<Factory: StreamFactory> {
+    public let assembler: Assembler<Factory>
+    public let cursor: PacketCursor
+    public let flushPolicy: FlushPolicy
+    var tcpPackets = 0
+
+    public init(factory: Factory, cursor: PacketCursor, options: AssemblerOptions, flushPolicy: FlushPolicy) {
+        assembler = Assembler(factory: factory, options: options)
+        self.cursor = cursor
+        self.flushPolicy = flushPolicy
+    }
+
+    /// Reads one file to its end. `opened` is called once the file is open (for
+    /// the archive's capture row). On a read error the packets before it have been
+    /// assembled, and `partial` receives what was counted.
+    public func run(path: String, filter: String?, opened: (CaptureReader) throws -> Void = { _ in },
+                    partial: (FileResult) -> Void = { _ in }) throws -> FileResult {
+        let reader = try CaptureReader(path: path, filter: filter)
+        cursor.fileIndex += 1
+        try opened(reader)
+        var result = FileResult(dlt: reader.dlt, linkTypeName: reader.linkTypeName, snaplen: reader.snaplen)
+        let decoder = PacketDecoder(linkType: LinkType(dlt: reader.dlt))
+        var packet = DecodedPacket()
+        defer { cursor.packetIndex = -1 }
+        do {
+            while let raw = try reader.next() {
+                if result.firstTimestamp == nil { result.firstTimestamp = raw.timestamp }
+                result.lastTimestamp = raw.timestamp
+                let decoded = decoder.decode(raw.bytes, into: &packet)
+                result.counters.record(decoded, capturedBytes: raw.bytes.count, payloadTruncated: packet.payloadTruncated)
+                guard decoded == .tcp else { continue }
+                cursor.packetIndex = raw.index
+                assembler.assemble(
+                    TCPSegment(packet),
+                    key: FlowKey(packet),
+                    context: CaptureInfo(timestamp: raw.timestamp, captureLength: raw.bytes.count, length: raw.wireLength)
+                )
+                cursor.packetIndex = -1
+                tcpPackets += 1
+                if flushPolicy.every > 0 && tcpPackets % flushPolicy.every == 0 {
+                    _ = assembler.flush(olderThan: raw.timestamp &- flushPolicy.after,
+                                        closeOlderThan: raw.timestamp &- flushPolicy.closeAfter)
+                }
+            }
+        } catch {
+            partial(result)
+            throw error
+        }
+        return result
+    }
+
+    /// Delivers everything still buffered and completes every stream.
+    public func finish() {
+        cursor.packetIndex = -1
+        _ = assembler.flushAll()
+    }
+}
+
+extension Address {
+    init(_ address: IPAddress) {
+        self.init(high: address.high, low: address.low, isIPv6: address.isIPv6)
+    }
+}
+
+extension FlowKey {
+    init(_ p: DecodedPacket) {
+        self.init(source: Address(p.source), destination: Address(p.destination),
+                  sourcePort: p.sourcePort, destinationPort: p.destinationPort)
+    }
+}
+
+extension TCPSegment {
+    init(_ p: DecodedPacket) {
+        self.init(sequence: p.sequence, acknowledgment: p.acknowledgment, flags: TCPFlags(rawValue: p.flags),
+                  window: p.window, options: p.options, payload: p.payload)
+    }
+}
+
+extension IPAddress {
+    public init(_ address: Address) {
+        self.init(high: address.high, low: address.low, isIPv6: address.isIPv6)
+    }
+}

@@ -1,0 +1,140 @@
+extension AssemblerCore {
+    /// Drops the front of an in-order live packet that repeats bytes already
+    /// delivered, so that it starts exactly at the expected sequence.
+    func trimAlreadyDelivered(_ half: HalfConnection) {
+        guard let expected = half.nextSeq else { return }
+        let overlap = sg.live.seq.difference(to: expected)
+        guard overlap != 0 else { return }
+        let count = sg.live.bytes.count
+        if count != 0 {
+            half.overlapPackets += 1
+            half.overlapBytes += overlap
+        }
+        let cut = max(0, min(overlap, count))
+        sg.live.bytes = UnsafeRawBufferPointer(rebasing: sg.live.bytes[cut...])
+        sg.live.seq = expected
+    }
+
+    /// Reconciles the live packet with the out-of-order queue, walking it from
+    /// the highest sequence down. Queued bytes covered by the packet are
+    /// dropped or trimmed; a packet falling inside one queued page overwrites
+    /// those bytes in place and is consumed. With `queue`, whatever is left of
+    /// the packet is copied into pages and linked at its place in the queue.
+    func resolveOverlaps(_ half: HalfConnection, queue: Bool) {
+        var bytes = sg.live.bytes
+        let start = sg.live.seq
+        let end = start.adding(bytes.count)
+        var successor: Page? = nil
+        var current = half.last
+
+        while let page = current {
+            // Entirely after the packet: keep looking lower.
+            if end.difference(to: page.seq) > 0 {
+                successor = page
+                current = page.prev
+                continue
+            }
+            let pageEnd = page.seq.adding(page.count)
+            // Entirely before the packet: this is where it goes.
+            if start.difference(to: pageEnd) <= 0 {
+                break
+            }
+            let fromStart = start.difference(to: page.seq)
+            let fromEnd = end.difference(to: pageEnd)
+
+            if fromEnd <= 0 && fromStart >= 0 {
+                // The packet covers the whole page: drop the page.
+                if page.isPacketHead {
+                    half.overlapPackets += 1
+                }
+                half.overlapBytes += page.count
+                let previous = page.prev
+                if let previous { previous.next = page.next } else { half.first = page.next }
+                if let next = page.next { next.prev = previous } else { half.last = previous }
+                half.pages -= 1
+                pageCache.recycle(page)
+                current = previous
+                continue
+            }
+
+            if fromEnd < 0 && start.difference(to: pageEnd) > 0 {
+                // The packet runs past the page's end: cut the page short.
+                page.count = -fromStart
+                break
+            } else if fromStart > 0 && end.difference(to: page.seq) < 0 {
+                // The packet ends inside the page: drop the page's front.
+                page.dropFirst(-end.difference(to: page.seq))
+                successor = page
+            } else if fromEnd >= 0 && fromStart <= 0 {
+                // The packet lies inside the page: overwrite those bytes.
+                if let source = bytes.baseAddress, !bytes.isEmpty {
+                    (page.storage + page.offset - fromStart).copyMemory(from: source, byteCount: bytes.count)
+                }
+                bytes = UnsafeRawBufferPointer(rebasing: bytes[..<0])
+            } else {
+                successor = page
+            }
+            current = page.prev
+        }
+
+        sg.live.bytes = bytes
+        sg.live.seq = start
+        guard queue && !bytes.isEmpty else { return }
+
+        let (first, last, count) = copyLiveToPages(skip: 0)
+        half.queuedPackets += 1
+        half.queuedBytes += bytes.count
+        half.pages += count
+        if let current {
+            current.next = first
+            first.prev = current
+        } else {
+            half.first = first
+        }
+        if let successor {
+            last.next = successor
+            successor.prev = last
+        } else {
+            half.last = last
+        }
+    }
+
+    /// Copies the live packet, from `skip` bytes in, into freshly taken pages
+    /// linked together. Returns the first and last page and how many were used.
+    func copyLiveToPages(skip: Int) -> (first: Page, last: Page, count: Int) {
+        let live = sg.live
+        let timestamp = live.captureInfo.timestamp
+        let first = pageCache.take(seen: timestamp)
+        first.prev = nil
+        first.isPacketHead = true
+        first.captureInfo = live.captureInfo
+        var current = first
+        var count = 1
+        var seq = live.seq.adding(skip)
+        var rest = UnsafeRawBufferPointer(rebasing: live.bytes[min(skip, live.bytes.count)...])
+        while true {
+            let length = min(rest.count, pageSize)
+            current.offset = 0
+            current.count = length
+            if length > 0, let source = rest.baseAddress {
+                current.storage.copyMemory(from: source, byteCount: length)
+            }
+            current.seq = seq
+            rest = UnsafeRawBufferPointer(rebasing: rest[length...])
+            if rest.isEmpty {
+                current.end = live.end
+                current.next = nil
+                break
+            }
+            seq = seq.adding(length)
+            let page = pageCache.take(seen: timestamp)
+            current.next = page
+            page.prev = current
+            current = page
+            current.isPacketHead = false
+            current.captureInfo = live.captureInfo
+            count += 1
+        }
+        return (first, current, count)
+    }
+}

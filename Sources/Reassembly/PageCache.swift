@@ -1,0 +1,110 @@
+/// Number of payload bytes one page holds.
+let pageSize = 1900
+
+/// A fixed-size buffer holding bytes that must outlive the packet they came
+/// from (out-of-order data, or data a stream asked to keep). Pages are linked
+/// into per-half lists and recycled through `PageCache`.
+final class Page {
+    let storage: UnsafeMutableRawPointer
+    /// Start of the valid bytes inside `storage`.
+    var offset = 0
+    /// Number of valid bytes.
+    var count = 0
+    /// TCPSequence number of the first valid byte.
+    var seq = TCPSequence(0)
+    var next: Page?
+    unowned(unsafe) var prev: Page?
+    /// Capture info of the packet the bytes came from (kept on every page of a split packet).
+    var captureInfo = CaptureInfo()
+    /// True for the first page of a packet (gopacket keeps the context only there).
+    var isPacketHead = false
+    /// Set when the packet carried FIN or RST; like gopacket, only written on a
+    /// packet's last page and never cleared when a page is recycled.
+    var end = false
+    /// Capture timestamp of the packet, used by time-based flushing.
+    var seen: Int64 = 0
+
+    init() {
+        storage = UnsafeMutableRawPointer.allocate(byteCount: pageSize, alignment: 16)
+    }
+
+    deinit {
+        storage.deallocate()
+    }
+
+    var bytes: UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: storage + offset, count: count)
+    }
+
+    /// Drops the first `n` bytes.
+    func dropFirst(_ n: Int) {
+        offset += n
+        count -= n
+        seq = seq.adding(n)
+    }
+}
+
+/// Free list of pages. Grows by doubling batches and periodically trims the
+/// free list back, mirroring gopacket's page cache figures exactly.
+struct PageCache {
+    static let initialBatch = 1024
+
+    private(set) var free: [Page] = []
+    /// Size of the next batch allocated by `grow`.
+    private var batchSize = PageCache.initialBatch
+    /// Pages owned by the cache (free or in use), as gopacket counts them.
+    private(set) var size = 0
+    private(set) var used = 0
+    private var operations = 0
+    private var nextShrink = 0
+
+    init() {
+        free.reserveCapacity(Self.initialBatch)
+        grow()
+    }
+
+    private mutating func grow() {
+        free.reserveCapacity(free.count + batchSize)
+        for _ in 0..<batchSize {
+            free.append(Page())
+        }
+        size += batchSize
+        nextShrink = batchSize
+        operations = 0
+        batchSize *= 2
+    }
+
+    private mutating func tryShrink() {
+        let keep = max(batchSize / 2, Self.initialBatch)
+        guard free.count > keep else { return }
+        size -= free.count - keep
+        free.removeSubrange(keep...)
+        batchSize = keep
+    }
+
+    /// Takes a page from the free list, reset to hold no bytes.
+    mutating func take(seen: Int64) -> Page {
+        if free.isEmpty {
+            grow()
+        }
+        let page = free.removeLast()
+        page.seen = seen
+        page.offset = 0
+        page.count = 0
+        used += 1
+        operations += 1
+        if operations > nextShrink {
+            operations = 0
+            tryShrink()
+        }
+        return page
+    }
+
+    /// Returns a page to the free list.
+    mutating func recycle(_ page: Page) {
+        used -= 1
+        page.prev = nil
+        page.next = nil
+        free.append(page)
+    }
+}

@@ -1,0 +1,80 @@
+import ArgumentParser
+import Ingest
+import Reassembly
+
+/// Assembler options shared by the commands that reassemble.
+struct AssemblyOptions: ParsableArguments {
+    @Option(help: "Buffered pages (1900 bytes) per connection before a gap is skipped (0: unlimited).")
+    var maxPagesPerConn: Int = 0
+
+    @Option(help: "Buffered pages in all before a gap is skipped (0: unlimited).")
+    var maxPagesTotal: Int = 0
+
+    @Option(help: "Flush the assembler after every N TCP packets (0: only at the end).")
+    var flushEvery: Int = 0
+
+    @Option(help: "On a flush, deliver buffered data older than this (capture time: 30s, 2m, 500ms).")
+    var flushAfter: String = "0s"
+
+    @Option(help: "On a flush, close connections idle for longer than this.")
+    var closeAfter: String = "0s"
+
+    func validate() throws {
+        guard maxPagesPerConn >= 0, maxPagesTotal >= 0, flushEvery >= 0 else {
+            throw ValidationError("page limits and --flush-every must not be negative")
+        }
+        guard Durations.nanoseconds(flushAfter) != nil else { throw ValidationError("--flush-after: not a duration: \(flushAfter)") }
+        guard Durations.nanoseconds(closeAfter) != nil else { throw ValidationError("--close-after: not a duration: \(closeAfter)") }
+    }
+
+    var assembler: AssemblerOptions {
+        AssemblerOptions(maxBufferedPagesTotal: maxPagesTotal, maxBufferedPagesPerConnection: maxPagesPerConn)
+    }
+
+    var flushPolicy: FlushPolicy {
+        FlushPolicy(every: flushEvery, after: Durations.nanoseconds(flushAfter) ?? 0, closeAfter: Durations.nanoseconds(closeAfter) ?? 0)
+    }
+}
+
+struct Events: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print every reassembly callback as JSON lines, in gopacket-oracle's format.",
+        discussion: """
+        For comparing flowdb's engine with gopacket's (scripts/oracle-diff.py) and for
+        seeing exactly what the assembler delivered. Timestamps are nanoseconds.
+
+        Example:
+          flowdb events --max-pages-per-conn 4 capture.pcap | head
+        """
+    )
+
+    @OptionGroup var assembly: AssemblyOptions
+
+    @Option(help: "A BPF filter, compiled by libpcap.")
+    var filter: String?
+
+    @Option(help: "Ask keepFrom(N) whenever a delivery has more than N bytes.")
+    var keepFrom: Int?
+
+    @Argument(help: "Capture files, read in order into one assembler; '-' reads standard input.")
+    var files: [String]
+
+    func run() throws {
+        let out = OutputBuffer()
+        let cursor = PacketCursor()
+        let log = EventLog(out: out, cursor: cursor, keepFrom: keepFrom)
+        let pipeline = Pipeline(factory: EventLog.Factory(log: log), cursor: cursor,
+                                options: assembly.assembler, flushPolicy: assembly.flushPolicy)
+        for file in files {
+            do {
+                _ = try pipeline.run(path: file, filter: filter)
+            } catch {
+                pipeline.finish()
+                out.flush()
+                throw fail("\(error)")
+            }
+        }
+        pipeline.finish()
+        out.flush()
+    }
+}
