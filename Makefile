@@ -4,10 +4,10 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := demo
 SAMPLE := Samples/sample-loss.pcap
-DEBS := libpcap-dev libsqlite3-dev sqlite3 pkg-config
+DEBS := libpcap-dev libsqlite3-dev sqlite3 pkg-config python3
 FLOWDB := .build/release/flowdb
 
-.PHONY: deps build demo test sample fixtures clean
+.PHONY: deps build demo test sample fixtures clean oracle oracle-diff
 
 # Installs the Debian packages flowdb builds against, when missing: through apt
 # as root (updating empty package lists first), otherwise it prints the command.
@@ -30,8 +30,20 @@ demo: build
 	@echo "== flowdb inspect $(SAMPLE)"
 	@$(FLOWDB) inspect $(SAMPLE)
 
-test: deps
+# The tests include the comparison with gopacket itself, so they build the oracle
+# (Go and Debian's gopacket source are installed for it when missing).
+test: deps oracle
 	swift test
+
+oracle:
+	scripts/build-oracle.sh
+
+# Oracle comparison on every TCP capture of ../shared/captures, the fixtures and the
+# generated real traffic (bench-data/realtraffic), with defaults and 4 pages per connection.
+oracle-diff: oracle build
+	scripts/make-realtraffic.sh
+	scripts/oracle-diff.py --flowdb $(FLOWDB) --oracle .build-oracle/gopacket-oracle $$(scripts/tcp-captures.sh) bench-data/realtraffic/*.pcap
+	scripts/oracle-diff.py --flowdb $(FLOWDB) --oracle .build-oracle/gopacket-oracle $$(scripts/tcp-captures.sh) bench-data/realtraffic/*.pcap -- --max-pages-per-conn 4
 
 # Regenerate the bundled sample and the small test fixtures from real traffic (root, netns).
 sample:
@@ -40,7 +52,7 @@ fixtures:
 	scripts/make-fixtures.sh
 
 clean:
-	rm -rf .build
+	rm -rf .build .build-oracle .build-asan
 
 # libFuzzer targets (not in CI). FUZZ_SECONDS per run; findings land in Fuzz/findings/.
 FUZZ_SECONDS ?= 600

@@ -1,5 +1,6 @@
 import Reassembly
 import Decoding
+import Store
 
 /// Prints every callback of the assembler as one JSON line, in the format of
 /// gopacket-oracle (`../shared/oracle`), so the two engines can be compared
@@ -9,12 +10,31 @@ public final class EventLog {
     let cursor: PacketCursor
     /// With a value, `keepFrom(n)` is asked whenever more than n bytes are available.
     let keepFrom: Int?
+    /// Per-direction totals instead of events (gopacket-oracle's `-summary`).
+    let summary: Bool
     var streams = 0
+    var totals: [(key: String, dir: String, totals: DirectionTotals)] = []
 
-    public init(out: OutputBuffer, cursor: PacketCursor, keepFrom: Int? = nil) {
+    public init(out: OutputBuffer, cursor: PacketCursor, keepFrom: Int? = nil, summary: Bool = false) {
         self.out = out
         self.cursor = cursor
         self.keepFrom = keepFrom
+        self.summary = summary
+    }
+
+    /// What one direction of one stream delivered.
+    final class DirectionTotals {
+        var bytes = 0, chunks = 0, skips = 0, skipped = 0
+        var digest = SHA256()
+    }
+
+    /// Prints the summary lines (sorted by key, then direction), in summary mode.
+    public func writeSummary() {
+        guard summary else { return }
+        for t in totals.sorted(by: { ($0.key, $0.dir) < ($1.key, $1.dir) }) {
+            let d = t.totals
+            out.write(#"{"key":"\#(t.key)","dir":"\#(t.dir)","bytes":\#(d.bytes),"chunks":\#(d.chunks),"skips":\#(d.skips),"skipped":\#(d.skipped),"sha256":"\#(d.digest.hexDigest)"}"# + "\n")
+        }
     }
 
     public struct Factory: StreamFactory {
@@ -26,7 +46,7 @@ public final class EventLog {
             log.streams += 1
             let net = "\(IPAddress(key.source))->\(IPAddress(key.destination))"
             let tcp = "\(key.sourcePort)->\(key.destinationPort)"
-            log.out.write(#"{"ev":"new","id":\#(id),"net":"\#(net)","tcp":"\#(tcp)","pkt":\#(log.cursor.packetIndex)}"# + "\n")
+            if !log.summary { log.out.write(#"{"ev":"new","id":\#(id),"net":"\#(net)","tcp":"\#(tcp)","pkt":\#(log.cursor.packetIndex)}"# + "\n") }
             return EventStream(log: log, id: id, key: "\(net):\(tcp)")
         }
     }
@@ -35,6 +55,7 @@ public final class EventLog {
         let log: EventLog
         let id: Int
         let key: String
+        var directions: [DirectionTotals?] = [nil, nil]
 
         init(log: EventLog, id: Int, key: String) {
             self.log = log
@@ -50,6 +71,21 @@ public final class EventLog {
         public func reassembled(_ sg: ScatterGather, context: CaptureInfo?) {
             let (direction, start, end, skip) = sg.info
             let (available, saved) = sg.lengths()
+            if log.summary {
+                let index = direction == .clientToServer ? 0 : 1
+                let totals = directions[index] ?? {
+                    let t = DirectionTotals()
+                    directions[index] = t
+                    log.totals.append((key, index == 0 ? "client->server" : "server->client", t))
+                    return t
+                }()
+                totals.bytes += available
+                totals.chunks += 1
+                if skip != 0 { totals.skips += 1; if skip > 0 { totals.skipped += skip } }
+                sg.forEachChunk { totals.digest.update($0) }
+                if let keep = log.keepFrom, available > keep { sg.keepFrom(keep) }
+                return
+            }
             let s = sg.stats
             var line = #"{"ev":"sg","id":\#(id),"pkt":\#(log.cursor.packetIndex),"key":"\#(key)","dir":"\#(direction == .clientToServer ? "client->server" : "server->client")","#
             line += #""start":\#(start),"end":\#(end),"skip":\#(skip),"avail":\#(available),"saved":\#(saved),"data":""#
@@ -74,6 +110,7 @@ public final class EventLog {
         }
 
         public func reassemblyComplete(context: CaptureInfo?) -> Bool {
+            if log.summary { return true }
             log.out.write(#"{"ev":"complete","id":\#(id),"key":"\#(key)","pkt":\#(log.cursor.packetIndex)}"# + "\n")
             return true
         }

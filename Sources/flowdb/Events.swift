@@ -56,13 +56,16 @@ struct Events: ParsableCommand {
     @Option(help: "Ask keepFrom(N) whenever a delivery has more than N bytes.")
     var keepFrom: Int?
 
+    @Flag(help: "Print per-direction totals (bytes, chunks, skips, sha256) instead of events, as gopacket-oracle -summary.")
+    var summary = false
+
     @Argument(help: "Capture files, read in order into one assembler; '-' reads standard input.")
     var files: [String]
 
     func run() throws {
         let out = OutputBuffer()
         let cursor = PacketCursor()
-        let log = EventLog(out: out, cursor: cursor, keepFrom: keepFrom)
+        let log = EventLog(out: out, cursor: cursor, keepFrom: keepFrom, summary: summary)
         let pipeline = Pipeline(factory: EventLog.Factory(log: log), cursor: cursor,
                                 options: assembly.assembler, flushPolicy: assembly.flushPolicy)
         for file in files {
@@ -70,11 +73,13 @@ struct Events: ParsableCommand {
                 _ = try pipeline.run(path: file, filter: filter)
             } catch {
                 pipeline.finish()
+                log.writeSummary()
                 out.flush()
                 throw fail("\(error)")
             }
         }
         pipeline.finish()
+        log.writeSummary()
         out.flush()
     }
 }
