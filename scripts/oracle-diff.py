@@ -112,7 +112,7 @@ def compare(capture, flowdb, oracle, flags, show, known):
         diffs = []
     status = "ok" if not diffs else "DIFFERENT"
     print(f"{status} {capture} {' '.join(flags)}: streams {compared_streams}, events {compared_events}, "
-          f"differences {len(diffs)}, port-reuse deviations {len(deviations)}"
+          f"differences {len(diffs)}, deviations {len(deviations)}"
           + (f" [flowdb exit {rc1}: {err1}]" if rc1 else "") + (f" [oracle exit {rc2}: {err2}]" if rc2 else ""))
     for line in diffs[:show]:
         print("    difference:", line[:400])

@@ -40,9 +40,13 @@ import TestSupport
         let differing = lines.filter { $0.hasPrefix("DIFFERENT") || $0.contains("difference:") }
         #expect(differing.isEmpty, "\(differing.prefix(10).joined(separator: "\n"))")
         #expect(status == 0)
-        #expect(lines.last == "101 passed, 0 failed")
-        // the documented deviations, and only those, are listed apart
-        #expect(lines.filter { $0.contains("deviation:") }.count == 3)
+        #expect(lines.last == "102 passed, 0 failed")
+        // the documented deviations, and only those, are listed apart: BIG TCP,
+        // LINKTYPE_IPV4 and Linux cooked v2 files gopacket cannot decode, and two
+        // 4-tuples reused after an RST
+        let deviations = lines.filter { $0.contains("deviation:") }
+        #expect(deviations.count == 5, "\(deviations)")
+        #expect(deviations.filter { $0.hasSuffix("(port reuse)") }.count == 2)
         let compared = lines.first { $0.hasPrefix("compared ") } ?? ""
         #expect(compared.hasPrefix("compared 286 streams"), "\(compared)")
     }

@@ -58,3 +58,13 @@ public struct GroundTruth: Decodable {
         try JSONDecoder().decode(GroundTruth.self, from: Data(contentsOf: URL(fileURLWithPath: capturePath + ".json")))
     }
 }
+
+extension Array where Element == UInt8 {
+    public init(contentsOf path: String) throws {
+        self = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+    }
+
+    public func write(to path: String) throws {
+        try Data(self).write(to: URL(fileURLWithPath: path))
+    }
+}
