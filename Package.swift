@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "FlowDBDecoding", targets: ["Decoding"]),
         .library(name: "FlowDBCapture", targets: ["Capture"]),
         .library(name: "FlowDBIngest", targets: ["Ingest"]),
+        .library(name: "FlowDBReassembly", targets: ["Reassembly"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -41,7 +42,7 @@ let package = Package(
         .plugin(name: "EmbedSchema", capability: .buildTool()),
         .target(
             name: "Store",
-            dependencies: ["CSQLite", "Reassembly"],
+            dependencies: ["CSQLite", "Decoding", "Reassembly"],
             plugins: ["EmbedSchema"]
         ),
         .target(name: "Ingest", dependencies: ["Capture", "Decoding", "Reassembly", "Store"]),

@@ -7,7 +7,13 @@ let flowdb = String(Context.packageDirectory.split(separator: "/").dropLast().la
 
 let package = Package(
     name: "flowdb-benchmarks",
-    dependencies: [.package(path: "..")],
+    dependencies: [
+        .package(path: ".."),
+        // The benchmark package's default traits pull in a runtime interposer
+        // (Linux, Swift 6.3) that is not mirrored here; MallocInterposer alone
+        // gives the malloc counts.
+        .package(url: "https://github.com/ordo-one/package-benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+    ],
     targets: [
         .executableTarget(
             name: "DecodeThroughput",
@@ -15,6 +21,16 @@ let package = Package(
                 .product(name: "FlowDBCapture", package: flowdb),
                 .product(name: "FlowDBDecoding", package: flowdb),
             ]
+        ),
+        // gopacket's reassembly benchmarks, ported: `swift package benchmark` (see docs/benchmarks.md).
+        .executableTarget(
+            name: "EngineBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "package-benchmark"),
+                .product(name: "FlowDBReassembly", package: flowdb),
+            ],
+            path: "Benchmarks/EngineBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
         ),
     ]
 )

@@ -20,9 +20,10 @@ CREATE TABLE schema_migration (
 -- One row per ingested capture file, with what the decoder made of its packets.
 CREATE TABLE capture (
     id                  INTEGER PRIMARY KEY,
+    ingest_run          INTEGER NOT NULL,           -- captures read by one `flowdb ingest` (one assembler) share it
     path                TEXT    NOT NULL,           -- as given to ingest; '-' for standard input
-    sha256              TEXT,                       -- hex digest of the file's bytes
-    size                INTEGER NOT NULL DEFAULT 0, -- bytes of the file
+    sha256              TEXT,                       -- hex digest of the file's bytes (NULL for stdin)
+    size                INTEGER NOT NULL DEFAULT 0, -- bytes of the file (bytes read, for stdin)
     link_type           INTEGER NOT NULL,           -- DLT_ number as libpcap reports it
     link_type_name      TEXT    NOT NULL,
     snaplen             INTEGER NOT NULL,
@@ -45,6 +46,7 @@ CREATE TABLE capture (
     error               TEXT                        -- why it failed, for status 'failed'
 ) STRICT;
 CREATE INDEX capture_by_sha256 ON capture(sha256);
+CREATE INDEX capture_by_run ON capture(ingest_run);
 
 -- One row per stream the assembler created, in creation order.
 CREATE TABLE flow (

@@ -18,6 +18,12 @@ public struct FlushPolicy: Sendable, Equatable {
     }
 
     public static let never = FlushPolicy(every: 0, after: 0, closeAfter: 0)
+
+    /// Ingest's default: every 100,000 TCP packets, deliver data that waited more
+    /// than two minutes for a hole to fill and close connections idle for two
+    /// minutes. Memory stays bounded on long captures, and a connection active
+    /// within two minutes is never cut.
+    public static let ingestDefault = FlushPolicy(every: 100_000, after: 120_000_000_000, closeAfter: 120_000_000_000)
 }
 
 /// Where the pipeline stands, shared with the stream factory so that a new
@@ -57,7 +63,9 @@ public final class Pipeline<Factory: StreamFactory> {
     /// Reads one file to its end. `opened` is called once the file is open (for
     /// the archive's capture row). On a read error the packets before it have been
     /// assembled, and `partial` receives what was counted.
+    /// `tick` runs every 4096 packets (progress, committing batches).
     public func run(path: String, filter: String?, opened: (CaptureReader) throws -> Void = { _ in },
+                    tick: (CaptureReader, FileResult) throws -> Void = { _, _ in },
                     partial: (FileResult) -> Void = { _ in }) throws -> FileResult {
         let reader = try CaptureReader(path: path, filter: filter)
         cursor.fileIndex += 1
@@ -68,6 +76,7 @@ public final class Pipeline<Factory: StreamFactory> {
         defer { cursor.packetIndex = -1 }
         do {
             while let raw = try reader.next() {
+                if raw.index & 4095 == 4095 { try tick(reader, result) }
                 if result.firstTimestamp == nil { result.firstTimestamp = raw.timestamp }
                 result.lastTimestamp = raw.timestamp
                 let decoded = decoder.decode(raw.bytes, into: &packet)
@@ -117,11 +126,5 @@ extension TCPSegment {
     init(_ p: DecodedPacket) {
         self.init(sequence: p.sequence, acknowledgment: p.acknowledgment, flags: TCPFlags(rawValue: p.flags),
                   window: p.window, options: p.options, payload: p.payload)
-    }
-}
-
-extension IPAddress {
-    public init(_ address: Address) {
-        self.init(high: address.high, low: address.low, isIPv6: address.isIPv6)
     }
 }

@@ -2,7 +2,9 @@ import ArgumentParser
 import Ingest
 import Reassembly
 
-/// Assembler options shared by the commands that reassemble.
+/// Assembler options shared by the commands that reassemble. Flushing defaults
+/// differ: `events` flushes only at the end, like gopacket-oracle; `ingest`
+/// flushes periodically so memory stays bounded on long captures.
 struct AssemblyOptions: ParsableArguments {
     @Option(help: "Buffered pages (1900 bytes) per connection before a gap is skipped (0: unlimited).")
     var maxPagesPerConn: Int = 0
@@ -10,29 +12,32 @@ struct AssemblyOptions: ParsableArguments {
     @Option(help: "Buffered pages in all before a gap is skipped (0: unlimited).")
     var maxPagesTotal: Int = 0
 
-    @Option(help: "Flush the assembler after every N TCP packets (0: only at the end).")
-    var flushEvery: Int = 0
+    @Option(help: "Flush the assembler after every N TCP packets (0: only at the end). Default: 100000 for ingest, 0 for events.")
+    var flushEvery: Int?
 
-    @Option(help: "On a flush, deliver buffered data older than this (capture time: 30s, 2m, 500ms).")
-    var flushAfter: String = "0s"
+    @Option(help: "On a flush, deliver buffered data waiting longer than this (capture time: 30s, 2m, 500ms). Default: 2m for ingest, 0s for events.")
+    var flushAfter: String?
 
-    @Option(help: "On a flush, close connections idle for longer than this.")
-    var closeAfter: String = "0s"
+    @Option(help: "On a flush, close connections idle for longer than this. Default: 2m for ingest, 0s for events.")
+    var closeAfter: String?
 
     func validate() throws {
-        guard maxPagesPerConn >= 0, maxPagesTotal >= 0, flushEvery >= 0 else {
+        guard maxPagesPerConn >= 0, maxPagesTotal >= 0, (flushEvery ?? 0) >= 0 else {
             throw ValidationError("page limits and --flush-every must not be negative")
         }
-        guard Durations.nanoseconds(flushAfter) != nil else { throw ValidationError("--flush-after: not a duration: \(flushAfter)") }
-        guard Durations.nanoseconds(closeAfter) != nil else { throw ValidationError("--close-after: not a duration: \(closeAfter)") }
+        if let d = flushAfter, Durations.nanoseconds(d) == nil { throw ValidationError("--flush-after: not a duration: \(d)") }
+        if let d = closeAfter, Durations.nanoseconds(d) == nil { throw ValidationError("--close-after: not a duration: \(d)") }
     }
 
     var assembler: AssemblerOptions {
         AssemblerOptions(maxBufferedPagesTotal: maxPagesTotal, maxBufferedPagesPerConnection: maxPagesPerConn)
     }
 
-    var flushPolicy: FlushPolicy {
-        FlushPolicy(every: flushEvery, after: Durations.nanoseconds(flushAfter) ?? 0, closeAfter: Durations.nanoseconds(closeAfter) ?? 0)
+    /// The flush policy, with `defaults` for what was not given.
+    func flushPolicy(defaults: FlushPolicy) -> FlushPolicy {
+        FlushPolicy(every: flushEvery ?? defaults.every,
+                    after: flushAfter.flatMap(Durations.nanoseconds) ?? defaults.after,
+                    closeAfter: closeAfter.flatMap(Durations.nanoseconds) ?? defaults.closeAfter)
     }
 }
 
@@ -67,7 +72,7 @@ struct Events: ParsableCommand {
         let cursor = PacketCursor()
         let log = EventLog(out: out, cursor: cursor, keepFrom: keepFrom, summary: summary)
         let pipeline = Pipeline(factory: EventLog.Factory(log: log), cursor: cursor,
-                                options: assembly.assembler, flushPolicy: assembly.flushPolicy)
+                                options: assembly.assembler, flushPolicy: assembly.flushPolicy(defaults: .never))
         for file in files {
             do {
                 _ = try pipeline.run(path: file, filter: filter)

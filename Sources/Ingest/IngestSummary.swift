@@ -1,0 +1,34 @@
+/// The summary `flowdb ingest` prints.
+public struct IngestSummary {
+    public var report: IngestReport
+    public var seconds: Double
+    public var archive: String
+
+    public init(report: IngestReport, seconds: Double, archive: String) {
+        self.report = report
+        self.seconds = seconds
+        self.archive = archive
+    }
+
+    public var text: String {
+        let c = report.counters
+        let read = report.files.filter { if case .skipped = $0.outcome { false } else { true } }.count
+        guard read > 0 else { return "nothing ingested: the archive \(archive) already holds all \(report.files.count) file(s)\n" }
+        var out = "ingested \(read) of \(report.files.count) file(s) into \(archive)\n"
+        out += "packets:        \(c.packets) (TCP \(c.tcpPackets)"
+        out += c.truncatedPayloads > 0 ? ", \(c.truncatedPayloads) with payload cut by the snaplen)\n" : ")\n"
+        out += "skipped:        \(c.skipped) (non-IP \(c.nonIP), non-TCP \(c.nonTCP), fragments \(c.fragments), malformed \(c.malformed), truncated \(c.truncated), link type not decoded \(c.unsupportedLink))\n"
+        out += "flows:          \(report.flows)\n"
+        out += "bytes:          \(report.bytesDelivered) reassembled, \(report.bytesStored) stored\n"
+        out += "gaps:           \(report.gaps)\n"
+        let rate = seconds > 0 ? Double(report.inputBytes) / 1e6 / seconds : 0
+        out += "time:           \(formatted(seconds)) s (\(Int(rate.rounded())) MB/s of capture)\n"
+        return out
+    }
+
+    func formatted(_ x: Double) -> String {
+        let hundredths = Int((x * 100).rounded())
+        let fraction = hundredths % 100
+        return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)"
+    }
+}

@@ -1,0 +1,183 @@
+import Capture
+import Decoding
+import Reassembly
+import Store
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What `flowdb ingest` does with its options.
+public struct IngestOptions: Sendable {
+    public var filter: String?
+    public var assembler = AssemblerOptions()
+    public var flushPolicy = FlushPolicy.never
+    public var payload = PayloadPolicy()
+    /// Ingest files again even when the archive already holds them (the old copy is replaced).
+    public var force = false
+    public init() {}
+}
+
+/// Progress of a running ingest, for a progress bar.
+public struct IngestProgress: Sendable {
+    public var path: String
+    public var fileBytesRead: Int
+    public var fileSize: Int
+    public var packets: Int
+    public var flows: Int
+}
+
+/// What one ingest did.
+public struct IngestReport: Sendable {
+    public enum Outcome: Sendable, Equatable {
+        case ingested(captureID: Int64)
+        case skipped(reason: String)
+        case failed(captureID: Int64?, message: String)
+    }
+    public var files: [(path: String, outcome: Outcome)] = []
+    public var counters = DecodeCounters()
+    public var flows = 0
+    public var bytesDelivered = 0
+    public var bytesStored = 0
+    public var gaps = 0
+    public var inputBytes = 0
+    public var failures: [String] { files.compactMap { if case .failed(_, let m) = $0.outcome { m } else { nil } } }
+}
+
+/// A failure that stops an ingest before it reads anything.
+public struct IngestError: Error, CustomStringConvertible {
+    public var description: String
+}
+
+/// read → decode → assemble → record, for a list of files that feed one assembler.
+public final class Ingestor {
+    let archive: Archive
+    let options: IngestOptions
+    var lockFD: Int32 = -1
+
+    public init(archive: Archive, options: IngestOptions) throws {
+        self.archive = archive
+        self.options = options
+        // One writer at a time: the lock goes with the process, so a killed
+        // ingest never leaves the archive locked.
+        lockFD = open(archive.path + ".ingest-lock", O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
+        guard lockFD >= 0, flock(lockFD, LOCK_EX | LOCK_NB) == 0 else {
+            if lockFD >= 0 { close(lockFD) }
+            throw IngestError(description: "\(archive.path): another flowdb ingest is writing to this archive")
+        }
+    }
+
+    deinit {
+        if lockFD >= 0 { close(lockFD) }
+    }
+
+    /// Ingests `paths` in order ("-" is standard input). Files already in the
+    /// archive are skipped (unless `force`); the leftovers of an interrupted ingest
+    /// of the same files are removed first, so running it again completes it.
+    public func run(paths: [String], progress: ((IngestProgress) -> Void)? = nil,
+                    notice: (String) -> Void = { _ in }) throws -> IngestReport {
+        var report = IngestReport()
+        var toRead: [String] = []
+        for path in paths {
+            if let reason = try prepare(path: path, among: paths, notice: notice) {
+                report.files.append((path, .skipped(reason: reason)))
+            } else {
+                toRead.append(path)
+            }
+        }
+        guard !toRead.isEmpty else { return report }
+
+        let writer = try ArchiveWriter(archive: archive, payloadPolicy: options.payload)
+        let cursor = PacketCursor()
+        let factory = RecordingStream.Factory(writer: writer, packetIndex: { cursor.packetIndex })
+        let pipeline = Pipeline(factory: factory, cursor: cursor, options: options.assembler, flushPolicy: options.flushPolicy)
+        var finished: [(Int64, CaptureTotals, String?, Int, String?)] = []
+        for path in toRead {
+            let hasher = path == "-" ? nil : FileHasher(path: path)
+            var captureID: Int64?
+            var fileSize = 0
+            if path != "-" { var st = stat(); if stat(path, &st) == 0 { fileSize = Int(st.st_size) } }
+            var result = FileResult()
+            var failure: String?
+            do {
+                result = try pipeline.run(
+                    path: path, filter: options.filter,
+                    opened: { reader in
+                        captureID = try writer.beginCapture(path: path, size: fileSize, dlt: reader.dlt,
+                                                            linkTypeName: reader.linkTypeName, snaplen: reader.snaplen)
+                    },
+                    tick: { reader, partial in
+                        try writer.commitIfNeeded()
+                        progress?(IngestProgress(path: path, fileBytesRead: reader.byteOffset ?? 0, fileSize: fileSize,
+                                                 packets: partial.counters.packets, flows: writer.flowsCreated))
+                    },
+                    partial: { result = $0 })
+            } catch let error as CaptureError {
+                failure = error.description
+            }
+            report.counters += result.counters
+            let digest = hasher?.result()
+            let size = digest?.size ?? fileSize
+            report.inputBytes += size
+            guard let id = captureID else {
+                report.files.append((path, .failed(captureID: nil, message: failure ?? "\(path): not read")))
+                continue
+            }
+            var totals = CaptureTotals()
+            let c = result.counters
+            (totals.packets, totals.bytes, totals.tcpPackets, totals.truncatedPayloads) = (c.packets, c.bytes, c.tcpPackets, c.truncatedPayloads)
+            (totals.nonIP, totals.nonTCP, totals.fragments, totals.malformed, totals.truncated, totals.unsupportedLink) =
+                (c.nonIP, c.nonTCP, c.fragments, c.malformed, c.truncated, c.unsupportedLink)
+            (totals.firstTimestamp, totals.lastTimestamp) = (result.firstTimestamp, result.lastTimestamp)
+            try writer.recordCounters(id, totals: totals, sha256: digest?.sha256, size: size)
+            finished.append((id, totals, digest?.sha256, size, failure))
+            report.files.append((path, failure.map { .failed(captureID: id, message: $0) } ?? .ingested(captureID: id)))
+        }
+        // Deliver what is still buffered, then mark the run's files complete together.
+        pipeline.finish()
+        try writer.commit()
+        for (id, _, _, _, failure) in finished {
+            try writer.setStatus(id, failure: failure)
+        }
+        report.flows = writer.flowsCreated
+        report.bytesDelivered = writer.bytesDelivered
+        report.bytesStored = writer.bytesStored
+        report.gaps = writer.gapsRecorded
+        return report
+    }
+
+    /// Decides whether `path` is read: nil to read it, or why it is skipped.
+    /// Removes what an interrupted or failed ingest of the same file left.
+    func prepare(path: String, among paths: [String], notice: (String) -> Void) throws -> String? {
+        guard path != "-" else { return nil }
+        var st = stat()
+        guard stat(path, &st) == 0 else { return nil }   // the reader reports the error
+        let size = Int(st.st_size)
+        let c = archive.connection
+        // Leftovers of an unfinished ingest of this file.
+        let stale = try c.prepare("SELECT id, ingest_run FROM capture WHERE path = ? AND size = ? AND status <> 'complete'")
+        try stale.bind(path, at: 1)
+        try stale.bind(size, at: 2)
+        var staleIDs: [Int64] = []
+        while try stale.step() { staleIDs.append(stale.int64(0)) }
+        for id in staleIDs {
+            notice("\(path): removing the unfinished ingest of capture \(id) before reading it again")
+            try Maintenance.deleteCapture(id, in: c)
+        }
+        // Complete copies with the same bytes.
+        let same = try c.prepare("SELECT id, sha256 FROM capture WHERE size = ? AND status = 'complete' AND sha256 IS NOT NULL")
+        try same.bind(size, at: 1)
+        var candidates: [(Int64, String)] = []
+        while try same.step() { candidates.append((same.int64(0), same.text(1) ?? "")) }
+        guard !candidates.isEmpty else { return nil }
+        let (digest, _) = FileHasher.hash(path: path)
+        for (id, sha) in candidates where sha == digest {
+            if options.force {
+                notice("\(path): replacing capture \(id), which holds the same bytes (--force)")
+                try Maintenance.deleteCapture(id, in: c)
+                return nil
+            }
+            return "already in the archive as capture \(id) (sha256 \(sha.prefix(16))…); --force ingests it again"
+        }
+        return nil
+    }
+}

@@ -1,0 +1,359 @@
+import CSQLite
+import Decoding
+import Reassembly
+
+/// The per-capture counters the archive keeps (capture table).
+public struct CaptureTotals: Sendable, Equatable {
+    public var packets = 0
+    public var bytes = 0
+    public var tcpPackets = 0
+    public var truncatedPayloads = 0
+    public var nonIP = 0
+    public var nonTCP = 0
+    public var fragments = 0
+    public var malformed = 0
+    public var truncated = 0
+    public var unsupportedLink = 0
+    public var firstTimestamp: Int64?
+    public var lastTimestamp: Int64?
+    public init() {}
+}
+
+/// How much of each direction's bytes is stored.
+public struct PayloadPolicy: Sendable, Equatable {
+    /// Bytes stored per direction of a flow; nil: all of them. 0 keeps metadata only.
+    public var maxBytesPerDirection: Int?
+    public init(maxBytesPerDirection: Int? = nil) { self.maxBytesPerDirection = maxBytesPerDirection }
+}
+
+/// Writes an ingest into the archive in large transactions. Rows are gathered in
+/// memory and written together when enough payload has accumulated (or a capture
+/// ends), so readers can use the archive between batches and an interruption
+/// loses at most one batch: the capture rows say which files are incomplete.
+///
+/// Ids of flows, deliveries and payload runs are given here, in creation order.
+public final class ArchiveWriter {
+    let connection: SQLiteConnection
+    public let payloadPolicy: PayloadPolicy
+    /// A batch is written once this much payload is pending.
+    public var batchBytes = 32 << 20
+    /// A payload run is closed once it holds this many bytes.
+    public var runBytes = 256 << 10
+
+    private let insertCapture, finishCapture, insertFlow, updateFlow, insertPayload, insertDelivery, insertGap: Statement
+
+    private(set) public var ingestRun: Int64 = 0
+    private(set) public var currentCaptureID: Int64 = 0
+    private var nextFlowID: Int64
+    private var nextPayloadID: Int64
+    private var nextDeliveryID: Int64
+
+    struct FlowRow {
+        var id: Int64, captureID: Int64, isIPv6: Bool
+        var client: Address, clientPort: UInt16, server: Address, serverPort: UInt16
+        var firstTimestamp: Int64, firstPacket: Int
+    }
+    struct DeliveryRow {
+        var id: Int64, flowID: Int64, dir: Int, isStart: Bool, isEnd: Bool, skip: Int, length: Int, stored: Int
+        var payloadID: Int64, payloadOffset: Int, streamOffset: Int64
+        var tsFirst: Int64?, tsLast: Int64?
+        var stats: ReassemblyStats
+    }
+    struct GapRow { var flowID: Int64, dir: Int, streamOffset: Int64, length: Int?, timestamp: Int64? }
+    /// A run of one direction's stored bytes, becoming one payload row.
+    final class Run {
+        let id: Int64, flowID: Int64, dir: Int, streamOffset: Int64
+        var bytes: [UInt8] = []
+        init(id: Int64, flowID: Int64, dir: Int, streamOffset: Int64) {
+            self.id = id; self.flowID = flowID; self.dir = dir; self.streamOffset = streamOffset
+        }
+    }
+
+    private var flows: [FlowRow] = []
+    private var deliveries: [DeliveryRow] = []
+    private var gaps: [GapRow] = []
+    private var flowUpdates: [RecordingStream.Totals] = []
+    private var closedRuns: [Run] = []
+    private var openRuns: [Int64: Run] = [:]     // key: flowID * 2 + dir
+    private var pendingBytes = 0
+
+    /// Totals of this writer's work, for the ingest summary.
+    public private(set) var flowsCreated = 0
+    public private(set) var bytesDelivered = 0
+    public private(set) var bytesStored = 0
+    public private(set) var gapsRecorded = 0
+
+    public init(archive: Archive, payloadPolicy: PayloadPolicy = .init()) throws {
+        connection = archive.connection
+        self.payloadPolicy = payloadPolicy
+        // Integrity holds by construction here; checking every row's parents would
+        // cost a lookup per insert. Tests run PRAGMA foreign_key_check on the result.
+        try connection.execute("PRAGMA foreign_keys = OFF")
+        try connection.execute("PRAGMA cache_size = -65536")
+        insertCapture = try connection.prepare("""
+            INSERT INTO capture(ingest_run, path, size, link_type, link_type_name, snaplen, ingested_at, status)
+            VALUES (?, ?, ?, ?, ?, ?, ?, 'running')
+            """)
+        finishCapture = try connection.prepare("""
+            UPDATE capture SET sha256 = ?, size = ?, packets = ?, bytes = ?, tcp_packets = ?, truncated_payloads = ?,
+                skipped_non_ip = ?, skipped_non_tcp = ?, skipped_fragments = ?, skipped_malformed = ?,
+                skipped_truncated = ?, skipped_link_type = ?, first_ts = ?, last_ts = ?
+            WHERE id = ?
+            """)
+        insertFlow = try connection.prepare("""
+            INSERT INTO flow(id, capture_id, ip_version, client_ip, client_port, server_ip, server_port,
+                             client_ip_key, server_ip_key, first_ts, last_ts, first_packet)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        updateFlow = try connection.prepare("""
+            UPDATE flow SET last_ts = ?, c2s_bytes = ?, s2c_bytes = ?, c2s_stored = ?, s2c_stored = ?,
+                c2s_packets = ?, s2c_packets = ?, gaps = ?, c2s_closed = ?, s2c_closed = ?, complete = ?
+            WHERE id = ?
+            """)
+        insertPayload = try connection.prepare("INSERT INTO payload(id, flow_id, dir, stream_offset, data) VALUES (?, ?, ?, ?, ?)")
+        insertDelivery = try connection.prepare("""
+            INSERT INTO delivery(id, flow_id, dir, is_start, is_end, skip, length, stored, payload_id, payload_offset,
+                                 stream_offset, ts_first, ts_last, packets, chunks, queued_bytes, queued_packets,
+                                 overlap_bytes, overlap_packets)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        insertGap = try connection.prepare("INSERT INTO gap(flow_id, dir, stream_offset, length, ts) VALUES (?, ?, ?, ?, ?)")
+        nextFlowID = (try connection.scalar("SELECT coalesce(max(id), 0) + 1 FROM flow")) ?? 1
+        nextPayloadID = (try connection.scalar("SELECT coalesce(max(id), 0) + 1 FROM payload")) ?? 1
+        nextDeliveryID = (try connection.scalar("SELECT coalesce(max(id), 0) + 1 FROM delivery")) ?? 1
+        ingestRun = (try connection.scalar("SELECT coalesce(max(ingest_run), 0) + 1 FROM capture")) ?? 1
+    }
+
+    // MARK: captures
+
+    /// Records that reading a file began (committed at once, status 'running').
+    @discardableResult
+    public func beginCapture(path: String, size: Int, dlt: Int32, linkTypeName: String, snaplen: Int) throws -> Int64 {
+        try commit()
+        try connection.transaction {
+            let s = insertCapture
+            s.reset()
+            try s.bind(ingestRun, at: 1)
+            try s.bind(path, at: 2)
+            try s.bind(size, at: 3)
+            try s.bind(Int64(dlt), at: 4)
+            try s.bind(linkTypeName, at: 5)
+            try s.bind(snaplen, at: 6)
+            try s.bind(Clock.nowNanoseconds(), at: 7)
+            try s.step()
+        }
+        currentCaptureID = connection.lastInsertRowID
+        return currentCaptureID
+    }
+
+    /// Writes everything pending and the capture's counters (its status stays 'running').
+    public func recordCounters(_ id: Int64, totals t: CaptureTotals, sha256: String?, size: Int) throws {
+        try commit()
+        try connection.transaction {
+            let s = finishCapture
+            s.reset()
+            if let sha256 { try s.bind(sha256, at: 1) } else { try s.bindNull(at: 1) }
+            let values = [size, t.packets, t.bytes, t.tcpPackets, t.truncatedPayloads, t.nonIP, t.nonTCP, t.fragments,
+                          t.malformed, t.truncated, t.unsupportedLink]
+            for (i, v) in values.enumerated() { try s.bind(v, at: Int32(i + 2)) }
+            try bindOptional(s, t.firstTimestamp, at: 13)
+            try bindOptional(s, t.lastTimestamp, at: 14)
+            try s.bind(id, at: 15)
+            try s.step()
+        }
+    }
+
+    /// Marks a capture complete, or failed with the reason.
+    public func setStatus(_ id: Int64, failure: String?) throws {
+        let s = try connection.prepare("UPDATE capture SET status = ?, error = ?, finished_at = ? WHERE id = ?")
+        try s.bind(failure == nil ? "complete" : "failed", at: 1)
+        if let failure { try s.bind(failure, at: 2) } else { try s.bindNull(at: 2) }
+        try s.bind(Clock.nowNanoseconds(), at: 3)
+        try s.bind(id, at: 4)
+        try s.step()
+    }
+
+    private func bindOptional(_ s: Statement, _ v: Int64?, at i: Int32) throws {
+        if let v { try s.bind(v, at: i) } else { try s.bindNull(at: i) }
+    }
+
+    // MARK: flows and deliveries (called by RecordingStream)
+
+    func addFlow(isIPv6: Bool, client: Address, clientPort: UInt16, server: Address, serverPort: UInt16,
+                 firstTimestamp: Int64, firstPacket: Int) -> Int64 {
+        let id = nextFlowID
+        nextFlowID += 1
+        flowsCreated += 1
+        flows.append(FlowRow(id: id, captureID: currentCaptureID, isIPv6: isIPv6, client: client, clientPort: clientPort,
+                             server: server, serverPort: serverPort, firstTimestamp: firstTimestamp, firstPacket: firstPacket))
+        return id
+    }
+
+    /// Records one delivery; `store` bytes of it (from its start) are copied out of `sg`.
+    func addDelivery(flowID: Int64, dir: Int, sg: ScatterGather, isStart: Bool, isEnd: Bool, skip: Int,
+                     length: Int, store: Int, streamOffset: Int64, tsFirst: Int64?, tsLast: Int64?, stats: ReassemblyStats) {
+        var payloadID: Int64 = 0, payloadOffset = 0
+        if store > 0 {
+            let key = flowID &* 2 &+ Int64(dir)
+            let run: Run
+            if let open = openRuns[key], open.bytes.count < runBytes {
+                run = open
+            } else {
+                if let full = openRuns[key] { closedRuns.append(full) }
+                run = Run(id: nextPayloadID, flowID: flowID, dir: dir, streamOffset: streamOffset)
+                nextPayloadID += 1
+                openRuns[key] = run
+            }
+            payloadID = run.id
+            payloadOffset = run.bytes.count
+            var remaining = store
+            sg.forEachChunk { piece in
+                guard remaining > 0 else { return }
+                let n = min(remaining, piece.count)
+                run.bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: piece[0..<n]))
+                remaining -= n
+            }
+            pendingBytes += store
+        }
+        bytesDelivered += length
+        bytesStored += store
+        deliveries.append(DeliveryRow(id: nextDeliveryID, flowID: flowID, dir: dir, isStart: isStart, isEnd: isEnd, skip: skip,
+                                      length: length, stored: store, payloadID: payloadID, payloadOffset: payloadOffset,
+                                      streamOffset: streamOffset, tsFirst: tsFirst, tsLast: tsLast, stats: stats))
+        nextDeliveryID += 1
+    }
+
+    func addGap(flowID: Int64, dir: Int, streamOffset: Int64, length: Int?, timestamp: Int64?) {
+        gapsRecorded += 1
+        gaps.append(GapRow(flowID: flowID, dir: dir, streamOffset: streamOffset, length: length, timestamp: timestamp))
+    }
+
+    func finishFlow(_ totals: RecordingStream.Totals) {
+        flowUpdates.append(totals)
+        for dir in 0..<2 {
+            if let run = openRuns.removeValue(forKey: totals.flowID &* 2 &+ Int64(dir)) { closedRuns.append(run) }
+        }
+    }
+
+    /// Writes the batch when it is large enough.
+    public func commitIfNeeded() throws {
+        if pendingBytes >= batchBytes || deliveries.count >= 500_000 { try commit() }
+    }
+
+    /// Writes everything pending in one transaction. Open payload runs are closed:
+    /// a run never spans two transactions.
+    public func commit() throws {
+        guard !(flows.isEmpty && deliveries.isEmpty && gaps.isEmpty && flowUpdates.isEmpty) else { return }
+        closedRuns.append(contentsOf: openRuns.values)
+        openRuns.removeAll(keepingCapacity: true)
+        try connection.transaction {
+            for f in flows { try write(f) }
+            for r in closedRuns { try write(r) }
+            for d in deliveries { try write(d) }
+            for g in gaps { try write(g) }
+            for u in flowUpdates { try write(u) }
+        }
+        flows.removeAll(keepingCapacity: true)
+        deliveries.removeAll(keepingCapacity: true)
+        gaps.removeAll(keepingCapacity: true)
+        flowUpdates.removeAll(keepingCapacity: true)
+        closedRuns.removeAll(keepingCapacity: true)
+        pendingBytes = 0
+    }
+
+    private func write(_ f: FlowRow) throws {
+        let s = insertFlow
+        s.reset()
+        try s.bind(f.id, at: 1)
+        try s.bind(f.captureID, at: 2)
+        try s.bind(f.isIPv6 ? 6 : 4, at: 3)
+        try s.bind(IPAddress(f.client).description, at: 4)
+        try s.bind(Int(f.clientPort), at: 5)
+        try s.bind(IPAddress(f.server).description, at: 6)
+        try s.bind(Int(f.serverPort), at: 7)
+        try IPAddress(f.client).bytes16.withUnsafeBytes { b throws in try s.bind(bytes: b, at: 8) }
+        try IPAddress(f.server).bytes16.withUnsafeBytes { b throws in try s.bind(bytes: b, at: 9) }
+        try s.bind(f.firstTimestamp, at: 10)
+        try s.bind(f.firstTimestamp, at: 11)
+        try s.bind(f.firstPacket, at: 12)
+        try s.step()
+    }
+
+    private func write(_ r: Run) throws {
+        let s = insertPayload
+        s.reset()
+        try s.bind(r.id, at: 1)
+        try s.bind(r.flowID, at: 2)
+        try s.bind(r.dir, at: 3)
+        try s.bind(r.streamOffset, at: 4)
+        try r.bytes.withUnsafeBytes { b throws in try s.bind(bytes: b, at: 5) }
+        try s.step()
+    }
+
+    private func write(_ d: DeliveryRow) throws {
+        let s = insertDelivery
+        s.reset()
+        try s.bind(d.id, at: 1)
+        try s.bind(d.flowID, at: 2)
+        try s.bind(d.dir, at: 3)
+        try s.bind(d.isStart ? 1 : 0, at: 4)
+        try s.bind(d.isEnd ? 1 : 0, at: 5)
+        try s.bind(d.skip, at: 6)
+        try s.bind(d.length, at: 7)
+        try s.bind(d.stored, at: 8)
+        if d.stored > 0 {
+            try s.bind(d.payloadID, at: 9)
+            try s.bind(d.payloadOffset, at: 10)
+        } else {
+            try s.bindNull(at: 9)
+            try s.bindNull(at: 10)
+        }
+        try s.bind(d.streamOffset, at: 11)
+        try bindOptional(s, d.tsFirst, at: 12)
+        try bindOptional(s, d.tsLast, at: 13)
+        let st = d.stats
+        try s.bind(st.packets, at: 14)
+        try s.bind(st.chunks, at: 15)
+        try s.bind(st.queuedBytes, at: 16)
+        try s.bind(st.queuedPackets, at: 17)
+        try s.bind(st.overlapBytes, at: 18)
+        try s.bind(st.overlapPackets, at: 19)
+        try s.step()
+    }
+
+    private func write(_ g: GapRow) throws {
+        let s = insertGap
+        s.reset()
+        try s.bind(g.flowID, at: 1)
+        try s.bind(g.dir, at: 2)
+        try s.bind(g.streamOffset, at: 3)
+        if let length = g.length { try s.bind(length, at: 4) } else { try s.bindNull(at: 4) }
+        try bindOptional(s, g.timestamp, at: 5)
+        try s.step()
+    }
+
+    private func write(_ u: RecordingStream.Totals) throws {
+        let s = updateFlow
+        s.reset()
+        try s.bind(u.lastTimestamp, at: 1)
+        try s.bind(u.bytes[0], at: 2)
+        try s.bind(u.bytes[1], at: 3)
+        try s.bind(u.stored[0], at: 4)
+        try s.bind(u.stored[1], at: 5)
+        try s.bind(u.packets[0], at: 6)
+        try s.bind(u.packets[1], at: 7)
+        try s.bind(u.gaps, at: 8)
+        try s.bind(u.closed[0] ? 1 : 0, at: 9)
+        try s.bind(u.closed[1] ? 1 : 0, at: 10)
+        try s.bind(u.complete ? 1 : 0, at: 11)
+        try s.bind(u.flowID, at: 12)
+        try s.step()
+    }
+}
+
+extension IPAddress {
+    /// The decoder's address type for the engine's.
+    public init(_ a: Address) {
+        self.init(high: a.high, low: a.low, isIPv6: a.isIPv6)
+    }
+}
