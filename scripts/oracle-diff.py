@@ -140,4 +140,5 @@ def main():
     print(f"{passed} passed, {failed} failed")
     sys.exit(0 if failed == 0 else 1)
 
-main()
+if __name__ == "__main__":
+    main()

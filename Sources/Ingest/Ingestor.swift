@@ -14,6 +14,8 @@ public struct IngestOptions: Sendable {
     public var payload = PayloadPolicy()
     /// Ingest files again even when the archive already holds them (the old copy is replaced).
     public var force = false
+    /// Payload bytes gathered before each write transaction.
+    public var batchBytes = 32 << 20
     public init() {}
 }
 
@@ -87,6 +89,7 @@ public final class Ingestor {
         guard !toRead.isEmpty else { return report }
 
         let writer = try ArchiveWriter(archive: archive, payloadPolicy: options.payload)
+        writer.batchBytes = options.batchBytes
         let cursor = PacketCursor()
         let factory = RecordingStream.Factory(writer: writer, packetIndex: { cursor.packetIndex })
         let pipeline = Pipeline(factory: factory, cursor: cursor, options: options.assembler, flushPolicy: options.flushPolicy)

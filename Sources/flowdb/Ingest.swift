@@ -47,6 +47,9 @@ struct Ingest: ParsableCommand {
     @Option(help: "Store at most N bytes of each direction of a flow; the rest is counted, not stored.")
     var maxBytesPerFlow: Int?
 
+    @Option(help: "Payload bytes gathered before each write transaction (memory vs. fewer commits).")
+    var batchBytes: Int = 32 << 20
+
     @Flag(help: "Print nothing but errors.")
     var quiet = false
 
@@ -58,6 +61,7 @@ struct Ingest: ParsableCommand {
 
     func validate() throws {
         if let n = maxBytesPerFlow, n < 0 { throw ValidationError("--max-bytes-per-flow must not be negative") }
+        if batchBytes < 1 { throw ValidationError("--batch-bytes must be positive") }
     }
 
     func run() throws {
@@ -68,6 +72,7 @@ struct Ingest: ParsableCommand {
         options.flushPolicy = assembly.flushPolicy(defaults: .ingestDefault)
         options.payload = PayloadPolicy(maxBytesPerDirection: noPayload ? 0 : maxBytesPerFlow)
         options.force = force
+        options.batchBytes = batchBytes
         let started = Clock.nowNanoseconds()
         let report: IngestReport
         do {

@@ -1,0 +1,157 @@
+import Foundation
+import Testing
+import TestSupport
+import Store
+@testable import Ingest
+
+/// Runs a script of scripts/ with python3 and returns its exit status and output.
+func runScript(_ name: String, _ arguments: [String]) throws -> (status: Int32, lines: [Substring]) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["python3", Paths.repository + "/scripts/" + name] + arguments
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    try process.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self).split(separator: "\n"))
+}
+
+/// The flowdb executable SwiftPM built beside this test bundle.
+let flowdbBinary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("flowdb").path
+
+@Suite(.serialized) struct IngestTests {
+    static func ingest(_ paths: [String], into db: String, _ configure: (inout IngestOptions) -> Void = { _ in }) throws -> IngestReport {
+        var options = IngestOptions()
+        options.flushPolicy = .never
+        configure(&options)
+        let archive = try Archive(path: db, create: true)
+        return try Ingestor(archive: archive, options: options).run(paths: paths)
+    }
+
+    @Test func sampleIntoArchive() throws {
+        let db = Paths.temporaryDirectory() + "/a.sqlite"
+        let report = try Self.ingest([Paths.sample], into: db)
+        #expect(report.files.count == 1)
+        #expect(report.files[0].outcome == .ingested(captureID: 1))
+        #expect(report.flows == 18)
+        #expect(report.bytesDelivered == 701_324)
+        #expect(report.bytesStored == 701_324)
+        #expect(report.gaps == 0)
+        let c = try SQLiteConnection(path: db, mode: .readOnly)
+        let capture = try c.prepare("SELECT path, sha256, size, link_type, packets, tcp_packets, first_ts, last_ts, status FROM capture")
+        #expect(try capture.step())
+        #expect(capture.text(0) == Paths.sample)
+        #expect(capture.text(1) == "276780f57e10e988182499d50db5b27171f9a30d21965e5697cdb9bda5d0049d")
+        #expect(capture.int(2) == 783_556 && capture.int(3) == 1 && capture.int(4) == 830 && capture.int(5) == 830)
+        #expect(capture.int64(6) == 1_795_611_135_270_787_000 && capture.int64(7) == 1_795_611_135_741_806_000)
+        #expect(capture.text(8) == "complete")
+        #expect(try c.scalar("SELECT count(*) FROM chunk") == 544)
+        #expect(try c.scalar("SELECT sum(length(data)) FROM chunk") == 701_324)
+        #expect(try c.scalar("SELECT count(*) FROM flow WHERE complete = 1") == 18)
+        let first = try c.prepare("SELECT id, start, client, server, c2s_bytes, s2c_bytes, state FROM flows ORDER BY id LIMIT 1")
+        #expect(try first.step())
+        #expect((0..<7).map { first.value($0) } == [.integer(1), .text("2026-11-25T12:52:15.270787Z"), .text("10.77.0.2:45740"),
+                                                    .text("10.77.0.1:9000"), .integer(216), .integer(60_000), .text("closed")])
+        #expect(try c.scalar("SELECT count(*) FROM pragma_foreign_key_check") == 0)
+        let integrity = try c.prepare("PRAGMA integrity_check")
+        #expect(try integrity.step() && integrity.text(0) == "ok")
+        // every direction's bytes, read back from chunk, are what was really sent
+        let truth = try GroundTruth.load(Paths.sample)
+        for flow in truth.flows {
+            for (dir, length, sha) in [(0, flow.c2s_len, flow.c2s_sha256), (1, flow.s2c_len, flow.s2c_sha256)] {
+                let s = try c.prepare("""
+                    SELECT data FROM chunk WHERE dir = ? AND flow_id =
+                      (SELECT id FROM flow WHERE client_port = ? AND (c2s_bytes + s2c_bytes > 0 OR ? = 0) ORDER BY id LIMIT 1)
+                    ORDER BY id
+                    """)
+                try s.bind(dir, at: 1)
+                try s.bind(flow.clientPort, at: 2)
+                try s.bind(flow.c2s_len + flow.s2c_len, at: 3)
+                var sha256 = Store.SHA256(), n = 0
+                while try s.step() { sha256.update(s.blob(0)); n += s.blob(0).count }
+                #expect(n == length && sha256.hexDigest == sha, "port \(flow.clientPort) dir \(dir)")
+            }
+        }
+    }
+
+    @Test func reingestIsANoOpAndForceReplaces() throws {
+        let db = Paths.temporaryDirectory() + "/a.sqlite"
+        _ = try Self.ingest([Paths.sample], into: db)
+        let again = try Self.ingest([Paths.sample], into: db)
+        guard case .skipped(let reason) = again.files[0].outcome else { Issue.record("not skipped"); return }
+        #expect(reason.hasPrefix("already in the archive as capture 1 (sha256 276780f57e10e988"))
+        let c = try SQLiteConnection(path: db, mode: .readOnly)
+        #expect(try c.scalar("SELECT count(*) FROM flow") == 18)
+        let forced = try Self.ingest([Paths.sample], into: db) { $0.force = true }
+        #expect(forced.flows == 18)
+        #expect(try c.scalar("SELECT count(*) FROM capture") == 1)
+        #expect(try c.scalar("SELECT count(*) FROM flow") == 18)
+        #expect(try c.scalar("SELECT count(*) FROM chunk") == 544)
+    }
+
+    /// What an interrupted ingest left (capture still 'running', part of its rows)
+    /// is removed when the same file is ingested again.
+    @Test func leftoversOfAnInterruptedIngestAreReplaced() throws {
+        let db = Paths.temporaryDirectory() + "/a.sqlite"
+        _ = try Self.ingest([Paths.sample], into: db)
+        let c = try SQLiteConnection(path: db)
+        try c.execute("UPDATE capture SET status = 'running', sha256 = NULL; DELETE FROM delivery WHERE id > 300")
+        let report = try Self.ingest([Paths.sample], into: db)
+        #expect(report.files[0].outcome == .ingested(captureID: 1))
+        #expect(try c.scalar("SELECT count(*) FROM capture") == 1)
+        #expect(try c.scalar("SELECT count(*) FROM chunk") == 544)
+        #expect(try c.scalar("SELECT count(*) FROM capture WHERE status = 'complete'") == 1)
+    }
+
+    /// A file cut in the middle of a record: the packets before the cut are kept,
+    /// the capture is marked failed with the reader's message.
+    @Test func brokenFileKeepsWhatWasRead() throws {
+        let dir = Paths.temporaryDirectory()
+        let cut = dir + "/cut.pcap"
+        try Array(try [UInt8](contentsOf: Paths.sample).prefix(10_000)).write(to: cut)
+        let report = try Self.ingest([cut], into: dir + "/a.sqlite")
+        #expect(report.failures == ["\(cut): packet 24 at byte offset 10000: truncated dump file; tried to read 1514 captured bytes, only got 352"])
+        #expect(report.counters.packets == 24)
+        let c = try SQLiteConnection(path: dir + "/a.sqlite", mode: .readOnly)
+        #expect(try c.scalar("SELECT count(*) FROM capture WHERE status = 'failed' AND error LIKE '%packet 24%'") == 1)
+        #expect(try c.scalar("SELECT count(*) FROM flow") == 3)
+        #expect(try c.scalar("SELECT packets FROM capture") == 24)
+    }
+
+    @Test func payloadPolicies() throws {
+        let dir = Paths.temporaryDirectory()
+        let none = try Self.ingest([Paths.sample], into: dir + "/none.sqlite") { $0.payload = PayloadPolicy(maxBytesPerDirection: 0) }
+        #expect(none.bytesDelivered == 701_324 && none.bytesStored == 0)
+        let c = try SQLiteConnection(path: dir + "/none.sqlite", mode: .readOnly)
+        #expect(try c.scalar("SELECT count(*) FROM payload") == 0)
+        #expect(try c.scalar("SELECT sum(length) FROM chunk") == 701_324)
+        let capped = try Self.ingest([Paths.sample], into: dir + "/capped.sqlite") { $0.payload = PayloadPolicy(maxBytesPerDirection: 100) }
+        let d = try SQLiteConnection(path: dir + "/capped.sqlite", mode: .readOnly)
+        // each direction keeps its first 100 bytes: the sum of min(sent, 100) over
+        // the ground truth's 20 directions is 1,748
+        let truth = try GroundTruth.load(Paths.sample)
+        #expect(truth.flows.reduce(0) { $0 + min($1.c2s_len, 100) + min($1.s2c_len, 100) } == 1_748)
+        #expect(capped.bytesStored == 1_748)
+        #expect(try d.scalar("SELECT max(c2s_stored) FROM flow") == 100)
+        #expect(try d.scalar("SELECT count(*) FROM flow WHERE c2s_bytes > 0 AND c2s_stored <> min(c2s_bytes, 100)") == 0)
+    }
+
+    /// scripts/archive-check.py: every chunk row equals gopacket's delivery field by
+    /// field, and every direction's bytes equal the ground truth.
+    @Test func archiveMatchesOracleAndGroundTruth() throws {
+        let captures = [Paths.sample] + (try FileManager.default.contentsOfDirectory(atPath: Paths.repository + "/Tests/Fixtures")
+            .filter { $0.hasSuffix(".pcap") }.sorted().map { Paths.fixture($0) })
+        let (status, lines) = try runScript("archive-check.py", ["--flowdb", flowdbBinary] + captures)
+        #expect(status == 0, "\(lines.joined(separator: "\n"))")
+        #expect(lines.last == "8 passed, 0 failed")
+        #expect(lines.contains("compared 43 flows, 734 chunks with gopacket"))
+    }
+
+    /// scripts/interrupt-test.py: 20 kills at random moments.
+    @Test func killedIngestsLeaveAConsistentArchive() throws {
+        let (status, lines) = try runScript("interrupt-test.py", ["--flowdb", flowdbBinary, "--trials", "20", "--copies", "4"])
+        #expect(status == 0, "\(lines.suffix(25).joined(separator: "\n"))")
+        #expect(lines.last == "20 passed, 0 failed")
+    }
+}
