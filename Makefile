@@ -1,5 +1,5 @@
 # flowdb: the two commands of the README, and the hand-run targets.
-#   make demo   installs what is missing, builds flowdb (release), runs it on the bundled sample
+#   make demo   installs what is missing, builds flowdb (release), ingests the bundled sample, reads it back
 #   make test   installs what is missing, runs the whole test suite
 SHELL := /bin/bash
 .DEFAULT_GOAL := demo
@@ -27,8 +27,13 @@ build: deps
 	swift build -c release --product flowdb
 
 demo: build
-	@echo "== flowdb inspect $(SAMPLE)"
-	@$(FLOWDB) inspect $(SAMPLE)
+	@rm -f demo.sqlite demo.sqlite.ingest-lock
+	@echo "== flowdb ingest --db demo.sqlite $(SAMPLE)"
+	@$(FLOWDB) ingest --db demo.sqlite $(SAMPLE)
+	@echo; echo "== sqlite3 demo.sqlite: the biggest conversations"
+	@sqlite3 -header -column demo.sqlite "SELECT id, start, client, server, c2s_bytes, s2c_bytes, packets, gaps, state FROM flows ORDER BY c2s_bytes + s2c_bytes DESC LIMIT 5;"
+	@echo; echo "== sqlite3 demo.sqlite: the captures"
+	@sqlite3 -header -column demo.sqlite "SELECT id, path, status, packets, tcp_packets, skipped, first_time FROM captures;"
 
 # The tests include the comparison with gopacket itself, so they build the oracle
 # (Go and Debian's gopacket source are installed for it when missing).
