@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Reads every capture under the given folders (default: ../shared/captures) with
-# `flowdb inspect` and counts the outcomes: read to the end, rejected with an
-# error (exit 1, one line on stderr), crashed (any other exit), hung (timeout).
+# Ingests every capture under the given folders (default: ../shared/captures), each
+# into a fresh archive (read, decode, reassemble, store), and counts the outcomes:
+# read to the end, rejected with a clear error (exit 1, one line on stderr naming
+# the file), crashed (any other exit or output), hung (timeout). After each run the
+# archive must pass PRAGMA integrity_check.
 #   scripts/sweep.sh [FLOWDB_BINARY] [DIR...]
 # Set SWEEP_LOG to keep the per-file results.
 set -uo pipefail
@@ -13,9 +15,14 @@ dirs=("$@")
 log=${SWEEP_LOG:-$(mktemp)}
 : > "$log"
 read_ok=0 rejected=0 crashed=0 hung=0 total=0
+work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 while IFS= read -r -d '' f; do
   total=$((total + 1))
-  err=$(timeout 30 "$bin" inspect --limit 0 "$f" 2>&1 >/dev/null); rc=$?
+  rm -f "$work"/a.sqlite*
+  err=$(timeout 60 "$bin" ingest --quiet --db "$work/a.sqlite" "$f" 2>&1 >/dev/null); rc=$?
+  if [ $rc -le 1 ] && [ -f "$work/a.sqlite" ] && [ "$(sqlite3 "$work/a.sqlite" 'PRAGMA integrity_check')" != ok ]; then
+    rc=99; err="integrity_check failed"
+  fi
   case $rc in
     0) read_ok=$((read_ok + 1)); echo "read     $f" >> "$log" ;;
     1) if [ "$(printf '%s\n' "$err" | wc -l)" = 1 ] && [[ $err == "flowdb: $f"* ]]; then
