@@ -8,6 +8,7 @@
 //   Capture          libpcap reader: files, stdin, BPF filters
 //   Store            the archive: schema (embedded from schema/*.sql), recording, queries
 //   Ingest           the pipeline read → decode → assemble → store
+//   Query            finding flows and reconstructing their content
 //   flowdb           the command line, thin
 import PackageDescription
 
@@ -46,10 +47,11 @@ let package = Package(
             plugins: ["EmbedSchema"]
         ),
         .target(name: "Ingest", dependencies: ["Capture", "Decoding", "Reassembly", "Store"]),
+        .target(name: "Query", dependencies: ["Decoding", "Store"]),
         .executableTarget(
             name: "flowdb",
             dependencies: [
-                "Ingest", "Store",
+                "Ingest", "Query", "Store",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -59,5 +61,6 @@ let package = Package(
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "Decoding", "TestSupport"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "CSQLite", "TestSupport"]),
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "Store", "TestSupport"]),
+        .testTarget(name: "QueryTests", dependencies: ["Query", "Ingest", "Store", "TestSupport"]),
     ]
 )

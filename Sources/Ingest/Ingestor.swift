@@ -16,6 +16,8 @@ public struct IngestOptions: Sendable {
     public var force = false
     /// Payload bytes gathered before each write transaction.
     public var batchBytes = 32 << 20
+    /// Largest payload run (one row of `payload`).
+    public var runBytes = 256 << 10
     public init() {}
 }
 
@@ -90,6 +92,7 @@ public final class Ingestor {
 
         let writer = try ArchiveWriter(archive: archive, payloadPolicy: options.payload)
         writer.batchBytes = options.batchBytes
+        writer.runBytes = options.runBytes
         let cursor = PacketCursor()
         let factory = RecordingStream.Factory(writer: writer, packetIndex: { cursor.packetIndex })
         let pipeline = Pipeline(factory: factory, cursor: cursor, options: options.assembler, flushPolicy: options.flushPolicy)

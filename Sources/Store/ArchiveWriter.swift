@@ -64,6 +64,8 @@ public final class ArchiveWriter {
     final class Run {
         let id: Int64, flowID: Int64, dir: Int, streamOffset: Int64
         var bytes: [UInt8] = []
+        /// Stream offset just past the run's last byte: a run holds contiguous bytes only.
+        var end: Int64 { streamOffset + Int64(bytes.count) }
         init(id: Int64, flowID: Int64, dir: Int, streamOffset: Int64) {
             self.id = id; self.flowID = flowID; self.dir = dir; self.streamOffset = streamOffset
         }
@@ -196,7 +198,7 @@ public final class ArchiveWriter {
         if store > 0 {
             let key = flowID &* 2 &+ Int64(dir)
             let run: Run
-            if let open = openRuns[key], open.bytes.count < runBytes {
+            if let open = openRuns[key], open.bytes.count < runBytes, open.end == streamOffset {
                 run = open
             } else {
                 if let full = openRuns[key] { closedRuns.append(full) }

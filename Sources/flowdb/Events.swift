@@ -1,6 +1,7 @@
 import ArgumentParser
 import Ingest
 import Reassembly
+import Store
 
 /// Assembler options shared by the commands that reassemble. Flushing defaults
 /// differ: `events` flushes only at the end, like gopacket-oracle; `ingest`

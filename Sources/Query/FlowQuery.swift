@@ -1,0 +1,145 @@
+import Store
+
+/// One flow as queries report it.
+public struct FlowRecord: Sendable, Equatable {
+    public var id: Int64
+    public var captureID: Int64
+    public var capturePath: String
+    public var ipVersion: Int
+    public var clientIP: String
+    public var clientPort: Int
+    public var serverIP: String
+    public var serverPort: Int
+    public var firstTimestamp: Int64
+    public var lastTimestamp: Int64
+    public var c2sBytes: Int
+    public var s2cBytes: Int
+    public var c2sStored: Int
+    public var s2cStored: Int
+    public var packets: Int
+    public var gaps: Int
+    public var c2sClosed: Bool
+    public var s2cClosed: Bool
+    public var complete: Bool
+
+    public var state: String {
+        if c2sClosed && s2cClosed { return "closed" }
+        if c2sClosed || s2cClosed { return "half-closed" }
+        return "open"
+    }
+}
+
+/// A failure of a query, reported as one line.
+public struct QueryError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Finds flows in an archive: indexed SQL for the metadata filters, then a scan of
+/// the stored bytes for `contains`.
+public final class FlowQuery {
+    let connection: SQLiteConnection
+
+    public init(archive: Archive) {
+        connection = archive.connection
+    }
+
+    static let columns = """
+        f.id, f.capture_id, c.path, f.ip_version, f.client_ip, f.client_port, f.server_ip, f.server_port,
+        f.first_ts, f.last_ts, f.c2s_bytes, f.s2c_bytes, f.c2s_stored, f.s2c_stored, f.c2s_packets + f.s2c_packets,
+        f.gaps, f.c2s_closed, f.s2c_closed, f.complete
+        """
+
+    /// The flows matching `filter` (and containing `needle` in either direction,
+    /// when given), in id order. `more` tells whether `limit` cut the list.
+    public func flows(_ filter: FlowFilter, containing needle: [UInt8]? = nil, limit: Int? = nil) throws -> (flows: [FlowRecord], more: Bool) {
+        let (clause, values) = filter.sql()
+        var sql = "SELECT \(Self.columns) FROM (SELECT * FROM flow WHERE \(clause)) AS f JOIN capture AS c ON c.id = f.capture_id ORDER BY f.id"
+        // Without a content search the limit goes to SQLite (one more row tells whether it cut).
+        if needle == nil, let limit { sql += " LIMIT \(limit + 1)" }
+        let statement = try connection.prepare(sql)
+        for (i, v) in values.enumerated() { try statement.bind(v, at: Int32(i + 1)) }
+        let search = needle.map { ContentSearch(connection: connection, needle: $0) }
+        var out: [FlowRecord] = []
+        while try statement.step() {
+            let record = Self.record(statement)
+            if let search, try !search.matches(flowID: record.id) { continue }
+            if let limit, out.count == limit { return (out, true) }
+            out.append(record)
+        }
+        return (out, false)
+    }
+
+    static func record(_ s: Statement) -> FlowRecord {
+        FlowRecord(id: s.int64(0), captureID: s.int64(1), capturePath: s.text(2) ?? "", ipVersion: s.int(3),
+                   clientIP: s.text(4) ?? "", clientPort: s.int(5), serverIP: s.text(6) ?? "", serverPort: s.int(7),
+                   firstTimestamp: s.int64(8), lastTimestamp: s.int64(9), c2sBytes: s.int(10), s2cBytes: s.int(11),
+                   c2sStored: s.int(12), s2cStored: s.int(13), packets: s.int(14), gaps: s.int(15),
+                   c2sClosed: s.int(16) != 0, s2cClosed: s.int(17) != 0, complete: s.int(18) != 0)
+    }
+}
+
+/// Looks for bytes in a flow's stored streams. Each direction is read run by run
+/// in stream order; the last `needle.count - 1` bytes of a run are carried into
+/// the next when the two are contiguous, so a match that spans two runs (or two
+/// deliveries) is found. A gap between runs breaks a match.
+final class ContentSearch {
+    let needle: [UInt8]
+    let runs: Statement
+
+    init(connection: SQLiteConnection, needle: [UInt8]) {
+        self.needle = needle
+        runs = try! connection.prepare("SELECT dir, stream_offset, data FROM payload WHERE flow_id = ? ORDER BY dir, stream_offset")
+    }
+
+    func matches(flowID: Int64) throws -> Bool {
+        guard !needle.isEmpty else { return true }
+        runs.reset()
+        try runs.bind(flowID, at: 1)
+        var carry: [UInt8] = []
+        var carryDir = -1
+        var carryEnd: Int64 = -1
+        defer { runs.reset() }
+        while try runs.step() {
+            let dir = runs.int(0), offset = runs.int64(1), data = runs.blob(2)
+            if dir != carryDir || offset != carryEnd { carry.removeAll(keepingCapacity: true) }
+            if !carry.isEmpty {
+                // only the window across the boundary: carry + the first needle.count - 1 bytes
+                var window = carry
+                window.append(contentsOf: data.prefix(needle.count - 1))
+                if window.withUnsafeBytes({ Self.find(needle, in: $0) }) { return true }
+            }
+            if Self.find(needle, in: data) { return true }
+            let keep = min(needle.count - 1, data.count)
+            if data.count >= needle.count - 1 {
+                carry = Array(data.suffix(keep))
+            } else {
+                carry.append(contentsOf: data)
+                if carry.count > needle.count - 1 { carry.removeFirst(carry.count - (needle.count - 1)) }
+            }
+            carryDir = dir
+            carryEnd = offset + Int64(data.count)
+        }
+        return false
+    }
+
+    /// Whether `needle` occurs in `haystack`: memchr for the first byte, then a compare.
+    static func find(_ needle: [UInt8], in haystack: UnsafeRawBufferPointer) -> Bool {
+        guard needle.count <= haystack.count, let base = haystack.baseAddress else { return false }
+        return needle.withUnsafeBytes { n -> Bool in
+            let first = Int32(n[0])
+            var start = base
+            let end = base + haystack.count
+            while end - start >= n.count {
+                guard let hit = memchr(start, first, end - start - n.count + 1) else { return false }
+                if memcmp(hit, n.baseAddress!, n.count) == 0 { return true }
+                start = UnsafeRawPointer(hit) + 1
+            }
+            return false
+        }
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

@@ -1,0 +1,120 @@
+import Store
+
+/// One delivery of a flow, with its stored bytes.
+public struct ChunkRecord: Sendable, Equatable {
+    public var id: Int64
+    public var dir: Int
+    public var isStart: Bool
+    public var isEnd: Bool
+    public var skip: Int
+    public var length: Int
+    public var stored: Int
+    public var streamOffset: Int64
+    public var tsFirst: Int64?
+    public var tsLast: Int64?
+    public var bytes: [UInt8]
+}
+
+/// A skipped gap of a flow.
+public struct GapRecord: Sendable, Equatable {
+    public var dir: Int
+    public var streamOffset: Int64
+    public var length: Int?
+}
+
+/// Reads a flow's content back from the archive.
+public final class FlowReader {
+    let chunkRows, gapRows, payloadRow, runs: Statement
+
+    public init(archive: Archive) throws {
+        let c = archive.connection
+        chunkRows = try c.prepare("""
+            SELECT id, dir, is_start, is_end, skip, length, stored, payload_id, payload_offset, stream_offset, ts_first, ts_last
+            FROM delivery WHERE flow_id = ? ORDER BY id
+            """)
+        gapRows = try c.prepare("SELECT dir, stream_offset, length FROM gap WHERE flow_id = ? ORDER BY rowid")
+        payloadRow = try c.prepare("SELECT data FROM payload WHERE id = ?")
+        runs = try c.prepare("SELECT stream_offset, data FROM payload WHERE flow_id = ? AND dir = ? ORDER BY stream_offset")
+    }
+
+    /// Every delivery of the flow in call order, with its stored bytes.
+    public func chunks(flowID: Int64) throws -> [ChunkRecord] {
+        chunkRows.reset()
+        try chunkRows.bind(flowID, at: 1)
+        defer { chunkRows.reset() }
+        var out: [ChunkRecord] = []
+        var cachedID: Int64 = -1
+        var cached: [UInt8] = []
+        while try chunkRows.step() {
+            let s = chunkRows
+            var chunk = ChunkRecord(id: s.int64(0), dir: s.int(1), isStart: s.int(2) != 0, isEnd: s.int(3) != 0, skip: s.int(4),
+                                    length: s.int(5), stored: s.int(6), streamOffset: s.int64(9),
+                                    tsFirst: s.isNull(10) ? nil : s.int64(10), tsLast: s.isNull(11) ? nil : s.int64(11), bytes: [])
+            if chunk.stored > 0 && !s.isNull(7) {
+                let payloadID = s.int64(7), offset = s.int(8)
+                if payloadID != cachedID {
+                    payloadRow.reset()
+                    try payloadRow.bind(payloadID, at: 1)
+                    cached = try payloadRow.step() ? Array(payloadRow.blob(0)) : []
+                    payloadRow.reset()
+                    cachedID = payloadID
+                }
+                if offset >= 0, offset + chunk.stored <= cached.count {
+                    chunk.bytes = Array(cached[offset..<(offset + chunk.stored)])
+                }
+            }
+            out.append(chunk)
+        }
+        return out
+    }
+
+    public func gaps(flowID: Int64) throws -> [GapRecord] {
+        gapRows.reset()
+        try gapRows.bind(flowID, at: 1)
+        defer { gapRows.reset() }
+        var out: [GapRecord] = []
+        while try gapRows.step() {
+            out.append(GapRecord(dir: gapRows.int(0), streamOffset: gapRows.int64(1), length: gapRows.isNull(2) ? nil : gapRows.int(2)))
+        }
+        return out
+    }
+
+    /// Streams the stored bytes of one direction, in stream order, to `sink`, one
+    /// payload run at a time (constant memory). Holes between runs are skipped, or
+    /// written as zero bytes with `fillGaps` so offsets line up. Returns the
+    /// number of bytes written and their SHA-256.
+    @discardableResult
+    public func writeStream(flowID: Int64, dir: Int, fillGaps: Bool,
+                            to sink: (UnsafeRawBufferPointer) throws -> Void) throws -> (bytes: Int, sha256: String) {
+        runs.reset()
+        try runs.bind(flowID, at: 1)
+        try runs.bind(dir, at: 2)
+        defer { runs.reset() }
+        var digest = SHA256()
+        var written = 0
+        var expected: Int64 = 0
+        let zeros = [UInt8](repeating: 0, count: 65_536)
+        while try runs.step() {
+            let offset = runs.int64(0)
+            let data = runs.blob(1)
+            if fillGaps, offset > expected {
+                var missing = Int(offset - expected)
+                while missing > 0 {
+                    let n = min(missing, zeros.count)
+                    try zeros.withUnsafeBytes { z in
+                        let piece = UnsafeRawBufferPointer(rebasing: z[0..<n])
+                        digest.update(piece)
+                        try sink(piece)
+                    }
+                    written += n
+                    missing -= n
+                }
+            }
+            digest.update(data)
+            try sink(data)
+            written += data.count
+            expected = offset + Int64(data.count)
+        }
+        return (written, digest.hexDigest)
+    }
+}

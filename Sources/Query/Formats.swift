@@ -1,0 +1,191 @@
+/// Text renderings of flows and their content.
+public enum Formats {
+    // MARK: lists
+
+    static func duration(_ f: FlowRecord) -> String {
+        let micros = (f.lastTimestamp - f.firstTimestamp) / 1000
+        let s = micros / 1_000_000, frac = micros % 1_000_000 / 1000
+        return "\(s).\(frac < 10 ? "00" : frac < 100 ? "0" : "")\(frac)s"
+    }
+
+    static func endpoint(_ ip: String, _ port: Int, _ version: Int) -> String {
+        version == 6 ? "[\(ip)]:\(port)" : "\(ip):\(port)"
+    }
+
+    /// An aligned table: id, start, duration, client, server, bytes each way,
+    /// packets, gaps, state. Times are shown to the millisecond to fit a terminal.
+    public static func table(_ flows: [FlowRecord]) -> String {
+        let header = ["ID", "START (UTC)", "DURATION", "CLIENT", "SERVER", "C->S", "S->C", "PKTS", "GAPS", "STATE"]
+        let rows: [[String]] = flows.map { f in
+            let iso = TimeParser.iso(f.firstTimestamp)
+            let start = String(iso.prefix(23).map { $0 == "T" ? " " : $0 })
+            return [String(f.id), start, duration(f), endpoint(f.clientIP, f.clientPort, f.ipVersion),
+                    endpoint(f.serverIP, f.serverPort, f.ipVersion), String(f.c2sBytes), String(f.s2cBytes),
+                    String(f.packets), String(f.gaps), f.state]
+        }
+        let right: Set<Int> = [0, 2, 5, 6, 7, 8]
+        var widths = header.map(\.count)
+        for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
+        func line(_ cells: [String]) -> String {
+            cells.enumerated().map { i, c in
+                let pad = String(repeating: " ", count: widths[i] - c.count)
+                return right.contains(i) ? pad + c : c + pad
+            }.joined(separator: "  ").trimmingTrailingSpaces() + "\n"
+        }
+        return line(header) + rows.map(line).joined()
+    }
+
+    /// One JSON object per line.
+    public static func jsonLine(_ f: FlowRecord) -> String {
+        "{\"id\":\(f.id),\"capture\":\(f.captureID),\"capture_path\":\(json(f.capturePath)),\"ip_version\":\(f.ipVersion),"
+            + "\"client_ip\":\(json(f.clientIP)),\"client_port\":\(f.clientPort),\"server_ip\":\(json(f.serverIP)),\"server_port\":\(f.serverPort),"
+            + "\"first_ts\":\(f.firstTimestamp),\"last_ts\":\(f.lastTimestamp),\"start\":\(json(TimeParser.iso(f.firstTimestamp))),"
+            + "\"c2s_bytes\":\(f.c2sBytes),\"s2c_bytes\":\(f.s2cBytes),\"c2s_stored\":\(f.c2sStored),\"s2c_stored\":\(f.s2cStored),"
+            + "\"packets\":\(f.packets),\"gaps\":\(f.gaps),\"state\":\(json(f.state)),\"complete\":\(f.complete)}\n"
+    }
+
+    public static let csvHeader = "id,capture,client_ip,client_port,server_ip,server_port,first_ts,last_ts,start,c2s_bytes,s2c_bytes,packets,gaps,state\n"
+
+    public static func csvLine(_ f: FlowRecord) -> String {
+        [String(f.id), String(f.captureID), csv(f.clientIP), String(f.clientPort), csv(f.serverIP), String(f.serverPort),
+         String(f.firstTimestamp), String(f.lastTimestamp), TimeParser.iso(f.firstTimestamp), String(f.c2sBytes),
+         String(f.s2cBytes), String(f.packets), String(f.gaps), f.state].joined(separator: ",") + "\n"
+    }
+
+    /// A JSON string literal.
+    public static func json(_ s: String) -> String {
+        var out = "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+
+    static func csv(_ s: String) -> String {
+        s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"" + String(s.flatMap { $0 == "\"" ? ["\"", "\""] : [$0] }) + "\"" : s
+    }
+
+    // MARK: content
+
+    /// A flow's deliveries of both directions in capture-time order, each
+    /// direction keeping its stream order (a merge by first-byte time).
+    static func interleaved(_ chunks: [ChunkRecord]) -> [ChunkRecord] {
+        let a = chunks.filter { $0.dir == 0 }, b = chunks.filter { $0.dir == 1 }
+        var out: [ChunkRecord] = []
+        out.reserveCapacity(chunks.count)
+        var i = 0, j = 0
+        var lastA: Int64 = .min, lastB: Int64 = .min
+        while i < a.count || j < b.count {
+            let ta = i < a.count ? (a[i].tsFirst ?? lastA) : .max
+            let tb = j < b.count ? (b[j].tsFirst ?? lastB) : .max
+            if i < a.count && (ta < tb || (ta == tb && a[i].id < b[j].id)) {
+                lastA = ta; out.append(a[i]); i += 1
+            } else {
+                lastB = tb; out.append(b[j]); j += 1
+            }
+        }
+        return out
+    }
+
+    static func heading(_ f: FlowRecord, _ c: ChunkRecord) -> String {
+        let (from, to) = c.dir == 0 ? (endpoint(f.clientIP, f.clientPort, f.ipVersion), endpoint(f.serverIP, f.serverPort, f.ipVersion))
+                                    : (endpoint(f.serverIP, f.serverPort, f.ipVersion), endpoint(f.clientIP, f.clientPort, f.ipVersion))
+        let time = c.tsFirst.map(TimeParser.iso) ?? "-"
+        return "--- \(c.dir == 0 ? "client" : "server") \(from) -> \(to)  \(time)  offset \(c.streamOffset)  \(c.length) bytes"
+    }
+
+    static func gapLine(_ c: ChunkRecord) -> String? {
+        if c.skip > 0 { return "[gap: \(c.skip) bytes missing at offset \(c.streamOffset - Int64(c.skip))]\n" }
+        if c.skip < 0 { return "[gap: the start of this direction was not captured; offsets count from the first byte seen]\n" }
+        return nil
+    }
+
+    /// Wireshark-like "follow TCP stream": both directions interleaved, each chunk
+    /// headed by direction, time and stream offset; printable ASCII as is, newlines
+    /// kept, every other byte escaped (\r, \t, \xNN).
+    public static func ascii(_ f: FlowRecord, _ chunks: [ChunkRecord]) -> String {
+        var out = "=== flow \(f.id): \(endpoint(f.clientIP, f.clientPort, f.ipVersion)) -> \(endpoint(f.serverIP, f.serverPort, f.ipVersion))\n"
+        for c in interleaved(chunks) {
+            if let gap = gapLine(c) { out += gap }
+            guard c.length > 0 else { continue }
+            out += heading(f, c) + "\n"
+            out += escaped(c.bytes)
+            if c.bytes.last != UInt8(ascii: "\n") { out += "\n" }
+            if c.stored < c.length { out += "[not stored: \(c.length - c.stored) bytes at offset \(c.streamOffset + Int64(c.stored))]\n" }
+        }
+        return out
+    }
+
+    public static func escaped(_ bytes: [UInt8]) -> String {
+        var out = [UInt8]()
+        out.reserveCapacity(bytes.count)
+        let digits = Array("0123456789abcdef".utf8)
+        for b in bytes {
+            switch b {
+            case 0x0a: out.append(b)
+            case 0x0d: out += [0x5c, UInt8(ascii: "r")]
+            case 0x09: out += [0x5c, UInt8(ascii: "t")]
+            case 0x5c: out += [0x5c, 0x5c]
+            case 0x20...0x7e: out.append(b)
+            default: out += [0x5c, UInt8(ascii: "x"), digits[Int(b >> 4)], digits[Int(b & 15)]]
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// A hexdump of each chunk, with stream offsets, both directions interleaved.
+    public static func hex(_ f: FlowRecord, _ chunks: [ChunkRecord]) -> String {
+        var out = "=== flow \(f.id): \(endpoint(f.clientIP, f.clientPort, f.ipVersion)) -> \(endpoint(f.serverIP, f.serverPort, f.ipVersion))\n"
+        for c in interleaved(chunks) {
+            if let gap = gapLine(c) { out += gap }
+            guard c.length > 0 else { continue }
+            out += heading(f, c) + "\n"
+            out += hexdump(c.bytes, startingAt: c.streamOffset)
+            if c.stored < c.length { out += "[not stored: \(c.length - c.stored) bytes at offset \(c.streamOffset + Int64(c.stored))]\n" }
+        }
+        return out
+    }
+
+    public static func hexdump(_ bytes: [UInt8], startingAt offset: Int64) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out = [UInt8]()
+        var i = 0
+        while i < bytes.count {
+            let line = bytes[i..<min(i + 16, bytes.count)]
+            let address = String(offset + Int64(i), radix: 16)
+            out += Array((String(repeating: "0", count: max(0, 8 - address.count)) + address + "  ").utf8)
+            for k in 0..<16 {
+                if k < line.count {
+                    let b = line[line.startIndex + k]
+                    out += [digits[Int(b >> 4)], digits[Int(b & 15)], 0x20]
+                } else {
+                    out += [0x20, 0x20, 0x20]
+                }
+                if k == 7 { out.append(0x20) }
+            }
+            out += Array(" |".utf8)
+            out += line.map { (0x20...0x7e).contains($0) ? $0 : UInt8(ascii: ".") }
+            out += Array("|\n".utf8)
+            i += 16
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
+
+extension String {
+    func trimmingTrailingSpaces() -> String {
+        var s = self
+        while s.last == " " { s.removeLast() }
+        return s
+    }
+}

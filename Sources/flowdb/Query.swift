@@ -1,0 +1,162 @@
+import ArgumentParser
+import Query
+import Store
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct QueryCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "query",
+        abstract: "Find flows in the archive and reconstruct what was said.",
+        discussion: """
+        Filters combine with AND. Times are ISO 8601 (2026-11-25T12:52:15Z, a date
+        alone is midnight UTC) or Unix seconds; a flow matches --since/--until when
+        it overlaps the interval.
+
+        Examples:
+          flowdb query --port 443
+          flowdb query --host 10.1.0.0/16 --since 2026-11-24 --until 2026-11-25 --json
+          flowdb query --contains 'password=' --show ascii
+          flowdb query --flow 42 --show raw --dir server > response.bin
+          flowdb query --server 10.77.0.1 --extract out/
+        """
+    )
+
+    enum Show: String, ExpressibleByArgument, CaseIterable { case ascii, hex, raw }
+    enum Direction: String, ExpressibleByArgument, CaseIterable { case client, server }
+
+    @OptionGroup var archive: ArchiveOption
+
+    @Option(help: "Either side's port.") var port: Int?
+    @Option(help: "The client's port.") var clientPort: Int?
+    @Option(help: "The server's port.") var serverPort: Int?
+    @Option(help: ArgumentHelp("Either side's address or CIDR block (IPv4 or IPv6).", valueName: "addr|cidr")) var host: String?
+    @Option(help: ArgumentHelp("The client's address or CIDR block.", valueName: "addr|cidr")) var client: String?
+    @Option(help: ArgumentHelp("The server's address or CIDR block.", valueName: "addr|cidr")) var server: String?
+    @Option(help: ArgumentHelp("Flows still active at or after this time.", valueName: "time")) var since: String?
+    @Option(help: ArgumentHelp("Flows that began at or before this time.", valueName: "time")) var until: String?
+    @Option(name: .customLong("flow"), help: ArgumentHelp("A flow id (repeatable).", valueName: "id")) var flows: [Int64] = []
+    @Option(help: ArgumentHelp("Flows of one capture, by id or path.", valueName: "id|path")) var capture: String?
+    @Option(help: "Flows whose content contains this text (either direction, across chunk boundaries).") var contains: String?
+    @Option(help: ArgumentHelp("Flows whose content contains these bytes, in hex.", valueName: "hex")) var containsHex: String?
+    @Option(help: "Flows with at least this many bytes (both directions).") var minBytes: Int?
+    @Flag(help: "Flows with skipped gaps.") var withGaps = false
+    @Flag(help: "Flows closed in both directions.") var ended = false
+    @Option(help: "List at most N flows (default: 100 on a terminal, all in a pipe; 0: all).") var limit: Int?
+
+    @Flag(help: "One JSON object per line.") var json = false
+    @Flag(help: "CSV with a header row.") var csv = false
+    @Option(help: "Reconstruct the content: ascii (both directions, like Follow TCP Stream), hex, or raw (one direction's bytes).")
+    var show: Show?
+    @Option(help: "With --show raw: which side's bytes (client: what the client sent).") var dir: Direction?
+    @Flag(help: "With --show raw or --extract: write zero bytes for gaps of known length, so offsets line up.") var fillGaps = false
+    @Option(help: ArgumentHelp("Write each flow's directions as files into this directory, with manifest.json.", valueName: "dir"))
+    var extract: String?
+    @Flag(help: "With --extract: overwrite existing files.") var force = false
+
+    func validate() throws {
+        if json && csv { throw ValidationError("--json and --csv exclude each other") }
+        if show == .raw && dir == nil { throw ValidationError("--show raw needs --dir client or --dir server") }
+        if dir != nil && show != .raw { throw ValidationError("--dir goes with --show raw") }
+        if contains != nil && containsHex != nil { throw ValidationError("give --contains or --contains-hex, not both") }
+        if let limit, limit < 0 { throw ValidationError("--limit must not be negative") }
+    }
+
+    func filter() throws -> FlowFilter {
+        var f = FlowFilter()
+        f.port = port
+        f.clientPort = clientPort
+        f.serverPort = serverPort
+        func range(_ text: String?, _ option: String) throws -> AddressRange? {
+            guard let text else { return nil }
+            guard let r = AddressRange(text) else { throw fail("\(option): not an address or CIDR block: \(text)") }
+            return r
+        }
+        f.host = try range(host, "--host")
+        f.client = try range(client, "--client")
+        f.server = try range(server, "--server")
+        func time(_ text: String?, _ option: String) throws -> Int64? {
+            guard let text else { return nil }
+            guard let t = TimeParser.nanoseconds(text) else { throw fail("\(option): not a time (ISO 8601 or Unix seconds): \(text)") }
+            return t
+        }
+        f.since = try time(since, "--since")
+        f.until = try time(until, "--until")
+        f.flowIDs = flows
+        if let capture {
+            if let id = Int64(capture) { f.captureID = id } else { f.capturePath = capture }
+        }
+        f.minBytes = minBytes
+        f.withGaps = withGaps
+        f.ended = ended
+        return f
+    }
+
+    func needle() throws -> [UInt8]? {
+        if let contains { return Array(contains.utf8) }
+        guard let hex = containsHex else { return nil }
+        let digits = Array(hex.utf8.filter { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: ":") })
+        guard !digits.isEmpty, digits.count % 2 == 0 else { throw fail("--contains-hex: not hex bytes: \(hex)") }
+        var out: [UInt8] = []
+        for i in stride(from: 0, to: digits.count, by: 2) {
+            guard let b = UInt8(String(decoding: digits[i...i + 1], as: UTF8.self), radix: 16) else {
+                throw fail("--contains-hex: not hex bytes: \(hex)")
+            }
+            out.append(b)
+        }
+        return out
+    }
+
+    func run() throws {
+        let filter = try filter()
+        let needle = try needle()
+        let store: Archive
+        do { store = try Archive(path: archive.path, create: false) } catch { throw fail("\(error)") }
+        let interactive = isatty(1) == 1
+        let effectiveLimit: Int? = limit.map { $0 == 0 ? nil : $0 } ?? (interactive && show == nil && extract == nil ? 100 : nil)
+        let out = OutputBuffer()
+        do {
+            let (found, more) = try FlowQuery(archive: store).flows(filter, containing: needle, limit: effectiveLimit)
+            if found.isEmpty {
+                printError("no flows match")
+                return
+            }
+            if let directory = extract {
+                let reader = try FlowReader(archive: store)
+                let paths = try Extractor(reader: reader, directory: directory, force: force, fillGaps: fillGaps).extract(found)
+                printError("extracted \(found.count) flow(s) into \(directory): \(paths.count - 1) files and manifest.json")
+            } else if let show {
+                let reader = try FlowReader(archive: store)
+                switch show {
+                case .raw:
+                    guard found.count == 1 else {
+                        throw fail("--show raw writes one direction of one flow; \(found.count) flows match (narrow with --flow ID)")
+                    }
+                    try reader.writeStream(flowID: found[0].id, dir: dir == .client ? 0 : 1, fillGaps: fillGaps) { out.write(bytes: $0) }
+                case .ascii, .hex:
+                    for f in found {
+                        let chunks = try reader.chunks(flowID: f.id)
+                        out.write(show == .ascii ? Formats.ascii(f, chunks) : Formats.hex(f, chunks))
+                    }
+                }
+            } else if json {
+                for f in found { out.write(Formats.jsonLine(f)) }
+            } else if csv {
+                out.write(Formats.csvHeader)
+                for f in found { out.write(Formats.csvLine(f)) }
+            } else {
+                out.write(Formats.table(found))
+            }
+            out.flush()
+            if more, let effectiveLimit {
+                printError("showing the first \(effectiveLimit) flows; more match (--limit N, or --limit 0 for all)")
+            }
+        } catch let error as ExitCode {
+            throw error
+        } catch {
+            out.flush()
+            throw fail("\(error)")
+        }
+    }
+}

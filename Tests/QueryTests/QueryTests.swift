@@ -1,0 +1,250 @@
+import Foundation
+import Testing
+import TestSupport
+import Store
+import Ingest
+@testable import Query
+
+/// Archives built once per process from the bundled sample and fixtures.
+enum Archives {
+    static func make(_ paths: [String], _ configure: (inout IngestOptions) -> Void = { _ in }) throws -> Archive {
+        let db = Paths.temporaryDirectory() + "/a.sqlite"
+        var options = IngestOptions()
+        options.flushPolicy = .never
+        configure(&options)
+        let archive = try Archive(path: db, create: true)
+        _ = try Ingestor(archive: archive, options: options).run(paths: paths)
+        return try Archive(path: db, create: false)
+    }
+
+    /// The sample, with payload runs of at most 1000 bytes, so that content
+    /// crosses run boundaries often.
+    nonisolated(unsafe) static let sample: Archive = try! make([Paths.sample]) { $0.runBytes = 1000 }
+    nonisolated(unsafe) static let mixed: Archive = try! make([Paths.sample, Paths.fixture("ipv6-loss.pcap")])
+}
+
+func ids(_ filter: FlowFilter, in archive: Archive = Archives.mixed, containing needle: [UInt8]? = nil, limit: Int? = nil) throws -> [Int64] {
+    try FlowQuery(archive: archive).flows(filter, containing: needle, limit: limit).flows.map(\.id)
+}
+
+@Suite(.serialized) struct QueryTests {
+    @Test func addressRanges() throws {
+        let r = try #require(AddressRange("10.77.0.0/24"))
+        #expect(r.lower == [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 77, 0, 0])
+        #expect(r.upper == [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 77, 0, 255])
+        let v6 = try #require(AddressRange("fd77::/16"))
+        #expect(v6.lower == [0xfd, 0x77] + Array(repeating: 0, count: 14))
+        #expect(v6.upper == [0xfd, 0x77] + Array(repeating: 0xff, count: 14))
+        #expect(AddressRange("10.0.0.1")?.lower == AddressRange("10.0.0.1")?.upper)
+        for bad in ["10.0.0.0/33", "fd00::/129", "10.0.0.0/", "10.0.0/8", "host", "10.0.0.0/8x", "/8"] {
+            #expect(AddressRange(bad) == nil, "\(bad)")
+        }
+    }
+
+    @Test func times() {
+        #expect(TimeParser.nanoseconds("1795611135") == 1_795_611_135_000_000_000)
+        #expect(TimeParser.nanoseconds("1795611135.27") == 1_795_611_135_270_000_000)
+        #expect(TimeParser.nanoseconds("2026-11-25T12:52:15.270787Z") == 1_795_611_135_270_787_000)
+        #expect(TimeParser.nanoseconds("2026-11-25T14:52:15+02:00") == 1_795_611_135_000_000_000)
+        #expect(TimeParser.nanoseconds("2026-11-25") == 1_795_564_800_000_000_000)
+        #expect(TimeParser.nanoseconds("1970-01-01T00:00:00Z") == 0)
+        for bad in ["yesterday", "2026-13-01", "2026-11-25T25:00:00Z", "2026-11-25T12:52", "12.5.5", ""] {
+            #expect(TimeParser.nanoseconds(bad) == nil, "\(bad)")
+        }
+        #expect(TimeParser.iso(1_795_611_135_270_787_000) == "2026-11-25T12:52:15.270787Z")
+        #expect(TimeParser.iso(0) == "1970-01-01T00:00:00.000000Z")
+    }
+
+    /// Sample: flows 1..18 (10 connections and 8 late-ACK streams); then the IPv6
+    /// fixture: flows 19..23 (3 connections, fd77::2 -> fd77::1:9000, 2 late-ACK streams).
+    @Test func filters() throws {
+        var f = FlowFilter()
+        #expect(try ids(f).count == 23)
+        f.port = 9000
+        #expect(try ids(f).count == 23)
+        f = FlowFilter(); f.clientPort = 45740              // the connection, and a late ACK after its close
+        #expect(try ids(f) == [1, 7])
+        f = FlowFilter(); f.serverPort = 45740            // the late ACK stream seen from the server side
+        #expect(try ids(f) == [])
+        f = FlowFilter(); f.host = AddressRange("fd77::/16")
+        #expect(try ids(f) == [19, 20, 21, 22, 23])
+        f = FlowFilter(); f.host = AddressRange("10.77.0.1")
+        #expect(try ids(f).count == 18)
+        f = FlowFilter(); f.client = AddressRange("10.77.0.1")  // streams created by a server packet (late ACKs)
+        #expect(try ids(f) == (try FlowQuery(archive: Archives.mixed).flows(FlowFilter()).flows.filter { $0.clientIP == "10.77.0.1" }.map(\.id)))
+        f = FlowFilter(); f.server = AddressRange("fd77::1"); f.ended = true   // 20 ended with an RST: half-closed
+        #expect(try ids(f) == [19, 22])
+        f = FlowFilter(); f.flowIDs = [3, 1, 99]
+        #expect(try ids(f) == [1, 3])
+        f = FlowFilter(); f.captureID = 2
+        #expect(try ids(f) == [19, 20, 21, 22, 23])
+        f = FlowFilter(); f.capturePath = Paths.sample
+        #expect(try ids(f).count == 18)
+        f = FlowFilter(); f.minBytes = 150_000
+        #expect(try ids(f) == [10])
+        f = FlowFilter(); f.withGaps = true
+        #expect(try ids(f) == [])
+        // the sample's first flow spans 12:52:15.270787..15.273198
+        f = FlowFilter(); f.until = TimeParser.nanoseconds("2026-11-25T12:52:15.2708Z"); f.capturePath = Paths.sample
+        #expect(try ids(f) == [1])
+        f = FlowFilter(); f.since = TimeParser.nanoseconds("2026-11-25T12:52:16Z"); f.capturePath = Paths.sample
+        #expect(try ids(f) == [])
+        let limited = try FlowQuery(archive: Archives.mixed).flows(FlowFilter(), limit: 5)
+        #expect(limited.flows.map(\.id) == [1, 2, 3, 4, 5] && limited.more)
+        #expect(try FlowQuery(archive: Archives.mixed).flows(FlowFilter(), limit: 23).more == false)
+    }
+
+    /// Bytes 1440..1455 of flow 1's server stream straddle its first two deliveries
+    /// (1448 bytes each) and, with 1000-byte runs, a payload run boundary too.
+    @Test func containsAcrossChunkBoundaries() throws {
+        let reader = try FlowReader(archive: Archives.sample)
+        let chunks = try reader.chunks(flowID: 1).filter { $0.dir == 1 && $0.length > 0 }
+        #expect(chunks[0].length == 1448 && chunks[0].streamOffset == 0 && chunks[1].streamOffset == 1448)
+        let stream = chunks.flatMap(\.bytes)
+        let needle = Array(stream[1440..<1456])
+        #expect(try ids(FlowFilter(), in: Archives.sample, containing: needle) == [1])
+        let acrossRuns = Array(stream[990..<1010])      // run boundary at 1000
+        #expect(try ids(FlowFilter(), in: Archives.sample, containing: acrossRuns) == [1])
+        #expect(try ids(FlowFilter(), in: Archives.sample, containing: Array("no such bytes here".utf8)) == [])
+        // the request header of every connection: 8 + 8 bytes, then the body
+        var port = FlowFilter(); port.clientPort = 45740
+        #expect(try ids(port, in: Archives.sample, containing: [0, 0, 0, 0xc8, 0, 0, 0xea, 0x60]) == [1])
+    }
+
+    @Test func formats() throws {
+        var f = FlowFilter(); f.flowIDs = [1, 19]
+        let flows = try FlowQuery(archive: Archives.mixed).flows(f).flows
+        let table = Formats.table(flows).split(separator: "\n")
+        #expect(table[0] == "ID  START (UTC)              DURATION  CLIENT           SERVER          C->S   S->C  PKTS  GAPS  STATE")
+        #expect(table[1] == " 1  2026-11-25 12:52:15.270    0.002s  10.77.0.2:45740  10.77.0.1:9000   216  60000    47     0  closed")
+        #expect(table[2].hasPrefix("19  ") && table[2].contains("[fd77::2]:") && table[2].contains("[fd77::1]:9000"))
+        let json = Formats.jsonLine(flows[0])
+        #expect(json.hasPrefix(#"{"id":1,"capture":1,"capture_path":"#))
+        #expect(json.contains(#""client_ip":"10.77.0.2","client_port":45740,"server_ip":"10.77.0.1","server_port":9000,"first_ts":1795611135270787000,"last_ts":1795611135273198000"#))
+        #expect(json.contains(#""c2s_bytes":216,"s2c_bytes":60000"#) && json.contains(#""gaps":0"#))
+        #expect(Formats.csvHeader.hasPrefix("id,capture,client_ip,client_port,server_ip,server_port,first_ts,last_ts"))
+        #expect(Formats.csvLine(flows[0]) == "1,1,10.77.0.2,45740,10.77.0.1,9000,1795611135270787000,1795611135273198000,2026-11-25T12:52:15.270787Z,216,60000,47,0,closed\n")
+        #expect(Formats.json("a\"b\\c\n\u{1}") == #""a\"b\\c\n\u0001""#)
+    }
+
+    @Test func asciiAndHexViews() throws {
+        let reader = try FlowReader(archive: Archives.sample)
+        var f = FlowFilter(); f.flowIDs = [1]
+        let flow = try FlowQuery(archive: Archives.sample).flows(f).flows[0]
+        let chunks = try reader.chunks(flowID: 1)
+        let ascii = Formats.ascii(flow, chunks)
+        let lines = ascii.split(separator: "\n", omittingEmptySubsequences: false)
+        #expect(lines[0] == "=== flow 1: 10.77.0.2:45740 -> 10.77.0.1:9000")
+        #expect(lines[1] == "--- client 10.77.0.2:45740 -> 10.77.0.1:9000  2026-11-25T12:52:15.271088Z  offset 0  216 bytes")
+        #expect(lines[2].hasPrefix(#"\x00\x00\x00\xc8\x00\x00\xea`\x00\x00\x00\x00\x00\x00\x00\x00"#))
+        #expect(ascii.contains("--- server 10.77.0.1:9000 -> 10.77.0.2:45740  "))
+        let hex = Formats.hex(flow, chunks).split(separator: "\n")
+        #expect(hex[2] == "00000000  00 00 00 c8 00 00 ea 60  00 00 00 00 00 00 00 00  |.......`........|")
+        #expect(Formats.escaped(Array("GET /\r\n\t\\\u{7f}".utf8)) == "GET /\\r\n\\t\\\\\\x7f")
+    }
+
+    /// Every direction of every connection, read back with writeStream (what
+    /// `--show raw` prints), equals the ground truth; IPv4 and IPv6.
+    @Test(arguments: [Paths.sample, Paths.fixture("ipv6-loss.pcap"), Paths.fixture("sll2-any.pcap"), Paths.fixture("port-reuse.pcap")])
+    func rawEqualsGroundTruth(capture: String) throws {
+        let archive = try Archives.make([capture]) { $0.runBytes = 4096 }
+        let reader = try FlowReader(archive: archive)
+        let flows = try FlowQuery(archive: archive).flows(FlowFilter()).flows
+        let truth = try GroundTruth.load(capture)
+        var used = Set<Int64>()
+        for t in truth.flows {
+            let flow = try #require(flows.first { f in
+                !used.contains(f.id) && f.clientPort == t.clientPort && f.serverPort == t.serverPort
+                    && (f.c2sBytes + f.s2cBytes > 0 || t.c2s_len + t.s2c_len == 0)
+            })
+            used.insert(flow.id)
+            let c2s = try reader.writeStream(flowID: flow.id, dir: 0, fillGaps: false) { _ in }
+            let s2c = try reader.writeStream(flowID: flow.id, dir: 1, fillGaps: false) { _ in }
+            #expect(c2s.bytes == t.c2s_len && c2s.sha256 == t.c2s_sha256)
+            #expect(s2c.bytes == t.s2c_len && s2c.sha256 == t.s2c_sha256)
+        }
+    }
+
+    /// A flow with a hole: the sample without packet 20 (1448 bytes of flow 1's
+    /// server stream, never retransmitted in the capture) reassembles with a gap.
+    @Test func reconstructionWithAGap() throws {
+        let dir = Paths.temporaryDirectory()
+        let holed = dir + "/holed.pcap"
+        try Self.dropPacket(Paths.sample, index: Self.firstDataPacket(ofPort: 45740, serverToClient: true, skipping: 2), into: holed)
+        let archive = try Archives.make([holed])
+        var f = FlowFilter(); f.withGaps = true
+        let flows = try FlowQuery(archive: archive).flows(f).flows
+        #expect(flows.map(\.clientPort) == [45740])
+        let reader = try FlowReader(archive: archive)
+        let gaps = try reader.gaps(flowID: flows[0].id)
+        #expect(gaps == [GapRecord(dir: 1, streamOffset: 2896, length: 1448)])
+        let ascii = Formats.ascii(flows[0], try reader.chunks(flowID: flows[0].id))
+        #expect(ascii.contains("[gap: 1448 bytes missing at offset 2896]\n"))
+        var plain: [UInt8] = [], filled: [UInt8] = []
+        try reader.writeStream(flowID: flows[0].id, dir: 1, fillGaps: false) { plain += $0 }
+        try reader.writeStream(flowID: flows[0].id, dir: 1, fillGaps: true) { filled += $0 }
+        #expect(plain.count == 60_000 - 1448 && filled.count == 60_000)
+        #expect(filled[2896..<4344].allSatisfy { $0 == 0 })
+        #expect(Array(filled[0..<2896]) == Array(plain[0..<2896]) && Array(filled[4344...]) == Array(plain[2896...]))
+    }
+
+    @Test func extractWritesFilesAndManifest() throws {
+        let dir = Paths.temporaryDirectory() + "/out"
+        var f = FlowFilter(); f.flowIDs = [1, 19]
+        let flows = try FlowQuery(archive: Archives.mixed).flows(f).flows
+        let extractor = Extractor(reader: try FlowReader(archive: Archives.mixed), directory: dir, force: false, fillGaps: false)
+        let paths = try extractor.extract(flows)
+        #expect(paths.count == 5)
+        #expect(URL(fileURLWithPath: paths[0]).lastPathComponent == "flow1-20261125T125215Z-10.77.0.2.45740-10.77.0.1.9000-c2s.bin")
+        #expect(URL(fileURLWithPath: paths[2]).lastPathComponent.hasPrefix("flow19-20261125T"))
+        #expect(URL(fileURLWithPath: paths[2]).lastPathComponent.contains("-fd77__2."))
+        let truth = try GroundTruth.load(Paths.sample).flows[0]
+        #expect(SHA256.hex(try [UInt8](contentsOf: paths[1])) == truth.s2c_sha256)
+        let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/manifest.json"))) as! [String: Any]
+        let entries = manifest["flows"] as! [[String: Any]]
+        #expect(entries.count == 2)
+        let files = entries[0]["files"] as! [[String: Any]]
+        #expect(files[1]["sha256"] as? String == truth.s2c_sha256 && files[1]["bytes"] as? Int == 60_000)
+        // no overwrite without force; never through a symbolic link
+        #expect(throws: QueryError.self) { try extractor.extract(flows) }
+        let forced = Extractor(reader: try FlowReader(archive: Archives.mixed), directory: dir, force: true, fillGaps: false)
+        try FileManager.default.removeItem(atPath: paths[0])
+        try FileManager.default.createSymbolicLink(atPath: paths[0], withDestinationPath: "/tmp/flowdb-should-not-exist")
+        #expect(throws: QueryError.self) { try forced.extract(flows) }
+        #expect(!FileManager.default.fileExists(atPath: "/tmp/flowdb-should-not-exist"))
+    }
+
+    /// Index of the n-th (0-based, after `skipping`) packet of the sample carrying
+    /// payload on the connection with this client port, in the given direction.
+    static func firstDataPacket(ofPort port: UInt16, serverToClient: Bool, skipping: Int) throws -> Int {
+        let data = try [UInt8](contentsOf: Paths.sample)
+        var offset = 24, index = 0, seen = 0
+        while offset + 16 <= data.count {
+            let length = Int(data[offset + 8]) | Int(data[offset + 9]) << 8 | Int(data[offset + 10]) << 16 | Int(data[offset + 11]) << 24
+            let p = Array(data[(offset + 16)..<(offset + 16 + length)])
+            let sport = UInt16(p[34]) << 8 | UInt16(p[35]), dport = UInt16(p[36]) << 8 | UInt16(p[37])
+            let ipLength = Int(p[16]) << 8 | Int(p[17]), tcpHeader = Int(p[46] >> 4) * 4
+            let payload = ipLength - 20 - tcpHeader
+            if payload > 0 && (serverToClient ? dport == port : sport == port) {
+                if seen == skipping { return index }
+                seen += 1
+            }
+            offset += 16 + length
+            index += 1
+        }
+        throw QueryError("no such packet")
+    }
+
+    static func dropPacket(_ path: String, index drop: Int, into out: String) throws {
+        let data = try [UInt8](contentsOf: path)
+        var result = Array(data[0..<24])
+        var offset = 24, index = 0
+        while offset + 16 <= data.count {
+            let length = Int(data[offset + 8]) | Int(data[offset + 9]) << 8 | Int(data[offset + 10]) << 16 | Int(data[offset + 11]) << 24
+            if index != drop { result += data[offset..<(offset + 16 + length)] }
+            offset += 16 + length
+            index += 1
+        }
+        try result.write(to: out)
+    }
+}
