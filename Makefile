@@ -79,3 +79,11 @@ sweep-asan: deps
 # Capture+decode throughput vs cat and gopacket (generates bench-data/ if missing).
 bench-decode: deps
 	scripts/bench-decode.sh
+
+# Engine benchmarks (ordo-one/benchmark, release) and gopacket's own, same sitting (docs/benchmarks.md).
+.PHONY: bench-engine
+bench-engine: deps
+	swift package --package-path Benchmarks benchmark --target EngineBenchmarks --no-progress
+	rm -rf /tmp/gpbench && mkdir -p /tmp/gpbench/src/github.com/google && cp -r /usr/share/gocode/src/github.com/google/gopacket /tmp/gpbench/src/github.com/google/
+	cp Benchmarks/gopacket-reassembly/fixedctx_bench_test.go /tmp/gpbench/src/github.com/google/gopacket/reassembly/
+	cd /tmp/gpbench/src/github.com/google/gopacket/reassembly && GO111MODULE=off GOPATH=/tmp/gpbench:/usr/share/gocode go test -run XXX -bench '^Benchmark(Ctx)?(SingleStream|MultiStream)' -benchmem -benchtime 1000000x -count 2
