@@ -35,6 +35,18 @@ public struct FlowKey: Hashable, Sendable {
         self.destinationPort = destinationPort
     }
 
+    /// Five words into the (seeded, flood-resistant) hasher instead of eight
+    /// fields: the connection table hashes every packet's key.
+    @inlinable
+    public func hash(into hasher: inout Hasher) {
+        let family: UInt64 = (source.isIPv6 ? 1 << 32 : 0) | (destination.isIPv6 ? 1 << 33 : 0)
+        hasher.combine(source.high)
+        hasher.combine(source.low)
+        hasher.combine(destination.high)
+        hasher.combine(destination.low)
+        hasher.combine(UInt64(sourcePort) << 16 | UInt64(destinationPort) | family)
+    }
+
     /// The same flow seen from the other end.
     @inlinable
     public var reversed: FlowKey {
