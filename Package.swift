@@ -2,7 +2,8 @@
 // flowdb: a SQLite flow archive for network forensics.
 //
 // Layers, with dependencies pointing one way (CLI → Ingest → Store/Capture → Decoding/Reassembly):
-//   CPcap, CSQLite   system libraries (libpcap, SQLite's C API)
+//   CPcap, CSQLite,  system libraries (libpcap, SQLite's C API,
+//   CCrypto          libcrypto for SHA-256)
 //   Reassembly       pure Swift port of gopacket's TCP reassembly; knows nothing of pcap or SQLite
 //   Decoding         pure Swift link/IP/TCP decoding over borrowed bytes
 //   Capture          libpcap reader: files, stdin, BPF filters
@@ -33,6 +34,11 @@ let package = Package(
             providers: [.apt(["libpcap-dev"])]
         ),
         .systemLibrary(
+            name: "CCrypto",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        .systemLibrary(
             name: "CSQLite",
             pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]
@@ -49,7 +55,7 @@ let package = Package(
         .plugin(name: "EmbedSchema", capability: .buildTool()),
         .target(
             name: "Store",
-            dependencies: ["CSQLite", "Decoding", "Reassembly"],
+            dependencies: ["CSQLite", "CCrypto", "Decoding", "Reassembly"],
             plugins: ["EmbedSchema"]
         ),
         .target(name: "Ingest", dependencies: ["Capture", "Decoding", "Reassembly", "Store"]),
