@@ -2,6 +2,7 @@
 # Generates the benchmark captures under bench-data/ (not committed) from real
 # TCP traffic with ../shared/realtraffic, unless they already exist:
 #   bulk.pcap   200 connections x 5 MB (plan "big"), about 1.1 GB
+#   one100m.pcap  one connection, 100 MB from the server (for --show raw)
 # Needs root, tcpdump, nftables, ethtool, python3.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -10,5 +11,12 @@ out=${BENCH_DATA:-$here/bench-data}
 mkdir -p "$out"
 if [ ! -s "$out/bulk.pcap" ]; then
   bash "$rt/capture.sh" big "$out/bulk.pcap" v4
+fi
+if [ ! -s "$out/one100m.pcap" ]; then
+  work=$(mktemp -d)
+  cp "$rt"/capture.sh "$rt"/peer.py "$work"/
+  printf '%s\n' 'import json, sys' 'json.dump({"concurrency": 1, "conns": [{"rounds": [[100, 100 << 20]], "end": "fin"}]}, sys.stdout)' > "$work/plan.py"
+  bash "$work/capture.sh" one "$out/one100m.pcap" v4
+  rm -rf "$work"
 fi
 ls -l "$out"

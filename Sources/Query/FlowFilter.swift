@@ -56,28 +56,28 @@ public struct FlowFilter: Sendable, Equatable {
         var terms: [String] = []
         var values: [SQLiteValue] = []
         if let port {
-            terms.append("(client_port = ? OR server_port = ?)")
+            terms.append("(f.client_port = ? OR f.server_port = ?)")
             values += [.integer(Int64(port)), .integer(Int64(port))]
         }
-        if let clientPort { terms.append("client_port = ?"); values.append(.integer(Int64(clientPort))) }
-        if let serverPort { terms.append("server_port = ?"); values.append(.integer(Int64(serverPort))) }
+        if let clientPort { terms.append("f.client_port = ?"); values.append(.integer(Int64(clientPort))) }
+        if let serverPort { terms.append("f.server_port = ?"); values.append(.integer(Int64(serverPort))) }
         if let host {
-            terms.append("(client_ip_key BETWEEN ? AND ? OR server_ip_key BETWEEN ? AND ?)")
+            terms.append("(f.client_ip_key BETWEEN ? AND ? OR f.server_ip_key BETWEEN ? AND ?)")
             values += [.blob(host.lower), .blob(host.upper), .blob(host.lower), .blob(host.upper)]
         }
-        if let client { terms.append("client_ip_key BETWEEN ? AND ?"); values += [.blob(client.lower), .blob(client.upper)] }
-        if let server { terms.append("server_ip_key BETWEEN ? AND ?"); values += [.blob(server.lower), .blob(server.upper)] }
-        if let since { terms.append("last_ts >= ?"); values.append(.integer(since)) }
-        if let until { terms.append("first_ts <= ?"); values.append(.integer(until)) }
+        if let client { terms.append("f.client_ip_key BETWEEN ? AND ?"); values += [.blob(client.lower), .blob(client.upper)] }
+        if let server { terms.append("f.server_ip_key BETWEEN ? AND ?"); values += [.blob(server.lower), .blob(server.upper)] }
+        if let since { terms.append("f.last_ts >= ?"); values.append(.integer(since)) }
+        if let until { terms.append("f.first_ts <= ?"); values.append(.integer(until)) }
         if !flowIDs.isEmpty {
-            terms.append("id IN (" + Array(repeating: "?", count: flowIDs.count).joined(separator: ", ") + ")")
+            terms.append("f.id IN (" + Array(repeating: "?", count: flowIDs.count).joined(separator: ", ") + ")")
             values += flowIDs.map { .integer($0) }
         }
-        if let captureID { terms.append("capture_id = ?"); values.append(.integer(captureID)) }
-        if let capturePath { terms.append("capture_id IN (SELECT id FROM capture WHERE path = ?)"); values.append(.text(capturePath)) }
-        if let minBytes { terms.append("c2s_bytes + s2c_bytes >= ?"); values.append(.integer(Int64(minBytes))) }
-        if withGaps { terms.append("gaps > 0") }
-        if ended { terms.append("c2s_closed = 1 AND s2c_closed = 1") }
+        if let captureID { terms.append("f.capture_id = ?"); values.append(.integer(captureID)) }
+        if let capturePath { terms.append("f.capture_id IN (SELECT id FROM capture WHERE path = ?)"); values.append(.text(capturePath)) }
+        if let minBytes { terms.append("f.c2s_bytes + f.s2c_bytes >= ?"); values.append(.integer(Int64(minBytes))) }
+        if withGaps { terms.append("f.gaps > 0") }
+        if ended { terms.append("f.c2s_closed = 1 AND f.s2c_closed = 1") }
         return (terms.isEmpty ? "1" : terms.joined(separator: " AND "), values)
     }
 }

@@ -54,6 +54,7 @@ struct QueryCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Write each flow's directions as files into this directory, with manifest.json.", valueName: "dir"))
     var extract: String?
     @Flag(help: "With --extract: overwrite existing files.") var force = false
+    @Flag(help: "Print SQLite's plan for selecting the flows (EXPLAIN QUERY PLAN) instead of results.") var explain = false
 
     func validate() throws {
         if json && csv { throw ValidationError("--json and --csv exclude each other") }
@@ -116,6 +117,12 @@ struct QueryCommand: ParsableCommand {
         let interactive = isatty(1) == 1
         let effectiveLimit: Int? = limit.map { $0 == 0 ? nil : $0 } ?? (interactive && show == nil && extract == nil ? 100 : nil)
         let out = OutputBuffer()
+        if explain {
+            do {
+                for line in try FlowQuery(archive: store).plan(filter, limit: effectiveLimit) { print(line) }
+            } catch { throw fail("\(error)") }
+            return
+        }
         do {
             let (found, more) = try FlowQuery(archive: store).flows(filter, containing: needle, limit: effectiveLimit)
             if found.isEmpty {
