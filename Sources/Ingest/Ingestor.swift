@@ -144,6 +144,7 @@ public final class Ingestor {
         for (id, _, _, _, failure) in finished {
             try writer.setStatus(id, failure: failure)
         }
+        try writer.drain()
         report.flows = writer.flowsCreated
         report.bytesDelivered = writer.bytesDelivered
         report.bytesStored = writer.bytesStored

@@ -1,4 +1,8 @@
 import CSQLite
+import Dispatch
+#if canImport(Glibc)
+import Glibc
+#endif
 import Decoding
 import Reassembly
 
@@ -31,8 +35,13 @@ public struct PayloadPolicy: Sendable, Equatable {
 /// ends), so readers can use the archive between batches and an interruption
 /// loses at most one batch: the capture rows say which files are incomplete.
 ///
-/// Ids of flows, deliveries and payload runs are given here, in creation order.
-public final class ArchiveWriter {
+/// Two threads share the work: the caller's (reassembly) fills a batch, and a
+/// writer thread runs the SQL of the previous batches, at most two batches behind.
+/// The connection and its statements are used only on the writer thread; every
+/// write goes through its serial queue, so they happen in submission order.
+///
+/// Ids of captures, flows, deliveries and payload runs are given here, in creation order.
+public final class ArchiveWriter: @unchecked Sendable {
     let connection: SQLiteConnection
     public let payloadPolicy: PayloadPolicy
     /// A batch is written once this much payload is pending.
@@ -71,13 +80,21 @@ public final class ArchiveWriter {
         }
     }
 
-    private var flows: [FlowRow] = []
-    private var deliveries: [DeliveryRow] = []
-    private var gaps: [GapRow] = []
-    private var flowUpdates: [RecordingStream.Totals] = []
-    private var closedRuns: [Run] = []
+    /// Rows waiting to be written in one transaction; handed whole to the writer thread.
+    final class Batch {
+        var flows: [FlowRow] = []
+        var deliveries: [DeliveryRow] = []
+        var gaps: [GapRow] = []
+        var flowUpdates: [RecordingStream.Totals] = []
+        var runs: [Run] = []
+        var isEmpty: Bool { flows.isEmpty && deliveries.isEmpty && gaps.isEmpty && flowUpdates.isEmpty }
+    }
+
+    private var batch = Batch()
     private var openRuns: [Int64: Run] = [:]     // key: flowID * 2 + dir
     private var pendingBytes = 0
+    private let thread = WriterThread()
+    private var nextCaptureID: Int64
 
     /// Totals of this writer's work, for the ingest summary.
     public private(set) var flowsCreated = 0
@@ -93,8 +110,8 @@ public final class ArchiveWriter {
         try connection.execute("PRAGMA foreign_keys = OFF")
         try connection.execute("PRAGMA cache_size = -65536")
         insertCapture = try connection.prepare("""
-            INSERT INTO capture(ingest_run, path, size, link_type, link_type_name, snaplen, ingested_at, status)
-            VALUES (?, ?, ?, ?, ?, ?, ?, 'running')
+            INSERT INTO capture(id, ingest_run, path, size, link_type, link_type_name, snaplen, ingested_at, status)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running')
             """)
         finishCapture = try connection.prepare("""
             UPDATE capture SET sha256 = ?, size = ?, packets = ?, bytes = ?, tcp_packets = ?, truncated_payloads = ?,
@@ -124,55 +141,67 @@ public final class ArchiveWriter {
         nextPayloadID = (try connection.scalar("SELECT coalesce(max(id), 0) + 1 FROM payload")) ?? 1
         nextDeliveryID = (try connection.scalar("SELECT coalesce(max(id), 0) + 1 FROM delivery")) ?? 1
         ingestRun = (try connection.scalar("SELECT coalesce(max(ingest_run), 0) + 1 FROM capture")) ?? 1
+        nextCaptureID = (try connection.scalar("SELECT coalesce(max(id), 0) + 1 FROM capture")) ?? 1
     }
 
     // MARK: captures
 
-    /// Records that reading a file began (committed at once, status 'running').
+    /// Records that reading a file began (status 'running'); written before any of its flows.
     @discardableResult
     public func beginCapture(path: String, size: Int, dlt: Int32, linkTypeName: String, snaplen: Int) throws -> Int64 {
         try commit()
-        try connection.transaction {
-            let s = insertCapture
-            s.reset()
-            try s.bind(ingestRun, at: 1)
-            try s.bind(path, at: 2)
-            try s.bind(size, at: 3)
-            try s.bind(Int64(dlt), at: 4)
-            try s.bind(linkTypeName, at: 5)
-            try s.bind(snaplen, at: 6)
-            try s.bind(Clock.nowNanoseconds(), at: 7)
-            try s.step()
+        let id = nextCaptureID
+        nextCaptureID += 1
+        currentCaptureID = id
+        let run = ingestRun, started = Clock.nowNanoseconds()
+        try thread.submit { [self] in
+            try connection.transaction {
+                let s = insertCapture
+                s.reset()
+                try s.bind(id, at: 1)
+                try s.bind(run, at: 2)
+                try s.bind(path, at: 3)
+                try s.bind(size, at: 4)
+                try s.bind(Int64(dlt), at: 5)
+                try s.bind(linkTypeName, at: 6)
+                try s.bind(snaplen, at: 7)
+                try s.bind(started, at: 8)
+                try s.step()
+            }
         }
-        currentCaptureID = connection.lastInsertRowID
-        return currentCaptureID
+        return id
     }
 
     /// Writes everything pending and the capture's counters (its status stays 'running').
     public func recordCounters(_ id: Int64, totals t: CaptureTotals, sha256: String?, size: Int) throws {
         try commit()
-        try connection.transaction {
-            let s = finishCapture
-            s.reset()
-            if let sha256 { try s.bind(sha256, at: 1) } else { try s.bindNull(at: 1) }
-            let values = [size, t.packets, t.bytes, t.tcpPackets, t.truncatedPayloads, t.nonIP, t.nonTCP, t.fragments,
-                          t.malformed, t.truncated, t.unsupportedLink]
-            for (i, v) in values.enumerated() { try s.bind(v, at: Int32(i + 2)) }
-            try bindOptional(s, t.firstTimestamp, at: 13)
-            try bindOptional(s, t.lastTimestamp, at: 14)
-            try s.bind(id, at: 15)
-            try s.step()
+        try thread.submit { [self] in
+            try connection.transaction {
+                let s = finishCapture
+                s.reset()
+                if let sha256 { try s.bind(sha256, at: 1) } else { try s.bindNull(at: 1) }
+                let values = [size, t.packets, t.bytes, t.tcpPackets, t.truncatedPayloads, t.nonIP, t.nonTCP, t.fragments,
+                              t.malformed, t.truncated, t.unsupportedLink]
+                for (i, v) in values.enumerated() { try s.bind(v, at: Int32(i + 2)) }
+                try bindOptional(s, t.firstTimestamp, at: 13)
+                try bindOptional(s, t.lastTimestamp, at: 14)
+                try s.bind(id, at: 15)
+                try s.step()
+            }
         }
     }
 
     /// Marks a capture complete, or failed with the reason.
     public func setStatus(_ id: Int64, failure: String?) throws {
-        let s = try connection.prepare("UPDATE capture SET status = ?, error = ?, finished_at = ? WHERE id = ?")
-        try s.bind(failure == nil ? "complete" : "failed", at: 1)
-        if let failure { try s.bind(failure, at: 2) } else { try s.bindNull(at: 2) }
-        try s.bind(Clock.nowNanoseconds(), at: 3)
-        try s.bind(id, at: 4)
-        try s.step()
+        let finished = Clock.nowNanoseconds()
+        try thread.submit { [self] in
+            let s = try connection.prepare("UPDATE capture SET status = ?, error = ?, finished_at = ? WHERE id = ?")
+            try s.bind(failure == nil ? "complete" : "failed", at: 1)
+            if let failure { try s.bind(failure, at: 2) } else { try s.bindNull(at: 2) }
+            try s.bind(finished, at: 3)
+            try s.bind(id, at: 4)
+            try s.step()
+        }
     }
 
     private func bindOptional(_ s: Statement, _ v: Int64?, at i: Int32) throws {
@@ -186,7 +215,7 @@ public final class ArchiveWriter {
         let id = nextFlowID
         nextFlowID += 1
         flowsCreated += 1
-        flows.append(FlowRow(id: id, captureID: currentCaptureID, isIPv6: isIPv6, client: client, clientPort: clientPort,
+        batch.flows.append(FlowRow(id: id, captureID: currentCaptureID, isIPv6: isIPv6, client: client, clientPort: clientPort,
                              server: server, serverPort: serverPort, firstTimestamp: firstTimestamp, firstPacket: firstPacket))
         return id
     }
@@ -201,7 +230,7 @@ public final class ArchiveWriter {
             if let open = openRuns[key], open.bytes.count < runBytes, open.end == streamOffset {
                 run = open
             } else {
-                if let full = openRuns[key] { closedRuns.append(full) }
+                if let full = openRuns[key] { batch.runs.append(full) }
                 run = Run(id: nextPayloadID, flowID: flowID, dir: dir, streamOffset: streamOffset)
                 nextPayloadID += 1
                 openRuns[key] = run
@@ -219,7 +248,7 @@ public final class ArchiveWriter {
         }
         bytesDelivered += length
         bytesStored += store
-        deliveries.append(DeliveryRow(id: nextDeliveryID, flowID: flowID, dir: dir, isStart: isStart, isEnd: isEnd, skip: skip,
+        batch.deliveries.append(DeliveryRow(id: nextDeliveryID, flowID: flowID, dir: dir, isStart: isStart, isEnd: isEnd, skip: skip,
                                       length: length, stored: store, payloadID: payloadID, payloadOffset: payloadOffset,
                                       streamOffset: streamOffset, tsFirst: tsFirst, tsLast: tsLast, stats: stats))
         nextDeliveryID += 1
@@ -227,40 +256,46 @@ public final class ArchiveWriter {
 
     func addGap(flowID: Int64, dir: Int, streamOffset: Int64, length: Int?, timestamp: Int64?) {
         gapsRecorded += 1
-        gaps.append(GapRow(flowID: flowID, dir: dir, streamOffset: streamOffset, length: length, timestamp: timestamp))
+        batch.gaps.append(GapRow(flowID: flowID, dir: dir, streamOffset: streamOffset, length: length, timestamp: timestamp))
     }
 
     func finishFlow(_ totals: RecordingStream.Totals) {
-        flowUpdates.append(totals)
+        batch.flowUpdates.append(totals)
         for dir in 0..<2 {
-            if let run = openRuns.removeValue(forKey: totals.flowID &* 2 &+ Int64(dir)) { closedRuns.append(run) }
+            if let run = openRuns.removeValue(forKey: totals.flowID &* 2 &+ Int64(dir)) { batch.runs.append(run) }
         }
     }
 
     /// Writes the batch when it is large enough.
     public func commitIfNeeded() throws {
-        if pendingBytes >= batchBytes || deliveries.count >= 500_000 { try commit() }
+        if pendingBytes >= batchBytes || batch.deliveries.count >= 500_000 { try commit() }
     }
 
-    /// Writes everything pending in one transaction. Open payload runs are closed:
-    /// a run never spans two transactions.
+    /// Hands everything pending to the writer thread, to be written in one
+    /// transaction. Open payload runs are closed: a run never spans two transactions.
     public func commit() throws {
-        guard !(flows.isEmpty && deliveries.isEmpty && gaps.isEmpty && flowUpdates.isEmpty) else { return }
-        closedRuns.append(contentsOf: openRuns.values)
+        guard !batch.isEmpty else { return }
+        batch.runs.append(contentsOf: openRuns.values)
         openRuns.removeAll(keepingCapacity: true)
-        try connection.transaction {
-            for f in flows { try write(f) }
-            for r in closedRuns { try write(r) }
-            for d in deliveries { try write(d) }
-            for g in gaps { try write(g) }
-            for u in flowUpdates { try write(u) }
-        }
-        flows.removeAll(keepingCapacity: true)
-        deliveries.removeAll(keepingCapacity: true)
-        gaps.removeAll(keepingCapacity: true)
-        flowUpdates.removeAll(keepingCapacity: true)
-        closedRuns.removeAll(keepingCapacity: true)
+        let full = batch
+        batch = Batch()
         pendingBytes = 0
+        try thread.submit { [self] in
+            try connection.transaction { try write(full) }
+        }
+    }
+
+    /// Waits until everything submitted is written; rethrows the first failure.
+    public func drain() throws {
+        try thread.drain()
+    }
+
+    private func write(_ b: Batch) throws {
+        for f in b.flows { try write(f) }
+        for r in b.runs { try write(r) }
+        for d in b.deliveries { try write(d) }
+        for g in b.gaps { try write(g) }
+        for u in b.flowUpdates { try write(u) }
     }
 
     private func write(_ f: FlowRow) throws {
@@ -358,4 +393,50 @@ extension IPAddress {
     public init(_ a: Address) {
         self.init(high: a.high, low: a.low, isIPv6: a.isIPv6)
     }
+}
+
+/// A serial queue that runs writes on their own thread, at most two behind the
+/// caller, and keeps the first failure for `drain` (or the next `submit`) to throw.
+final class WriterThread: @unchecked Sendable {
+    private let queue = DispatchQueue(label: "flowdb.archive-writer")
+    private let slots = DispatchSemaphore(value: 2)
+    private var mutex = pthread_mutex_t()
+    private var failure: Error?      // guarded by mutex
+
+    init() { pthread_mutex_init(&mutex, nil) }
+    deinit { pthread_mutex_destroy(&mutex) }
+
+    private func firstFailure() -> Error? {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        return failure
+    }
+
+    func submit(_ work: @escaping () throws -> Void) throws {
+        if let failure = firstFailure() { throw failure }
+        slots.wait()
+        let box = UncheckedBox(work)
+        queue.async { [self] in
+            defer { slots.signal() }
+            guard firstFailure() == nil else { return }
+            do {
+                try box.value()
+            } catch {
+                pthread_mutex_lock(&mutex)
+                if failure == nil { failure = error }
+                pthread_mutex_unlock(&mutex)
+            }
+        }
+    }
+
+    func drain() throws {
+        queue.sync {}
+        if let failure = firstFailure() { throw failure }
+    }
+}
+
+/// Hands a value to the writer thread; the caller no longer touches it.
+struct UncheckedBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
 }

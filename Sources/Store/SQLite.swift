@@ -23,7 +23,16 @@ public final class SQLiteConnection {
 
     public enum Mode: Sendable { case readOnly, readWrite, readWriteCreate }
 
+    /// Process-wide SQLite settings, applied once before the first connection:
+    /// memory statistics off (they take a global mutex on every allocation; the
+    /// BLOB insert rate of a plain C test rose from 450 to 610 MB/s without them).
+    private static let configured: Bool = {
+        _ = flowdb_sqlite_disable_memstatus()
+        return true
+    }()
+
     public init(path: String, mode: Mode = .readWriteCreate) throws(SQLiteError) {
+        _ = Self.configured
         self.path = path
         var db: OpaquePointer?
         let flags: Int32 = switch mode {
