@@ -323,8 +323,11 @@ public final class ArchiveWriter: @unchecked Sendable {
         try s.bind(r.flowID, at: 2)
         try s.bind(r.dir, at: 3)
         try s.bind(r.streamOffset, at: 4)
-        try r.bytes.withUnsafeBytes { b throws in try s.bind(bytes: b, at: 5) }
-        try s.step()
+        try r.bytes.withUnsafeBytes { b throws in
+            try s.bind(borrowing: b, at: 5)
+            defer { s.reset() }      // SQLite must not keep the pointer past this scope
+            try s.step()
+        }
     }
 
     private func write(_ d: DeliveryRow) throws {

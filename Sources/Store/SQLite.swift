@@ -150,6 +150,12 @@ public final class Statement {
         try check(sqlite3_bind_blob64(handle, index, bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1), UInt64(bytes.count), flowdb_sqlite_transient()))
     }
 
+    /// Binds bytes without copying them: they must stay valid and unchanged until
+    /// the statement is stepped and reset (for large payload, one copy fewer).
+    public func bind(borrowing bytes: UnsafeRawBufferPointer, at index: Int32) throws(SQLiteError) {
+        try check(sqlite3_bind_blob64(handle, index, bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1), UInt64(bytes.count), flowdb_sqlite_static()))
+    }
+
     public func bindNull(at index: Int32) throws(SQLiteError) {
         try check(sqlite3_bind_null(handle, index))
     }
