@@ -80,6 +80,15 @@ sweep-asan: deps
 	swift build --scratch-path .build-asan -Xswiftc -sanitize=address --product flowdb
 	scripts/sweep.sh .build-asan/debug/flowdb
 
+# Ingest throughput vs gopacket-oracle -quiet and tcpflow (generates bench-data/ if missing).
+.PHONY: bench bench-query
+bench: deps
+	scripts/bench-ingest.sh
+
+# Query speed on 1M synthetic flows, --show raw of 100 MB, --contains over 1 GB.
+bench-query: build
+	scripts/bench-query.sh
+
 # Capture+decode throughput vs cat and gopacket (generates bench-data/ if missing).
 bench-decode: deps
 	scripts/bench-decode.sh

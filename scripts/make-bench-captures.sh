@@ -3,6 +3,7 @@
 # TCP traffic with ../shared/realtraffic, unless they already exist:
 #   bulk.pcap   200 connections x 5 MB (plan "big"), about 1.1 GB
 #   one100m.pcap  one connection, 100 MB from the server (for --show raw)
+#   lossy.pcap  plan "big" with 2% loss before the capture point (out of order, retransmissions)
 # Needs root, tcpdump, nftables, ethtool, python3.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -11,6 +12,9 @@ out=${BENCH_DATA:-$here/bench-data}
 mkdir -p "$out"
 if [ ! -s "$out/bulk.pcap" ]; then
   bash "$rt/capture.sh" big "$out/bulk.pcap" v4
+fi
+if [ ! -s "$out/lossy.pcap" ]; then
+  bash "$rt/capture.sh" big "$out/lossy.pcap" v4 2
 fi
 if [ ! -s "$out/one100m.pcap" ]; then
   work=$(mktemp -d)
