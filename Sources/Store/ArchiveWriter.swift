@@ -49,7 +49,9 @@ public final class ArchiveWriter: @unchecked Sendable {
     /// A payload run is closed once it holds this many bytes.
     public var runBytes = 256 << 10
 
-    private let insertCapture, finishCapture, insertFlow, updateFlow, insertPayload, insertDelivery, insertGap: Statement
+    private let insertCapture, finishCapture, insertFlow, updateFlow, insertPayload, insertDelivery, insertDeliveries, insertGap: Statement
+    /// Deliveries per multi-row INSERT: one statement run for 32 rows instead of 32.
+    static let deliveriesPerInsert = 32
 
     private(set) public var ingestRun: Int64 = 0
     private(set) public var currentCaptureID: Int64 = 0
@@ -130,12 +132,14 @@ public final class ArchiveWriter: @unchecked Sendable {
             WHERE id = ?
             """)
         insertPayload = try connection.prepare("INSERT INTO payload(id, flow_id, dir, stream_offset, data) VALUES (?, ?, ?, ?, ?)")
-        insertDelivery = try connection.prepare("""
+        let deliveryInsert = """
             INSERT INTO delivery(id, flow_id, dir, is_start, is_end, skip, length, stored, payload_id, payload_offset,
                                  stream_offset, ts_first, ts_last, packets, chunks, queued_bytes, queued_packets,
-                                 overlap_bytes, overlap_packets)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """)
+                                 overlap_bytes, overlap_packets) VALUES
+            """
+        let row = "(" + Array(repeating: "?", count: 19).joined(separator: ", ") + ")"
+        insertDelivery = try connection.prepare(deliveryInsert + row)
+        insertDeliveries = try connection.prepare(deliveryInsert + Array(repeating: row, count: Self.deliveriesPerInsert).joined(separator: ", "))
         insertGap = try connection.prepare("INSERT INTO gap(flow_id, dir, stream_offset, length, ts) VALUES (?, ?, ?, ?, ?)")
         nextFlowID = (try connection.scalar("SELECT coalesce(max(id), 0) + 1 FROM flow")) ?? 1
         nextPayloadID = (try connection.scalar("SELECT coalesce(max(id), 0) + 1 FROM payload")) ?? 1
@@ -293,7 +297,21 @@ public final class ArchiveWriter: @unchecked Sendable {
     private func write(_ b: Batch) throws {
         for f in b.flows { try write(f) }
         for r in b.runs { try write(r) }
-        for d in b.deliveries { try write(d) }
+        var i = 0
+        let n = Self.deliveriesPerInsert
+        while i + n <= b.deliveries.count {
+            let s = insertDeliveries
+            s.reset()
+            for k in 0..<n { try bind(b.deliveries[i + k], to: s, at: Int32(19 * k)) }
+            try s.step()
+            i += n
+        }
+        while i < b.deliveries.count {
+            insertDelivery.reset()
+            try bind(b.deliveries[i], to: insertDelivery, at: 0)
+            try insertDelivery.step()
+            i += 1
+        }
         for g in b.gaps { try write(g) }
         for u in b.flowUpdates { try write(u) }
     }
@@ -330,35 +348,33 @@ public final class ArchiveWriter: @unchecked Sendable {
         }
     }
 
-    private func write(_ d: DeliveryRow) throws {
-        let s = insertDelivery
-        s.reset()
-        try s.bind(d.id, at: 1)
-        try s.bind(d.flowID, at: 2)
-        try s.bind(d.dir, at: 3)
-        try s.bind(d.isStart ? 1 : 0, at: 4)
-        try s.bind(d.isEnd ? 1 : 0, at: 5)
-        try s.bind(d.skip, at: 6)
-        try s.bind(d.length, at: 7)
-        try s.bind(d.stored, at: 8)
+    /// Binds one delivery's 19 values at parameters `base + 1 ... base + 19`.
+    private func bind(_ d: DeliveryRow, to s: Statement, at base: Int32) throws {
+        try s.bind(d.id, at: base + 1)
+        try s.bind(d.flowID, at: base + 2)
+        try s.bind(d.dir, at: base + 3)
+        try s.bind(d.isStart ? 1 : 0, at: base + 4)
+        try s.bind(d.isEnd ? 1 : 0, at: base + 5)
+        try s.bind(d.skip, at: base + 6)
+        try s.bind(d.length, at: base + 7)
+        try s.bind(d.stored, at: base + 8)
         if d.stored > 0 {
-            try s.bind(d.payloadID, at: 9)
-            try s.bind(d.payloadOffset, at: 10)
+            try s.bind(d.payloadID, at: base + 9)
+            try s.bind(d.payloadOffset, at: base + 10)
         } else {
-            try s.bindNull(at: 9)
-            try s.bindNull(at: 10)
+            try s.bindNull(at: base + 9)
+            try s.bindNull(at: base + 10)
         }
-        try s.bind(d.streamOffset, at: 11)
-        try bindOptional(s, d.tsFirst, at: 12)
-        try bindOptional(s, d.tsLast, at: 13)
+        try s.bind(d.streamOffset, at: base + 11)
+        try bindOptional(s, d.tsFirst, at: base + 12)
+        try bindOptional(s, d.tsLast, at: base + 13)
         let st = d.stats
-        try s.bind(st.packets, at: 14)
-        try s.bind(st.chunks, at: 15)
-        try s.bind(st.queuedBytes, at: 16)
-        try s.bind(st.queuedPackets, at: 17)
-        try s.bind(st.overlapBytes, at: 18)
-        try s.bind(st.overlapPackets, at: 19)
-        try s.step()
+        try s.bind(st.packets, at: base + 14)
+        try s.bind(st.chunks, at: base + 15)
+        try s.bind(st.queuedBytes, at: base + 16)
+        try s.bind(st.queuedPackets, at: base + 17)
+        try s.bind(st.overlapBytes, at: base + 18)
+        try s.bind(st.overlapPackets, at: base + 19)
     }
 
     private func write(_ g: GapRow) throws {
