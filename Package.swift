@@ -13,6 +13,10 @@
 //   flowdb           the command line, thin
 import PackageDescription
 
+/// Settings of the modules on the per-packet path: no dynamic exclusivity checks
+/// (they cost a runtime call per class property access; races are ThreadSanitizer's job).
+let hotPath: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
+
 let package = Package(
     name: "flowdb",
     platforms: [.macOS(.v13)],
@@ -48,7 +52,7 @@ let package = Package(
             // The engine's classes are used by one thread at a time and never
             // handed out mid-mutation; dynamic exclusivity checks were about a
             // fifth of the instructions per in-order packet (docs/benchmarks.md).
-            swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
+            swiftSettings: hotPath
         ),
         .target(name: "Decoding"),
         .target(name: "Capture", dependencies: ["CPcap"]),
@@ -56,9 +60,10 @@ let package = Package(
         .target(
             name: "Store",
             dependencies: ["CSQLite", "CCrypto", "Decoding", "Reassembly"],
+            swiftSettings: hotPath,
             plugins: ["EmbedSchema"]
         ),
-        .target(name: "Ingest", dependencies: ["Capture", "Decoding", "Reassembly", "Store"]),
+        .target(name: "Ingest", dependencies: ["Capture", "Decoding", "Reassembly", "Store"], swiftSettings: hotPath),
         .target(name: "Query", dependencies: ["Decoding", "Store"]),
         .executableTarget(
             name: "flowdb",

@@ -1,4 +1,7 @@
 import CPcap
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A failure to open or read a capture, with the context an analyst needs.
 public enum CaptureError: Error, Equatable, CustomStringConvertible {
@@ -47,12 +50,27 @@ public final class CaptureReader {
     /// does not show us; so with a filter this counts delivered records).
     public private(set) var packetsRead = 0
     private let handle: OpaquePointer
+    /// The stdio buffer of the capture stream; freed after libpcap closes it.
+    private let streamBuffer: UnsafeMutableRawPointer
 
     /// Opens `path` ("-" for standard input).
     public init(path: String, filter: String? = nil) throws(CaptureError) {
         self.path = path
         var errbuf = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
-        guard let handle = pcap_open_offline_with_tstamp_precision(path, UInt32(PCAP_TSTAMP_PRECISION_NANO), &errbuf) else {
+        // libpcap reads records through stdio; with its default 4 KB buffer a 1 GB
+        // capture costs 270,000 read calls. The stream is opened here with a 1 MB
+        // buffer and handed to libpcap, which closes it.
+        let file: UnsafeMutablePointer<FILE>? = path == "-" ? fdopen(dup(0), "rb") : fopen(path, "rb")
+        guard let file else {
+            throw .open(path: path, message: String(cString: strerror(errno)))
+        }
+        // glibc ignores the size unless it is given the buffer too
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: 1 << 20, alignment: 64)
+        setvbuf(file, buffer.assumingMemoryBound(to: CChar.self), _IOFBF, 1 << 20)
+        streamBuffer = buffer
+        guard let handle = pcap_fopen_offline_with_tstamp_precision(file, UInt32(PCAP_TSTAMP_PRECISION_NANO), &errbuf) else {
+            fclose(file)
+            buffer.deallocate()
             throw .open(path: path, message: Self.string(errbuf))
         }
         self.handle = handle
@@ -81,6 +99,7 @@ public final class CaptureReader {
 
     deinit {
         pcap_close(handle)
+        streamBuffer.deallocate()
     }
 
     /// The next packet, or nil at the end of the file.
