@@ -153,20 +153,11 @@ public struct PacketDecoder: Sendable {
         return decodeTCP(p, start + headerLength, end, &out)
     }
 
+    /// IPv4 options as gopacket accepts them: End ends the list, NOP is one byte,
+    /// every other option needs a length above 2 that fits.
+    @inline(__always)
     static func validIPv4Options(_ p: UnsafeRawBufferPointer, from: Int, to: Int) -> Bool {
-        var i = from
-        while i < to {
-            switch p[i] {
-            case 0: return true
-            case 1: i += 1
-            default:
-                guard to - i >= 2 else { return false }
-                let length = Int(p[i + 1])
-                guard length <= to - i, length > 2 else { return false }
-                i += length
-            }
-        }
-        return true
+        validOptions(p, from: from, to: to, minimumLength: 3)
     }
 
     func decodeIPv6(_ p: UnsafeRawBufferPointer, _ start: Int, _ out: inout DecodedPacket) -> DecodeResult {
@@ -274,6 +265,13 @@ public struct PacketDecoder: Sendable {
     /// every other option needs a length of at least 2 that fits.
     @inline(__always)
     static func validTCPOptions(_ p: UnsafeRawBufferPointer, from: Int, to: Int) -> Bool {
+        validOptions(p, from: from, to: to, minimumLength: 2)
+    }
+
+    /// A type-length option list: kind 0 ends it, kind 1 is a one-byte NOP, any
+    /// other kind carries a length byte of at least `minimumLength` that must fit.
+    @inline(__always)
+    static func validOptions(_ p: UnsafeRawBufferPointer, from: Int, to: Int, minimumLength: Int) -> Bool {
         var i = from
         while i < to {
             switch p[i] {
@@ -282,7 +280,7 @@ public struct PacketDecoder: Sendable {
             default:
                 guard to - i >= 2 else { return false }
                 let length = Int(p[i + 1])
-                guard length >= 2, length <= to - i else { return false }
+                guard length >= minimumLength, length <= to - i else { return false }
                 i += length
             }
         }

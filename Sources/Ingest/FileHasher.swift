@@ -34,14 +34,22 @@ final class FileHasher: @unchecked Sendable {
         defer { close(fd) }
         var sha = SHA256()
         var st = stat()
-        // A regular file is hashed through a memory map: its pages are read from
-        // the page cache in place, without the copy read(2) makes.
-        if fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, st.st_size > 0,
-           let map = mmap(nil, Int(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0), map != MAP_FAILED {
-            defer { munmap(map, Int(st.st_size)) }
-            _ = madvise(map, Int(st.st_size), MADV_SEQUENTIAL)
-            sha.update(UnsafeRawBufferPointer(start: map, count: Int(st.st_size)))
-            return (sha.hexDigest, Int(st.st_size))
+        // A regular file is hashed through memory maps of 16 MB windows: its pages
+        // are read from the page cache in place, without the copy read(2) makes,
+        // and each window is unmapped at once so the process's RSS stays small.
+        if fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, st.st_size > 0 {
+            let size = Int(st.st_size), window = 16 << 20
+            var offset = 0
+            while offset < size {
+                let length = min(window, size - offset)
+                guard let map = mmap(nil, length, PROT_READ, MAP_PRIVATE, fd, off_t(offset)), map != MAP_FAILED else {
+                    return (nil, offset)
+                }
+                sha.update(UnsafeRawBufferPointer(start: map, count: length))
+                munmap(map, length)
+                offset += length
+            }
+            return (sha.hexDigest, size)
         }
         var total = 0
         let size = 1 << 20

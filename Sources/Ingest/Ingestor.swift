@@ -128,12 +128,7 @@ public final class Ingestor {
                 report.files.append((path, .failed(captureID: nil, message: failure ?? "\(path): not read")))
                 continue
             }
-            var totals = CaptureTotals()
-            let c = result.counters
-            (totals.packets, totals.bytes, totals.tcpPackets, totals.truncatedPayloads) = (c.packets, c.bytes, c.tcpPackets, c.truncatedPayloads)
-            (totals.nonIP, totals.nonTCP, totals.fragments, totals.malformed, totals.truncated, totals.unsupportedLink) =
-                (c.nonIP, c.nonTCP, c.fragments, c.malformed, c.truncated, c.unsupportedLink)
-            (totals.firstTimestamp, totals.lastTimestamp) = (result.firstTimestamp, result.lastTimestamp)
+            let totals = CaptureTotals(counters: result.counters, firstTimestamp: result.firstTimestamp, lastTimestamp: result.lastTimestamp)
             try writer.recordCounters(id, totals: totals, sha256: digest?.sha256, size: size)
             finished.append((id, totals, digest?.sha256, size, failure))
             report.files.append((path, failure.map { .failed(captureID: id, message: $0) } ?? .ingested(captureID: id)))

@@ -110,20 +110,26 @@ public enum Formats {
         return nil
     }
 
-    /// Wireshark-like "follow TCP stream": both directions interleaved, each chunk
-    /// headed by direction, time and stream offset; printable ASCII as is, newlines
-    /// kept, every other byte escaped (\r, \t, \xNN).
-    public static func ascii(_ f: FlowRecord, _ chunks: [ChunkRecord]) -> String {
+    /// Both directions interleaved, each delivery headed by direction, time and
+    /// stream offset and rendered by `body`; gaps and unstored bytes noted.
+    static func follow(_ f: FlowRecord, _ chunks: [ChunkRecord], body: (ChunkRecord) -> String) -> String {
         var out = "=== flow \(f.id): \(endpoint(f.clientIP, f.clientPort, f.ipVersion)) -> \(endpoint(f.serverIP, f.serverPort, f.ipVersion))\n"
         for c in interleaved(chunks) {
             if let gap = gapLine(c) { out += gap }
             guard c.length > 0 else { continue }
-            out += heading(f, c) + "\n"
-            out += escaped(c.bytes)
-            if c.bytes.last != UInt8(ascii: "\n") { out += "\n" }
+            out += heading(f, c) + "\n" + body(c)
             if c.stored < c.length { out += "[not stored: \(c.length - c.stored) bytes at offset \(c.streamOffset + Int64(c.stored))]\n" }
         }
         return out
+    }
+
+    /// Wireshark-like "follow TCP stream": printable ASCII as is, newlines kept,
+    /// every other byte escaped (\r, \t, \xNN).
+    public static func ascii(_ f: FlowRecord, _ chunks: [ChunkRecord]) -> String {
+        follow(f, chunks) { c in
+            let text = escaped(c.bytes)
+            return c.bytes.last == UInt8(ascii: "\n") ? text : text + "\n"
+        }
     }
 
     public static func escaped(_ bytes: [UInt8]) -> String {
@@ -143,17 +149,9 @@ public enum Formats {
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// A hexdump of each chunk, with stream offsets, both directions interleaved.
+    /// A hexdump of each delivery, with stream offsets, both directions interleaved.
     public static func hex(_ f: FlowRecord, _ chunks: [ChunkRecord]) -> String {
-        var out = "=== flow \(f.id): \(endpoint(f.clientIP, f.clientPort, f.ipVersion)) -> \(endpoint(f.serverIP, f.serverPort, f.ipVersion))\n"
-        for c in interleaved(chunks) {
-            if let gap = gapLine(c) { out += gap }
-            guard c.length > 0 else { continue }
-            out += heading(f, c) + "\n"
-            out += hexdump(c.bytes, startingAt: c.streamOffset)
-            if c.stored < c.length { out += "[not stored: \(c.length - c.stored) bytes at offset \(c.streamOffset + Int64(c.stored))]\n" }
-        }
-        return out
+        follow(f, chunks) { c in hexdump(c.bytes, startingAt: c.streamOffset) }
     }
 
     public static func hexdump(_ bytes: [UInt8], startingAt offset: Int64) -> String {

@@ -6,21 +6,16 @@ import Glibc
 import Decoding
 import Reassembly
 
-/// The per-capture counters the archive keeps (capture table).
+/// What the archive keeps about a capture's packets (capture table).
 public struct CaptureTotals: Sendable, Equatable {
-    public var packets = 0
-    public var bytes = 0
-    public var tcpPackets = 0
-    public var truncatedPayloads = 0
-    public var nonIP = 0
-    public var nonTCP = 0
-    public var fragments = 0
-    public var malformed = 0
-    public var truncated = 0
-    public var unsupportedLink = 0
+    public var counters = DecodeCounters()
     public var firstTimestamp: Int64?
     public var lastTimestamp: Int64?
-    public init() {}
+    public init(counters: DecodeCounters = DecodeCounters(), firstTimestamp: Int64? = nil, lastTimestamp: Int64? = nil) {
+        self.counters = counters
+        self.firstTimestamp = firstTimestamp
+        self.lastTimestamp = lastTimestamp
+    }
 }
 
 /// How much of each direction's bytes is stored.
@@ -184,8 +179,9 @@ public final class ArchiveWriter: @unchecked Sendable {
                 let s = finishCapture
                 s.reset()
                 if let sha256 { try s.bind(sha256, at: 1) } else { try s.bindNull(at: 1) }
-                let values = [size, t.packets, t.bytes, t.tcpPackets, t.truncatedPayloads, t.nonIP, t.nonTCP, t.fragments,
-                              t.malformed, t.truncated, t.unsupportedLink]
+                let c = t.counters
+                let values = [size, c.packets, c.bytes, c.tcpPackets, c.truncatedPayloads, c.nonIP, c.nonTCP, c.fragments,
+                              c.malformed, c.truncated, c.unsupportedLink]
                 for (i, v) in values.enumerated() { try s.bind(v, at: Int32(i + 2)) }
                 try bindOptional(s, t.firstTimestamp, at: 13)
                 try bindOptional(s, t.lastTimestamp, at: 14)
