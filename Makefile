@@ -66,11 +66,17 @@ clean:
 # libFuzzer targets (not in CI). FUZZ_SECONDS per run; findings land in Fuzz/findings/.
 FUZZ_SECONDS ?= 600
 FUZZ_BUILD := swift build --package-path Fuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld
-.PHONY: fuzz-decoder
+# SWIFT_BACKTRACE=enable=no: a failing input ends the run at once with its report.
+FUZZ_RUN := SWIFT_BACKTRACE=enable=no
+.PHONY: fuzz-decoder fuzz-engine fuzz-ingest
 fuzz-decoder: deps
 	$(FUZZ_BUILD) --product FuzzDecoder
 	mkdir -p Fuzz/findings
-	Fuzz/.build/debug/FuzzDecoder -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=Fuzz/findings/ -print_final_stats=1 Fuzz/Corpus/decoder
+	$(FUZZ_RUN) Fuzz/.build/debug/FuzzDecoder -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=Fuzz/findings/ -print_final_stats=1 Fuzz/Corpus/decoder
+fuzz-engine: deps
+	$(FUZZ_BUILD) --product FuzzEngine
+	mkdir -p Fuzz/findings
+	$(FUZZ_RUN) Fuzz/.build/debug/FuzzEngine -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=Fuzz/findings/ -print_final_stats=1 Fuzz/Corpus/engine
 
 # Read every capture of ../shared/captures and count the outcomes (release, or ASan build).
 .PHONY: sweep sweep-asan bench-decode
@@ -100,3 +106,10 @@ bench-engine: deps
 	rm -rf /tmp/gpbench && mkdir -p /tmp/gpbench/src/github.com/google && cp -r /usr/share/gocode/src/github.com/google/gopacket /tmp/gpbench/src/github.com/google/
 	cp Benchmarks/gopacket-reassembly/fixedctx_bench_test.go /tmp/gpbench/src/github.com/google/gopacket/reassembly/
 	cd /tmp/gpbench/src/github.com/google/gopacket/reassembly && GO111MODULE=off GOPATH=/tmp/gpbench:/usr/share/gocode go test -run XXX -bench '^Benchmark(Ctx)?(SingleStream|MultiStream)' -benchmem -benchtime 1000000x -count 2
+
+# Seeded from the fixtures and the small captures of ../shared (under 64 KB) when empty.
+fuzz-ingest: deps
+	$(FUZZ_BUILD) --product FuzzIngest
+	mkdir -p Fuzz/findings Fuzz/Corpus/ingest
+	[ -n "$$(ls Fuzz/Corpus/ingest)" ] || find Tests/Fixtures ../shared/captures -name '*.pcap*' -size -64k -exec cp {} Fuzz/Corpus/ingest/ \;
+	$(FUZZ_RUN) Fuzz/.build/debug/FuzzIngest -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -artifact_prefix=Fuzz/findings/ -print_final_stats=1 Fuzz/Corpus/ingest

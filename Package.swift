@@ -25,7 +25,7 @@ let package = Package(
         // Libraries for the fuzz and benchmark packages (Fuzz/, Benchmarks/).
         .library(name: "FlowDBDecoding", targets: ["Decoding"]),
         .library(name: "FlowDBCapture", targets: ["Capture"]),
-        .library(name: "FlowDBIngest", targets: ["Ingest"]),
+        .library(name: "FlowDBIngest", targets: ["Ingest", "Store"]),
         .library(name: "FlowDBReassembly", targets: ["Reassembly"]),
     ],
     dependencies: [

@@ -13,6 +13,14 @@ let package = Package(
     targets: [
         .target(name: "CFuzzSupport"),
         .executableTarget(
+            name: "FuzzIngest",
+            dependencies: ["CFuzzSupport", .product(name: "FlowDBIngest", package: flowdb)]
+        ),
+        .executableTarget(
+            name: "FuzzEngine",
+            dependencies: ["CFuzzSupport", .product(name: "FlowDBReassembly", package: flowdb)]
+        ),
+        .executableTarget(
             name: "FuzzDecoder",
             dependencies: ["CFuzzSupport", .product(name: "FlowDBDecoding", package: flowdb)]
         ),
