@@ -96,7 +96,7 @@ public final class Ingestor {
         let cursor = PacketCursor()
         let factory = RecordingStream.Factory(writer: writer, packetIndex: { cursor.packetIndex })
         let pipeline = Pipeline(factory: factory, cursor: cursor, options: options.assembler, flushPolicy: options.flushPolicy)
-        var finished: [(Int64, CaptureTotals, String?, Int, String?)] = []
+        var finished: [(id: Int64, failure: String?)] = []
         for path in toRead {
             let hasher = path == "-" ? nil : FileHasher(path: path)
             var captureID: Int64?
@@ -130,13 +130,13 @@ public final class Ingestor {
             }
             let totals = CaptureTotals(counters: result.counters, firstTimestamp: result.firstTimestamp, lastTimestamp: result.lastTimestamp)
             try writer.recordCounters(id, totals: totals, sha256: digest?.sha256, size: size)
-            finished.append((id, totals, digest?.sha256, size, failure))
+            finished.append((id, failure))
             report.files.append((path, failure.map { .failed(captureID: id, message: $0) } ?? .ingested(captureID: id)))
         }
         // Deliver what is still buffered, then mark the run's files complete together.
         pipeline.finish()
         try writer.commit()
-        for (id, _, _, _, failure) in finished {
+        for (id, failure) in finished {
             try writer.setStatus(id, failure: failure)
         }
         try writer.drain()
