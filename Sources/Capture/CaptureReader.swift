@@ -46,8 +46,7 @@ public final class CaptureReader {
     public let dlt: Int32
     public let linkTypeName: String
     public let snaplen: Int
-    /// Records read so far (including records the filter rejected, which libpcap
-    /// does not show us; so with a filter this counts delivered records).
+    /// Records delivered so far (with a filter, records it rejected are not seen).
     public private(set) var packetsRead = 0
     private let handle: OpaquePointer
     /// The stdio buffer of the capture stream; freed after libpcap closes it.

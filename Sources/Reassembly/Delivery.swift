@@ -74,13 +74,7 @@ extension AssemblerCore {
         var next = seq
         while let page = half.first, next.difference(to: page.seq) == 0 {
             next = next.adding(page.count)
-            sg.chunks.append(.page(page))
-            half.first = page.next
-            if let following = page.next {
-                following.prev = nil
-            } else {
-                half.last = nil
-            }
+            popFirstQueued(half)
         }
         return next
     }
