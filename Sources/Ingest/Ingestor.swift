@@ -80,6 +80,9 @@ public final class Ingestor {
     public func run(paths: [String], progress: ((IngestProgress) -> Void)? = nil,
                     notice: (String) -> Void = { _ in }) throws -> IngestReport {
         var report = IngestReport()
+        // An earlier ingest killed during a bulk load left these out; deleting its
+        // leftovers (in `prepare`) needs them.
+        try BulkLoad.restoreIndexes(archive.connection)
         var toRead: [String] = []
         for path in paths {
             if let reason = try prepare(path: path, among: paths, notice: notice) {
@@ -90,7 +93,23 @@ public final class Ingestor {
         }
         guard !toRead.isEmpty else { return report }
 
+        let deferred = try BulkLoad.deferIndexesIfEmpty(archive.connection)
+        do {
+            try ingest(toRead, into: &report, progress: progress)
+        } catch {
+            if deferred { try? BulkLoad.restoreIndexes(archive.connection) }
+            throw error
+        }
+        if deferred { try BulkLoad.restoreIndexes(archive.connection) }
+        return report
+    }
+
+    /// Reads `toRead` through one assembler into the archive.
+    private func ingest(_ toRead: [String], into report: inout IngestReport,
+                        progress: ((IngestProgress) -> Void)?) throws {
         let writer = try ArchiveWriter(archive: archive, payloadPolicy: options.payload)
+        // Whatever fails below, the writer thread is idle once this returns.
+        defer { try? writer.drain() }
         writer.batchBytes = options.batchBytes
         writer.runBytes = options.runBytes
         let cursor = PacketCursor()
@@ -144,7 +163,6 @@ public final class Ingestor {
         report.bytesDelivered = writer.bytesDelivered
         report.bytesStored = writer.bytesStored
         report.gaps = writer.gapsRecorded
-        return report
     }
 
     /// Decides whether `path` is read: nil to read it, or why it is skipped.

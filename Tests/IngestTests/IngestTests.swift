@@ -104,6 +104,35 @@ let flowdbBinary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPa
         #expect(try c.scalar("SELECT count(*) FROM capture WHERE status = 'complete'") == 1)
     }
 
+
+    /// An ingest into an empty archive builds delivery_by_flow and payload_by_flow
+    /// at the end; one killed before that leaves them out, and the next ingest
+    /// puts them back (exactly as schema/ defines them) before it deletes leftovers.
+    @Test func deferredIndexesAreBuiltAndRepaired() throws {
+        let db = Paths.temporaryDirectory() + "/a.sqlite"
+        func indexes(_ c: SQLiteConnection) throws -> [String] {
+            let s = try c.prepare("SELECT sql FROM sqlite_schema WHERE name IN ('delivery_by_flow', 'payload_by_flow') ORDER BY name")
+            var found: [String] = []
+            while try s.step() { found.append(s.text(0) ?? "") }
+            return found
+        }
+        let expected = ["CREATE INDEX delivery_by_flow ON delivery(flow_id, dir, stream_offset)",
+                        "CREATE INDEX payload_by_flow ON payload(flow_id, dir, stream_offset)"]
+        _ = try Self.ingest([Paths.sample], into: db)
+        let c = try SQLiteConnection(path: db)
+        #expect(try indexes(c) == expected)
+        // The state a kill during the bulk load leaves: no indexes, capture 'running'.
+        try c.execute("DROP INDEX delivery_by_flow; DROP INDEX payload_by_flow; UPDATE capture SET status = 'running', sha256 = NULL")
+        #expect(try indexes(c).isEmpty)
+        #expect(try c.scalar("SELECT count(*) FROM chunk WHERE flow_id = 3") == 70)     // still answers, by scanning
+        let report = try Self.ingest([Paths.sample], into: db)
+        #expect(report.files[0].outcome == .ingested(captureID: 1))
+        #expect(try indexes(c) == expected)
+        #expect(try c.scalar("SELECT count(*) FROM chunk") == 544)
+        // Into a non-empty archive, the indexes stay in place throughout.
+        #expect(try BulkLoad.deferIndexesIfEmpty(c) == false)
+        #expect(try indexes(c) == expected)
+    }
     /// A file cut in the middle of a record: the packets before the cut are kept,
     /// the capture is marked failed with the reader's message.
     @Test func brokenFileKeepsWhatWasRead() throws {
