@@ -58,7 +58,12 @@ public final class ArchiveWriter: @unchecked Sendable {
         var id: Int64, captureID: Int64, isIPv6: Bool
         var client: Address, clientPort: UInt16, server: Address, serverPort: UInt16
         var firstTimestamp: Int64, firstPacket: Int
+        /// The flow's final totals when it ended before its row was written: one
+        /// INSERT then replaces an INSERT and an UPDATE.
+        var totals: RecordingStream.Totals?
     }
+    /// Where a flow's row waits: in batch `generation`, at `row` of its flows.
+    struct FlowHandle { var id: Int64, generation: Int, row: Int }
     struct DeliveryRow {
         var id: Int64, flowID: Int64, dir: Int, isStart: Bool, isEnd: Bool, skip: Int, length: Int, stored: Int
         var payloadID: Int64, payloadOffset: Int, streamOffset: Int64
@@ -88,6 +93,8 @@ public final class ArchiveWriter: @unchecked Sendable {
     }
 
     private var batch = Batch()
+    /// Counts the batches handed to the writer thread.
+    private var generation = 0
     private var openRuns: [Int64: Run] = [:]     // key: flowID * 2 + dir
     private var pendingBytes = 0
     private let thread = WriterThread()
@@ -118,8 +125,10 @@ public final class ArchiveWriter: @unchecked Sendable {
             """)
         insertFlow = try connection.prepare("""
             INSERT INTO flow(id, capture_id, ip_version, client_ip, client_port, server_ip, server_port,
-                             client_ip_key, server_ip_key, first_ts, last_ts, first_packet)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                             client_ip_key, server_ip_key, first_ts, last_ts, first_packet,
+                             c2s_bytes, s2c_bytes, c2s_stored, s2c_stored, c2s_packets, s2c_packets, gaps,
+                             c2s_closed, s2c_closed, complete)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
         updateFlow = try connection.prepare("""
             UPDATE flow SET last_ts = ?, c2s_bytes = ?, s2c_bytes = ?, c2s_stored = ?, s2c_stored = ?,
@@ -211,13 +220,13 @@ public final class ArchiveWriter: @unchecked Sendable {
     // MARK: flows and deliveries (called by RecordingStream)
 
     func addFlow(isIPv6: Bool, client: Address, clientPort: UInt16, server: Address, serverPort: UInt16,
-                 firstTimestamp: Int64, firstPacket: Int) -> Int64 {
+                 firstTimestamp: Int64, firstPacket: Int) -> FlowHandle {
         let id = nextFlowID
         nextFlowID += 1
         flowsCreated += 1
         batch.flows.append(FlowRow(id: id, captureID: currentCaptureID, isIPv6: isIPv6, client: client, clientPort: clientPort,
-                             server: server, serverPort: serverPort, firstTimestamp: firstTimestamp, firstPacket: firstPacket))
-        return id
+                                   server: server, serverPort: serverPort, firstTimestamp: firstTimestamp, firstPacket: firstPacket))
+        return FlowHandle(id: id, generation: generation, row: batch.flows.count - 1)
     }
 
     /// Records one delivery; `store` bytes of it (from its start) are copied out of `sg`.
@@ -259,8 +268,12 @@ public final class ArchiveWriter: @unchecked Sendable {
         batch.gaps.append(GapRow(flowID: flowID, dir: dir, streamOffset: streamOffset, length: length, timestamp: timestamp))
     }
 
-    func finishFlow(_ totals: RecordingStream.Totals) {
-        batch.flowUpdates.append(totals)
+    func finishFlow(_ totals: RecordingStream.Totals, handle: FlowHandle) {
+        if handle.generation == generation {
+            batch.flows[handle.row].totals = totals
+        } else {
+            batch.flowUpdates.append(totals)
+        }
         for dir in 0..<2 {
             if let run = openRuns.removeValue(forKey: totals.flowID &* 2 &+ Int64(dir)) { batch.runs.append(run) }
         }
@@ -279,6 +292,7 @@ public final class ArchiveWriter: @unchecked Sendable {
         openRuns.removeAll(keepingCapacity: true)
         let full = batch
         batch = Batch()
+        generation += 1
         pendingBytes = 0
         try thread.submit { [self] in
             try connection.transaction { try write(full) }
@@ -325,8 +339,19 @@ public final class ArchiveWriter: @unchecked Sendable {
         try IPAddress(f.client).bytes16.withUnsafeBytes { b throws in try s.bind(bytes: b, at: 8) }
         try IPAddress(f.server).bytes16.withUnsafeBytes { b throws in try s.bind(bytes: b, at: 9) }
         try s.bind(f.firstTimestamp, at: 10)
-        try s.bind(f.firstTimestamp, at: 11)
+        try s.bind(f.totals?.lastTimestamp ?? f.firstTimestamp, at: 11)
         try s.bind(f.firstPacket, at: 12)
+        let t = f.totals
+        try s.bind(t?.bytes[0] ?? 0, at: 13)
+        try s.bind(t?.bytes[1] ?? 0, at: 14)
+        try s.bind(t?.stored[0] ?? 0, at: 15)
+        try s.bind(t?.stored[1] ?? 0, at: 16)
+        try s.bind(t?.packets[0] ?? 0, at: 17)
+        try s.bind(t?.packets[1] ?? 0, at: 18)
+        try s.bind(t?.gaps ?? 0, at: 19)
+        try s.bind(t?.closed[0] == true ? 1 : 0, at: 20)
+        try s.bind(t?.closed[1] == true ? 1 : 0, at: 21)
+        try s.bind(t?.complete == true ? 1 : 0, at: 22)
         try s.step()
     }
 

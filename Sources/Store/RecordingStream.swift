@@ -21,9 +21,12 @@ public final class RecordingStream: Stream {
     /// Where the next delivered byte sits in each direction's stream.
     var offsets: [Int64] = [0, 0]
 
-    init(writer: ArchiveWriter, flowID: Int64, firstTimestamp: Int64) {
+    let handle: ArchiveWriter.FlowHandle
+
+    init(writer: ArchiveWriter, handle: ArchiveWriter.FlowHandle, firstTimestamp: Int64) {
         self.writer = writer
-        totals = Totals(flowID: flowID, lastTimestamp: firstTimestamp)
+        self.handle = handle
+        totals = Totals(flowID: handle.id, lastTimestamp: firstTimestamp)
     }
 
     public func accept(_ segment: TCPSegment, captureInfo: CaptureInfo, direction: FlowDirection,
@@ -62,7 +65,7 @@ public final class RecordingStream: Stream {
 
     public func reassemblyComplete(context: CaptureInfo?) -> Bool {
         totals.complete = true
-        writer.finishFlow(totals)
+        writer.finishFlow(totals, handle: handle)
         return true
     }
 
@@ -78,10 +81,10 @@ public final class RecordingStream: Stream {
         }
 
         public mutating func makeStream(key: FlowKey, segment: TCPSegment, context: CaptureInfo) -> RecordingStream {
-            let id = writer.addFlow(isIPv6: key.source.isIPv6, client: key.source, clientPort: key.sourcePort,
+            let handle = writer.addFlow(isIPv6: key.source.isIPv6, client: key.source, clientPort: key.sourcePort,
                                     server: key.destination, serverPort: key.destinationPort,
                                     firstTimestamp: context.timestamp, firstPacket: packetIndex())
-            return RecordingStream(writer: writer, flowID: id, firstTimestamp: context.timestamp)
+            return RecordingStream(writer: writer, handle: handle, firstTimestamp: context.timestamp)
         }
     }
 }
