@@ -27,11 +27,13 @@ public struct IPAddress: Hashable, Sendable, Comparable {
 
     /// The address as 16 network-order bytes, IPv4 in its IPv4-mapped form
     /// (`::ffff:a.b.c.d`): a key that sorts and range-matches for CIDR queries.
-    public var bytes16: [UInt8] {
-        let h = isIPv6 ? high : 0
-        let l = isIPv6 ? low : (0xffff_0000_0000 | low)
-        return (0..<8).map { UInt8(truncatingIfNeeded: h >> (56 - 8 * $0)) }
-            + (0..<8).map { UInt8(truncatingIfNeeded: l >> (56 - 8 * $0)) }
+    public var bytes16: [UInt8] { withBytes16 { Array($0) } }
+
+    /// Calls `body` with `bytes16`, built on the stack.
+    @inlinable
+    public func withBytes16<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        var key = ((isIPv6 ? high : 0).bigEndian, (isIPv6 ? low : 0xffff_0000_0000 | low).bigEndian)
+        return try withUnsafeBytes(of: &key) { try body($0) }
     }
 
     /// The eight 16-bit groups of an IPv6 address.
@@ -67,8 +69,19 @@ extension IPAddress: CustomStringConvertible {
         return hex(0..<bestStart) + "::" + hex((bestStart + bestLength)..<8)
     }
 
+    /// Written digit by digit: archives format one per flow endpoint.
     static func dottedQuad(_ v: UInt32) -> String {
-        "\(v >> 24).\((v >> 16) & 0xff).\((v >> 8) & 0xff).\(v & 0xff)"
+        String(unsafeUninitializedCapacity: 15) { out in
+            var n = 0
+            for shift in [24, 16, 8, 0] as [UInt32] {
+                let octet = Int((v >> shift) & 0xff)
+                if shift != 24 { out[n] = UInt8(ascii: "."); n += 1 }
+                if octet >= 100 { out[n] = UInt8(48 + octet / 100); n += 1 }
+                if octet >= 10 { out[n] = UInt8(48 + octet / 10 % 10); n += 1 }
+                out[n] = UInt8(48 + octet % 10); n += 1
+            }
+            return n
+        }
     }
 }
 

@@ -336,8 +336,8 @@ public final class ArchiveWriter: @unchecked Sendable {
         try s.bind(Int(f.clientPort), at: 5)
         try s.bind(IPAddress(f.server).description, at: 6)
         try s.bind(Int(f.serverPort), at: 7)
-        try IPAddress(f.client).bytes16.withUnsafeBytes { b throws in try s.bind(bytes: b, at: 8) }
-        try IPAddress(f.server).bytes16.withUnsafeBytes { b throws in try s.bind(bytes: b, at: 9) }
+        try IPAddress(f.client).withBytes16 { b throws in try s.bind(bytes: b, at: 8) }
+        try IPAddress(f.server).withBytes16 { b throws in try s.bind(bytes: b, at: 9) }
         try s.bind(f.firstTimestamp, at: 10)
         try s.bind(f.totals?.lastTimestamp ?? f.firstTimestamp, at: 11)
         try s.bind(f.firstPacket, at: 12)

@@ -16,6 +16,8 @@ import Testing
         ("10.77.0.2", "10.77.0.2"),
         ("0.0.0.0", "0.0.0.0"),
         ("255.255.255.255", "255.255.255.255"),
+        ("100.9.10.109", "100.9.10.109"),                  // one, two and three digits
+        ("192.168.200.99", "192.168.200.99"),
     ])
     func canonicalText(input: String, expected: String) throws {
         let address = try #require(IPAddress(input))
