@@ -71,14 +71,17 @@ public final class ArchiveWriter: @unchecked Sendable {
         var stats: ReassemblyStats
     }
     struct GapRow { var flowID: Int64, dir: Int, streamOffset: Int64, length: Int?, timestamp: Int64? }
-    /// A run of one direction's stored bytes, becoming one payload row.
+    /// A run of one direction's stored bytes, becoming one payload row. It joins
+    /// its batch when created, and takes bytes until it is full, the stream skips,
+    /// or its batch is committed (`generation` then differs from the writer's).
     final class Run {
-        let id: Int64, flowID: Int64, dir: Int, streamOffset: Int64
+        let id: Int64, flowID: Int64, dir: Int, streamOffset: Int64, generation: Int
         var bytes: [UInt8] = []
         /// Stream offset just past the run's last byte: a run holds contiguous bytes only.
         var end: Int64 { streamOffset + Int64(bytes.count) }
-        init(id: Int64, flowID: Int64, dir: Int, streamOffset: Int64) {
+        init(id: Int64, flowID: Int64, dir: Int, streamOffset: Int64, generation: Int) {
             self.id = id; self.flowID = flowID; self.dir = dir; self.streamOffset = streamOffset
+            self.generation = generation
         }
     }
 
@@ -95,7 +98,6 @@ public final class ArchiveWriter: @unchecked Sendable {
     private var batch = Batch()
     /// Counts the batches handed to the writer thread.
     private var generation = 0
-    private var openRuns: [Int64: Run] = [:]     // key: flowID * 2 + dir
     private var pendingBytes = 0
     private let thread = WriterThread()
     private var nextCaptureID: Int64
@@ -229,20 +231,20 @@ public final class ArchiveWriter: @unchecked Sendable {
         return FlowHandle(id: id, generation: generation, row: batch.flows.count - 1)
     }
 
-    /// Records one delivery; `store` bytes of it (from its start) are copied out of `sg`.
-    func addDelivery(flowID: Int64, dir: Int, sg: ScatterGather, isStart: Bool, isEnd: Bool, skip: Int,
+    /// Records one delivery; `store` bytes of it (from its start) are copied out of
+    /// `sg`, into `run` (the direction's open run) or a new run that replaces it.
+    func addDelivery(flowID: Int64, dir: Int, run open: inout Run?, sg: ScatterGather, isStart: Bool, isEnd: Bool, skip: Int,
                      length: Int, store: Int, streamOffset: Int64, tsFirst: Int64?, tsLast: Int64?, stats: ReassemblyStats) {
         var payloadID: Int64 = 0, payloadOffset = 0
         if store > 0 {
-            let key = flowID &* 2 &+ Int64(dir)
             let run: Run
-            if let open = openRuns[key], open.bytes.count < runBytes, open.end == streamOffset {
+            if let open, open.generation == generation, open.bytes.count < runBytes, open.end == streamOffset {
                 run = open
             } else {
-                if let full = openRuns[key] { batch.runs.append(full) }
-                run = Run(id: nextPayloadID, flowID: flowID, dir: dir, streamOffset: streamOffset)
+                run = Run(id: nextPayloadID, flowID: flowID, dir: dir, streamOffset: streamOffset, generation: generation)
                 nextPayloadID += 1
-                openRuns[key] = run
+                batch.runs.append(run)
+                open = run
             }
             payloadID = run.id
             payloadOffset = run.bytes.count
@@ -274,9 +276,6 @@ public final class ArchiveWriter: @unchecked Sendable {
         } else {
             batch.flowUpdates.append(totals)
         }
-        for dir in 0..<2 {
-            if let run = openRuns.removeValue(forKey: totals.flowID &* 2 &+ Int64(dir)) { batch.runs.append(run) }
-        }
     }
 
     /// Writes the batch when it is large enough.
@@ -285,11 +284,9 @@ public final class ArchiveWriter: @unchecked Sendable {
     }
 
     /// Hands everything pending to the writer thread, to be written in one
-    /// transaction. Open payload runs are closed: a run never spans two transactions.
+    /// transaction. Runs still open are closed with it: a run never spans two transactions.
     public func commit() throws {
         guard !batch.isEmpty else { return }
-        batch.runs.append(contentsOf: openRuns.values)
-        openRuns.removeAll(keepingCapacity: true)
         let full = batch
         batch = Batch()
         generation += 1

@@ -8,18 +8,20 @@ public final class RecordingStream: Stream {
     struct Totals {
         var flowID: Int64
         var lastTimestamp: Int64
-        var bytes = [0, 0]
-        var stored = [0, 0]
-        var packets = [0, 0]
+        var bytes = PerDirection(0)
+        var stored = PerDirection(0)
+        var packets = PerDirection(0)
         var gaps = 0
-        var closed = [false, false]
+        var closed = PerDirection(false)
         var complete = false
     }
 
     let writer: ArchiveWriter
     var totals: Totals
     /// Where the next delivered byte sits in each direction's stream.
-    var offsets: [Int64] = [0, 0]
+    var offsets = PerDirection<Int64>(0)
+    /// Each direction's payload run still taking bytes (the writer decides when it is closed).
+    var openRuns = PerDirection<ArchiveWriter.Run?>(nil)
 
     let handle: ArchiveWriter.FlowHandle
 
@@ -53,7 +55,7 @@ public final class RecordingStream: Stream {
         if let limit = writer.payloadPolicy.maxBytesPerDirection {
             store = max(0, min(length, limit - totals.stored[dir]))
         }
-        writer.addDelivery(flowID: totals.flowID, dir: dir, sg: sg, isStart: start, isEnd: end, skip: skip,
+        writer.addDelivery(flowID: totals.flowID, dir: dir, run: &openRuns[dir], sg: sg, isStart: start, isEnd: end, skip: skip,
                            length: length, store: store, streamOffset: offsets[dir], tsFirst: tsFirst, tsLast: tsLast,
                            stats: stats)
         offsets[dir] += Int64(length)
@@ -86,5 +88,22 @@ public final class RecordingStream: Stream {
                                     firstTimestamp: context.timestamp, firstPacket: packetIndex())
             return RecordingStream(writer: writer, handle: handle, firstTimestamp: context.timestamp)
         }
+    }
+}
+
+/// A value for each direction of a flow, indexed by `dir` (0: client to server),
+/// stored inline rather than in an array.
+struct PerDirection<Value> {
+    var clientToServer: Value
+    var serverToClient: Value
+
+    init(_ value: Value) {
+        clientToServer = value
+        serverToClient = value
+    }
+
+    subscript(dir: Int) -> Value {
+        get { dir == 0 ? clientToServer : serverToClient }
+        set { if dir == 0 { clientToServer = newValue } else { serverToClient = newValue } }
     }
 }
