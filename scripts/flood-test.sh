@@ -29,7 +29,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 q() { sqlite3 "$1" "$2"; }
 status=0
-printf '%-22s %9s %7s %9s %7s %8s %7s %10s %10s %9s\n' \
+printf '%-24s %9s %7s %9s %7s %8s %7s %10s %10s %9s\n' \
   options "peak RSS" wall integrity flows complete gaps "c2s bytes" "s2c bytes" "overlap"
 for limit in $limits; do
   db=$work/flood-$limit.sqlite
@@ -47,7 +47,7 @@ for limit in $limits; do
   c2s=$(q "$db" 'SELECT sum(c2s_bytes) FROM flow')
   s2c=$(q "$db" 'SELECT sum(s2c_bytes) FROM flow')
   overlap=$(q "$db" 'SELECT sum(overlap_bytes) FROM delivery')
-  printf '%-22s %6d MB %7s %9s %7d %8d %7d %10d %10d %9d\n' \
+  printf '%-24s %6d MB %7s %9s %7d %8d %7d %10d %10d %9d\n' \
     "$label" $((rss_kb / 1024)) "$wall" "$integrity" "$flows" "$complete" "$gaps" "$c2s" "$s2c" "$overlap"
   if [ "$integrity" != ok ] || [ "$flows" != $connections ] || [ "$complete" != $connections ]; then
     echo "flood-test: unexpected archive for $label"; status=1
