@@ -4,7 +4,9 @@ import Testing
 /// Crafted TCP against the engine: conflicting retransmissions, floods of tiny
 /// segments, SYN and RST floods, sequence wrap, huge out-of-order windows, and
 /// whether buffered pages come back. Every expectation is gopacket 1.1.19's
-/// behaviour (checkOverlap, overlapExisting, the page cache), not an ideal one.
+/// behaviour (checkOverlap, overlapExisting, the page cache), not an ideal one;
+/// scripts/gopacket-hostile-check.sh runs the overlap, wrap and close cases
+/// through gopacket itself (Tests/Gopacket/hostile_test.go).
 @Suite struct HostileTCPTests {
     // MARK: - Support
 
