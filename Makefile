@@ -99,6 +99,12 @@ bench-query: build
 bench-decode: deps
 	scripts/bench-decode.sh
 
+# 100,000 concurrent connections holding out-of-order data (bench-data/flood.pcap, generated
+# if missing): peak RSS and time with default options and with --max-pages-total.
+.PHONY: flood
+flood: deps
+	scripts/flood-test.sh
+
 # Engine benchmarks (ordo-one/benchmark, release) and gopacket's own, same sitting (docs/benchmarks.md).
 .PHONY: bench-engine
 bench-engine: deps
