@@ -61,7 +61,7 @@ fixtures:
 	scripts/make-fixtures.sh
 
 clean:
-	rm -rf .build .build-oracle .build-asan
+	rm -rf .build .build-oracle .build-asan .build-asan-tests .build-tsan
 
 # libFuzzer targets (not in CI). FUZZ_SECONDS per run; findings land in Fuzz/findings/.
 FUZZ_SECONDS ?= 600
@@ -77,6 +77,14 @@ fuzz-engine: deps
 	$(FUZZ_BUILD) --product FuzzEngine
 	mkdir -p Fuzz/findings
 	$(FUZZ_RUN) Fuzz/.build/debug/FuzzEngine -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=Fuzz/findings/ -print_final_stats=1 Fuzz/Corpus/engine
+
+# The whole test suite under AddressSanitizer (leaks inside the toolchain's XCTest and
+# Foundation are suppressed by scripts/lsan.supp) and under ThreadSanitizer.
+.PHONY: test-asan test-tsan
+test-asan: deps oracle
+	LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan.supp swift test --sanitize=address --scratch-path .build-asan-tests
+test-tsan: deps oracle
+	swift test --sanitize=thread --scratch-path .build-tsan
 
 # Read every capture of ../shared/captures and count the outcomes (release, or ASan build).
 .PHONY: sweep sweep-asan bench-decode
