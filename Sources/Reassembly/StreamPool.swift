@@ -50,6 +50,12 @@ final class Connection {
 }
 
 /// Live connections, found by the key of a packet in either direction.
+///
+/// Each connection is filed under its key in one orientation chosen for both
+/// directions (`FlowKey.tableKey`), so a packet costs one hash lookup whichever
+/// way it travels (two, one of them a miss, half the time otherwise). gopacket
+/// tries the key and then its reverse; as a connection is only ever created when
+/// neither is present, both find the same connection.
 struct StreamPool {
     private(set) var connections: [FlowKey: Connection]
 
@@ -59,25 +65,31 @@ struct StreamPool {
 
     /// The connection of a packet with `key`, and the half that packet belongs to.
     func lookup(_ key: FlowKey) -> (connection: Connection, half: HalfConnection)? {
-        if let connection = connections[key] {
-            return (connection, connection.clientToServer)
-        }
-        if let connection = connections[key.reversed] {
-            return (connection, connection.serverToClient)
-        }
-        return nil
+        guard let connection = connections[key.tableKey] else { return nil }
+        return (connection, connection.key == key ? connection.clientToServer : connection.serverToClient)
     }
 
     mutating func insert(_ connection: Connection) {
-        connections[connection.key] = connection
+        connections[connection.key.tableKey] = connection
     }
 
     /// Removes `connection` if it is still the one registered under its key.
     mutating func remove(_ connection: Connection) {
-        if let index = connections.index(forKey: connection.key), connections.values[index] === connection {
+        if let index = connections.index(forKey: connection.key.tableKey), connections.values[index] === connection {
             connections.remove(at: index)
         }
     }
 
     var count: Int { connections.count }
+}
+
+extension FlowKey {
+    /// The key oriented from its lower endpoint (address, then port) to the higher:
+    /// the same for both directions of a connection.
+    var tableKey: FlowKey {
+        let forward = source.high != destination.high ? source.high < destination.high
+            : source.low != destination.low ? source.low < destination.low
+            : sourcePort <= destinationPort
+        return forward ? self : reversed
+    }
 }
