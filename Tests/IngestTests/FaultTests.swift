@@ -1,0 +1,123 @@
+import Foundation
+import Testing
+import TestSupport
+import Store
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Faults of the environment that the suite can cause cheaply: standard input
+/// that ends early, archives that are damaged, foreign or too new, and (as root) a
+/// full disk. scripts/fault-test.sh (`make faults`) covers the rest.
+@Suite struct FaultTests {
+    static func run(_ arguments: [String], stdin: Data? = nil) throws -> (status: Int32, out: String, err: String) {
+        try CommandLineTests.run(arguments, stdin: stdin)
+    }
+
+    /// integrity_check ok, and the statuses of the captures in id order.
+    static func statuses(_ db: String) throws -> [String] {
+        let c = try SQLiteConnection(path: db, mode: .readOnly)
+        let integrity = try c.prepare("PRAGMA integrity_check")
+        #expect(try integrity.step() && integrity.text(0) == "ok")
+        let rows = try c.prepare("SELECT status FROM capture ORDER BY id")
+        var out: [String] = []
+        while try rows.step() { out.append(rows.text(0) ?? "") }
+        return out
+    }
+
+    @Test func stdinEndsMidRecord() throws {
+        let db = Paths.temporaryDirectory() + "/a.sqlite"
+        let head = try Data(contentsOf: URL(fileURLWithPath: Paths.sample)).prefix(500_000)
+        let r = try Self.run(["ingest", "--quiet", "--db", db, "-"], stdin: head)
+        #expect(r.status == 1)
+        #expect(r.err == "flowdb: -: packet 535: truncated dump file; tried to read 1514 captured bytes, only got 986\n")
+        #expect(try Self.statuses(db) == ["failed"])
+        let c = try SQLiteConnection(path: db, mode: .readOnly)
+        #expect(try c.scalar("SELECT packets FROM capture") == 535)
+        #expect(try Self.run(["query", "--db", db, "--json"]).status == 0)
+    }
+
+    @Test func stdinEndsInTheFileHeader() throws {
+        let db = Paths.temporaryDirectory() + "/a.sqlite"
+        let head = try Data(contentsOf: URL(fileURLWithPath: Paths.sample)).prefix(10)
+        let r = try Self.run(["ingest", "--quiet", "--db", db, "-"], stdin: head)
+        #expect(r.status == 1)
+        #expect(r.err.hasPrefix("flowdb: -: cannot open capture: truncated dump file; tried to read 24 file header bytes, only got "))
+        #expect(r.err.split(separator: "\n").count == 1)
+        #expect(try Self.statuses(db) == [])
+    }
+
+    /// A file that is not a SQLite database is refused by ingest and query, and left as it was.
+    @Test func garbageArchiveIsLeftAlone() throws {
+        let db = Paths.temporaryDirectory() + "/garbage.sqlite"
+        let garbage = Data((0..<65_536).map { UInt8(truncatingIfNeeded: ($0 &* 2_654_435_761) >> 13) })
+        try garbage.write(to: URL(fileURLWithPath: db))
+        for arguments in [["ingest", "--quiet", "--db", db, Paths.sample], ["query", "--db", db]] {
+            let r = try Self.run(arguments)
+            #expect(r.status == 1)
+            #expect(r.err == "flowdb: \(db): not a flowdb archive: file is not a database\n", "\(arguments)")
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: db)) == garbage)
+    }
+
+    /// An archive of a newer schema is neither read nor written.
+    @Test func newerSchemaIsRefused() throws {
+        let db = Paths.temporaryDirectory() + "/a.sqlite"
+        #expect(try Self.run(["ingest", "--quiet", "--db", db, Paths.fixture("port-reuse.pcap")]).status == 0)
+        do {
+            let c = try SQLiteConnection(path: db, mode: .readWrite)
+            try c.execute("INSERT INTO schema_migration VALUES (2, '0002_future', 0); PRAGMA user_version = 2")
+        }
+        let before = try Data(contentsOf: URL(fileURLWithPath: db))
+        for arguments in [["ingest", "--quiet", "--db", db, Paths.sample], ["query", "--db", db]] {
+            let r = try Self.run(arguments)
+            #expect(r.status == 1)
+            #expect(r.err == "flowdb: \(db): archive schema version 2 is newer than this flowdb supports (1); use a newer flowdb\n")
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: db)) == before)
+    }
+
+    /// 64 KB overwritten in the middle of an archive land on payload pages: listing
+    /// flows still works, reading their content fails with one line naming the archive.
+    @Test func corruptedArchive() throws {
+        let db = Paths.temporaryDirectory() + "/a.sqlite"
+        #expect(try Self.run(["ingest", "--quiet", "--db", db, Paths.sample]).status == 0)
+        let handle = try FileHandle(forUpdating: URL(fileURLWithPath: db))
+        let size = try handle.seekToEnd()
+        try handle.seek(toOffset: size / 2)
+        try handle.write(contentsOf: Data((0..<65_536).map { UInt8(truncatingIfNeeded: ($0 &* 2_654_435_761) >> 13) }))
+        try handle.close()
+        let list = try Self.run(["query", "--db", db, "--json"])
+        #expect(list.status == 0 && list.out.split(separator: "\n").count == 18)
+        let all = try Self.run(["query", "--db", db, "--show", "ascii"])
+        #expect(all.status == 1)
+        #expect(all.err.hasPrefix("flowdb: \(db): SQLite error 11: database disk image is malformed"), "\(all.err)")
+        #expect(all.err.split(separator: "\n").count == 1)
+    }
+
+    /// A full disk (a 512 KB tmpfs; root only): one line naming the archive and the
+    /// capture, and the capture marked failed, not left 'running'.
+    @Test(.enabled(if: getuid() == 0, "mounting a tmpfs needs root"))
+    func diskFull() throws {
+        let dir = Paths.temporaryDirectory()
+        #expect(try Self.command("/bin/mount", ["-t", "tmpfs", "-o", "size=512k", "tmpfs", dir]) == 0)
+        defer { _ = try? Self.command("/bin/umount", [dir]) }
+        let db = dir + "/a.sqlite"
+        let r = try Self.run(["ingest", "--quiet", "--db", db, Paths.sample])
+        #expect(r.status == 1)
+        #expect(r.err.hasPrefix("flowdb: \(db): cannot store \(Paths.sample): SQLite error 13: database or disk is full"), "\(r.err)")
+        #expect(r.err.split(separator: "\n").count == 1)
+        #expect(try Self.statuses(db) == ["failed"])
+        let query = try Self.run(["query", "--db", db])
+        #expect(query.status == 0 && query.err == "flowdb: no flows match\n")
+    }
+
+    static func command(_ path: String, _ arguments: [String]) throws -> Int32 {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: path)
+        p.arguments = arguments
+        try p.run()
+        p.waitUntilExit()
+        return p.terminationStatus
+    }
+}
