@@ -64,15 +64,16 @@ import Glibc
     @Test func newerSchemaIsRefused() throws {
         let db = Paths.temporaryDirectory() + "/a.sqlite"
         #expect(try Self.run(["ingest", "--quiet", "--db", db, Paths.fixture("port-reuse.pcap")]).status == 0)
+        let newer = Archive.schemaVersion + 1
         do {
             let c = try SQLiteConnection(path: db, mode: .readWrite)
-            try c.execute("INSERT INTO schema_migration VALUES (2, '0002_future', 0); PRAGMA user_version = 2")
+            try c.execute("INSERT INTO schema_migration VALUES (\(newer), 'future', 0); PRAGMA user_version = \(newer)")
         }
         let before = try Data(contentsOf: URL(fileURLWithPath: db))
         for arguments in [["ingest", "--quiet", "--db", db, Paths.sample], ["query", "--db", db]] {
             let r = try Self.run(arguments)
             #expect(r.status == 1)
-            #expect(r.err == "flowdb: \(db): archive schema version 2 is newer than this flowdb supports (1); use a newer flowdb\n")
+            #expect(r.err == "flowdb: \(db): archive schema version \(newer) is newer than this flowdb supports (\(newer - 1)); use a newer flowdb\n")
         }
         #expect(try Data(contentsOf: URL(fileURLWithPath: db)) == before)
     }
