@@ -14,14 +14,21 @@ final class FileHasher: @unchecked Sendable {
     private var digest: String?
     private var bytes = 0
 
-    /// Opens the file at once (so the bytes hashed are those of the file being
-    /// ingested, even if the path is unlinked or replaced meanwhile) and hashes it
-    /// on another thread.
+    /// Opens a regular file at once (so the bytes hashed are those of the file
+    /// being ingested, even if the path is unlinked or replaced meanwhile) and
+    /// hashes it on another thread. Anything else (a FIFO, `<(...)`) is left alone:
+    /// it can be read once, by libpcap, and hashing it would take bytes away.
     init(path: String) {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
         var st = stat()
-        openedSize = fd >= 0 && fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG ? Int(st.st_size) : nil
-        DispatchQueue.global(qos: .utility).async { [self] in
+        var fd = stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG ? open(path, O_RDONLY | O_CLOEXEC) : -1
+        if fd >= 0, fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG {
+            openedSize = Int(st.st_size)
+        } else {
+            if fd >= 0 { close(fd) }
+            fd = -1
+            openedSize = nil
+        }
+        DispatchQueue.global(qos: .utility).async { [self, fd] in
             defer { done.signal() }
             guard fd >= 0 else { return }
             defer { close(fd) }
@@ -29,7 +36,7 @@ final class FileHasher: @unchecked Sendable {
         }
     }
 
-    /// Waits for the digest; nil when the file could not be read.
+    /// Waits for the digest; nil when the file could not be read or is not a regular file.
     func result() -> (sha256: String?, size: Int) {
         done.wait()
         done.signal()

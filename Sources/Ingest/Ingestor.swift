@@ -186,6 +186,8 @@ public final class Ingestor {
         guard path != "-" else { return nil }
         var st = stat()
         guard stat(path, &st) == 0 else { return nil }   // the reader reports the error
+        // a FIFO is read once, by the reader: no leftovers to match, nothing to hash
+        guard (st.st_mode & S_IFMT) == S_IFREG else { return nil }
         let size = Int(st.st_size)
         let c = archive.connection
         // Leftovers of an unfinished ingest of this file.

@@ -113,6 +113,26 @@ import Glibc
         #expect(query.status == 0 && query.err == "flowdb: no flows match\n")
     }
 
+    /// A FIFO given as a path (as `<(...)` does) is read once, by libpcap: the
+    /// hasher used to read it too and take bytes away from it.
+    @Test func fifoPathIsReadOnce() throws {
+        let dir = Paths.temporaryDirectory()
+        let fifo = dir + "/capture.fifo", db = dir + "/a.sqlite"
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let writer = Process()
+        writer.executableURL = URL(fileURLWithPath: "/bin/sh")
+        writer.arguments = ["-c", "cat \"$0\" > \"$1\"", Paths.sample, fifo]
+        try writer.run()
+        let r = try Self.run(["ingest", "--quiet", "--db", db, fifo])
+        writer.waitUntilExit()
+        #expect(r.status == 0, "\(r.err)")
+        #expect(try Self.statuses(db) == ["complete"])
+        let c = try SQLiteConnection(path: db, mode: .readOnly)
+        #expect(try c.scalar("SELECT packets FROM capture") == 830)
+        #expect(try c.scalar("SELECT count(*) FROM capture WHERE sha256 IS NULL") == 1)
+        #expect(try c.scalar("SELECT count(*) FROM flow") == 18)
+    }
+
     static func command(_ path: String, _ arguments: [String]) throws -> Int32 {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: path)
