@@ -133,6 +133,16 @@ import Glibc
         #expect(try c.scalar("SELECT count(*) FROM flow") == 18)
     }
 
+    /// An endless character device is rejected by its first bytes; the hasher used
+    /// to read it forever.
+    @Test(.timeLimit(.minutes(1))) func endlessDeviceIsRejected() throws {
+        let db = Paths.temporaryDirectory() + "/a.sqlite"
+        let r = try Self.run(["ingest", "--quiet", "--db", db, "/dev/zero"])
+        #expect(r.status == 1)
+        #expect(r.err == "flowdb: /dev/zero: cannot open capture: unknown file format\n")
+        #expect(try Self.statuses(db) == [])
+    }
+
     static func command(_ path: String, _ arguments: [String]) throws -> Int32 {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: path)
