@@ -143,6 +143,17 @@ import Glibc
         #expect(try Self.statuses(db) == [])
     }
 
+    /// A file name with a newline and a terminal escape: the error stays one line,
+    /// with the control characters escaped.
+    @Test func controlCharactersInANameAreEscaped() throws {
+        let dir = Paths.temporaryDirectory()
+        let name = dir + "/evil\nname\u{1b}[31m.pcap"
+        try FileManager.default.copyItem(atPath: HostileFileTests.path("truncated-record.pcap"), toPath: name)
+        let r = try Self.run(["ingest", "--quiet", "--db", dir + "/a.sqlite", name])
+        #expect(r.status == 1)
+        #expect(r.err == "flowdb: \(dir)/evil\\nname\\u{1b}[31m.pcap: packet 9 at byte offset 1075: truncated dump file; tried to read 66 captured bytes, only got 33\n")
+    }
+
     static func command(_ path: String, _ arguments: [String]) throws -> Int32 {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: path)
