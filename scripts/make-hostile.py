@@ -144,6 +144,17 @@ def build(records):
     blocks = [epb(micros(r), r[3], r[2]) for r in records]
     blocks[5] = epb(micros(records[5]), records[5][3], records[5][2], total=1 << 20)
     files["pcapng-block-overrun.pcapng"] = shb() + idb() + b"".join(blocks[:6])
+    # pcapng whose 6th packet block claims 2 GB (libpcap refuses blocks over 16 MB).
+    blocks = [epb(micros(r), r[3], r[2]) for r in records]
+    blocks[5] = epb(micros(records[5]), records[5][3], records[5][2], total=0x80000000)
+    files["pcapng-block-2g.pcapng"] = shb() + idb() + b"".join(blocks)
+    # pcapng with snaplen 0xFFFFFFFF on the interface and a 6th packet whose captured
+    # length field says 2^31-1 (its block length is right).
+    blocks = [epb(micros(r), r[3], r[2]) for r in records]
+    wrong = bytearray(blocks[5])
+    struct.pack_into("<I", wrong, 20, 0x7FFFFFFF)
+    blocks[5] = bytes(wrong)
+    files["pcapng-caplen-2g.pcapng"] = shb() + idb(snaplen=0xFFFFFFFF) + b"".join(blocks)
     # Nanosecond magic (0xA1B23C4D); the fraction is nanoseconds (usec * 1000 + 123).
     files["nanosecond.pcap"] = pcap([(s, u * 1000 + 123, o, d) for s, u, o, d in records], magic=0xA1B23C4D)
     # The same packets written big-endian (magic reads 0xD4C3B2A1 on a little-endian host).
