@@ -86,13 +86,20 @@ test-asan: deps oracle
 test-tsan: deps oracle
 	swift test --sanitize=thread --scratch-path .build-tsan
 
-# Read every capture of ../shared/captures and count the outcomes (release, or ASan build).
-.PHONY: sweep sweep-asan bench-decode
+# Read every capture of ../shared/captures and the crafted ones of Tests/Fixtures/hostile
+# and count the outcomes (release, or ASan build).
+SWEEP_DIRS := ../shared/captures Tests/Fixtures/hostile
+.PHONY: sweep sweep-asan bench-decode faults
 sweep: build
-	scripts/sweep.sh $(FLOWDB)
+	scripts/sweep.sh $(FLOWDB) $(SWEEP_DIRS)
 sweep-asan: deps
 	swift build --scratch-path .build-asan -Xswiftc -sanitize=address --product flowdb
-	scripts/sweep.sh .build-asan/debug/flowdb
+	scripts/sweep.sh .build-asan/debug/flowdb $(SWEEP_DIRS)
+
+# Environment faults (root: mounts tmpfs): full disk, read-only, locks, damaged archives,
+# captures cut or removed while read, stdin ending early. One PASS/FAIL line per case.
+faults: build
+	scripts/fault-test.sh $(FLOWDB)
 
 # Ingest throughput vs gopacket-oracle -quiet and tcpflow (generates bench-data/ if missing).
 .PHONY: bench bench-query

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Ingests every capture under the given folders (default: ../shared/captures), each
+# Ingests every capture under the given folders (default: ../shared/captures; `make
+# sweep` adds Tests/Fixtures/hostile), each
 # into a fresh archive (read, decode, reassemble, store), and counts the outcomes:
 # read to the end, rejected with a clear error (exit 1, one line on stderr naming
 # the file), crashed (any other exit or output), hung (timeout). After each run the
-# archive must pass PRAGMA integrity_check.
+# archive must pass PRAGMA integrity_check. Prints the counts of each folder, then
+# the total.
 #   scripts/sweep.sh [FLOWDB_BINARY] [DIR...]
 # Set SWEEP_LOG to keep the per-file results.
 set -uo pipefail
@@ -14,26 +16,32 @@ dirs=("$@")
 [ ${#dirs[@]} -gt 0 ] || dirs=("$here/../shared/captures")
 log=${SWEEP_LOG:-$(mktemp)}
 : > "$log"
-read_ok=0 rejected=0 crashed=0 hung=0 total=0
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
-while IFS= read -r -d '' f; do
-  total=$((total + 1))
-  rm -f "$work"/a.sqlite*
-  err=$(timeout 60 "$bin" ingest --quiet --db "$work/a.sqlite" "$f" 2>&1 >/dev/null); rc=$?
-  if [ $rc -le 1 ] && [ -f "$work/a.sqlite" ] && [ "$(sqlite3 "$work/a.sqlite" 'PRAGMA integrity_check')" != ok ]; then
-    rc=99; err="integrity_check failed"
-  fi
-  case $rc in
-    0) read_ok=$((read_ok + 1)); echo "read     $f" >> "$log" ;;
-    1) if [ "$(printf '%s\n' "$err" | wc -l)" = 1 ] && [[ $err == "flowdb: $f"* ]]; then
-         rejected=$((rejected + 1)); echo "rejected $f: $err" >> "$log"
-       else
-         crashed=$((crashed + 1)); echo "UNCLEAR  $f: $err" >> "$log"
-       fi ;;
-    124) hung=$((hung + 1)); echo "HUNG     $f" >> "$log" ;;
-    *) crashed=$((crashed + 1)); echo "CRASHED($rc) $f: $(printf '%s' "$err" | head -3)" >> "$log" ;;
-  esac
-done < <(find "${dirs[@]}" -type f \( -name '*.pcap' -o -name '*.pcapng' -o -name '*.cap' \) -print0 | sort -z)
+all_total=0 all_read=0 all_rejected=0 all_crashed=0 all_hung=0
+for dir in "${dirs[@]}"; do
+  read_ok=0 rejected=0 crashed=0 hung=0 total=0
+  while IFS= read -r -d '' f; do
+    total=$((total + 1))
+    rm -f "$work"/a.sqlite*
+    err=$(timeout 60 "$bin" ingest --quiet --db "$work/a.sqlite" "$f" 2>&1 >/dev/null); rc=$?
+    if [ $rc -le 1 ] && [ -f "$work/a.sqlite" ] && [ "$(sqlite3 "$work/a.sqlite" 'PRAGMA integrity_check')" != ok ]; then
+      rc=99; err="integrity_check failed"
+    fi
+    case $rc in
+      0) read_ok=$((read_ok + 1)); echo "read     $f" >> "$log" ;;
+      1) if [ "$(printf '%s\n' "$err" | wc -l)" = 1 ] && [[ $err == "flowdb: $f"* ]]; then
+           rejected=$((rejected + 1)); echo "rejected $f: $err" >> "$log"
+         else
+           crashed=$((crashed + 1)); echo "UNCLEAR  $f: $err" >> "$log"
+         fi ;;
+      124) hung=$((hung + 1)); echo "HUNG     $f" >> "$log" ;;
+      *) crashed=$((crashed + 1)); echo "CRASHED($rc) $f: $(printf '%s' "$err" | head -3)" >> "$log" ;;
+    esac
+  done < <(find "$dir" -type f \( -name '*.pcap' -o -name '*.pcapng' -o -name '*.cap' \) -print0 | sort -z)
+  echo "$dir: files $total: read $read_ok, rejected with a clear error $rejected, crashed $crashed, hung $hung"
+  all_total=$((all_total + total)) all_read=$((all_read + read_ok)) all_rejected=$((all_rejected + rejected))
+  all_crashed=$((all_crashed + crashed)) all_hung=$((all_hung + hung))
+done
 grep -E '^(HUNG|CRASHED|UNCLEAR)' "$log" || true
-echo "files $total: read $read_ok, rejected with a clear error $rejected, crashed $crashed, hung $hung"
-[ $crashed = 0 ] && [ $hung = 0 ]
+echo "files $all_total: read $all_read, rejected with a clear error $all_rejected, crashed $all_crashed, hung $all_hung"
+[ $all_crashed = 0 ] && [ $all_hung = 0 ]

@@ -63,9 +63,14 @@ public final class Ingestor {
         self.options = options
         // One writer at a time: the lock goes with the process, so a killed
         // ingest never leaves the archive locked.
-        lockFD = open(archive.path + ".ingest-lock", O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
-        guard lockFD >= 0, flock(lockFD, LOCK_EX | LOCK_NB) == 0 else {
-            if lockFD >= 0 { close(lockFD) }
+        let lockPath = archive.path + ".ingest-lock"
+        lockFD = open(lockPath, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
+        guard lockFD >= 0 else {
+            throw IngestError(description: "\(archive.path): cannot open the lock file \(lockPath): \(String(cString: strerror(errno)))")
+        }
+        guard flock(lockFD, LOCK_EX | LOCK_NB) == 0 else {
+            close(lockFD)
+            lockFD = -1
             throw IngestError(description: "\(archive.path): another flowdb ingest is writing to this archive")
         }
     }
@@ -79,6 +84,14 @@ public final class Ingestor {
     /// of the same files are removed first, so running it again completes it.
     public func run(paths: [String], progress: ((IngestProgress) -> Void)? = nil,
                     notice: (String) -> Void = { _ in }) throws -> IngestReport {
+        do {
+            return try ingest(paths: paths, progress: progress, notice: notice)
+        } catch let error as SQLiteError {
+            throw IngestError(description: "\(archive.path): \(error)")
+        }
+    }
+
+    func ingest(paths: [String], progress: ((IngestProgress) -> Void)?, notice: (String) -> Void) throws -> IngestReport {
         var report = IngestReport()
         // An earlier ingest killed during a bulk load left these out; deleting its
         // leftovers (in `prepare`) needs them.
@@ -116,49 +129,69 @@ public final class Ingestor {
         let factory = RecordingStream.Factory(writer: writer, packetIndex: { cursor.packetIndex })
         let pipeline = Pipeline(factory: factory, cursor: cursor, options: options.assembler, flushPolicy: options.flushPolicy)
         var finished: [(id: Int64, failure: String?)] = []
-        for path in toRead {
-            let hasher = path == "-" ? nil : FileHasher(path: path)
-            var captureID: Int64?
-            var fileSize = 0
-            if path != "-" { var st = stat(); if stat(path, &st) == 0 { fileSize = Int(st.st_size) } }
-            var result = FileResult()
-            var failure: String?
-            do {
-                result = try pipeline.run(
-                    path: path, filter: options.filter,
-                    opened: { reader in
-                        captureID = try writer.beginCapture(path: path, size: fileSize, dlt: reader.dlt,
-                                                            linkTypeName: reader.linkTypeName, snaplen: reader.snaplen)
-                    },
-                    tick: { reader, partial in
-                        try writer.commitIfNeeded()
-                        progress?(IngestProgress(path: path, fileBytesRead: reader.byteOffset ?? 0, fileSize: fileSize,
-                                                 packets: partial.counters.packets, flows: writer.flowsCreated))
-                    },
-                    partial: { result = $0 })
-            } catch let error as CaptureError {
-                failure = error.description
+        var begun: [Int64] = []       // this run's captures, in the archive as 'running'
+        var current = ""
+        do {
+            for path in toRead {
+                current = path
+                let hasher = path == "-" ? nil : FileHasher(path: path)
+                var captureID: Int64?
+                let fileSize = hasher?.openedSize ?? 0
+                var result = FileResult()
+                var failure: String?
+                do {
+                    result = try pipeline.run(
+                        path: path, filter: options.filter,
+                        opened: { reader in
+                            let id = try writer.beginCapture(path: path, size: fileSize, dlt: reader.dlt,
+                                                             linkTypeName: reader.linkTypeName, snaplen: reader.snaplen)
+                            captureID = id
+                            begun.append(id)
+                        },
+                        tick: { reader, partial in
+                            try writer.commitIfNeeded()
+                            progress?(IngestProgress(path: path, fileBytesRead: reader.byteOffset ?? 0, fileSize: fileSize,
+                                                     packets: partial.counters.packets, flows: writer.flowsCreated))
+                        },
+                        partial: { result = $0 })
+                } catch let error as CaptureError {
+                    failure = error.description
+                }
+                report.counters += result.counters
+                let digest = hasher?.result()
+                let size = digest?.size ?? fileSize
+                // A file cut (or extended) at a record boundary while it is read ends
+                // without a read error; where reading and hashing stopped tells.
+                if failure == nil, let opened = hasher?.openedSize {
+                    let hashed = digest?.sha256 != nil ? size : opened, read = result.endOffset ?? opened
+                    if hashed != opened || read != opened {
+                        failure = "\(path): the file changed while it was read (\(opened) bytes when opened, \(hashed != opened ? hashed : read) at the end)"
+                    }
+                }
+                report.inputBytes += size
+                guard let id = captureID else {
+                    report.files.append((path, .failed(captureID: nil, message: failure ?? "\(path): not read")))
+                    continue
+                }
+                let totals = CaptureTotals(counters: result.counters, firstTimestamp: result.firstTimestamp, lastTimestamp: result.lastTimestamp)
+                try writer.recordCounters(id, totals: totals, sha256: digest?.sha256, size: size)
+                finished.append((id, failure))
+                report.files.append((path, failure.map { .failed(captureID: id, message: $0) } ?? .ingested(captureID: id)))
             }
-            report.counters += result.counters
-            let digest = hasher?.result()
-            let size = digest?.size ?? fileSize
-            report.inputBytes += size
-            guard let id = captureID else {
-                report.files.append((path, .failed(captureID: nil, message: failure ?? "\(path): not read")))
-                continue
+            // Deliver what is still buffered, then mark the run's files complete together.
+            pipeline.finish()
+            try writer.commit()
+            for (id, failure) in finished {
+                try writer.setStatus(id, failure: failure)
             }
-            let totals = CaptureTotals(counters: result.counters, firstTimestamp: result.firstTimestamp, lastTimestamp: result.lastTimestamp)
-            try writer.recordCounters(id, totals: totals, sha256: digest?.sha256, size: size)
-            finished.append((id, failure))
-            report.files.append((path, failure.map { .failed(captureID: id, message: $0) } ?? .ingested(captureID: id)))
+            try writer.drain()
+        } catch {
+            // The archive could not be written (disk full, I/O error): what was
+            // committed stays; the run's captures are marked failed.
+            let message = "\(archive.path): cannot store \(current): \(error)"
+            writer.abandon(begun, failure: message)
+            throw IngestError(description: message)
         }
-        // Deliver what is still buffered, then mark the run's files complete together.
-        pipeline.finish()
-        try writer.commit()
-        for (id, failure) in finished {
-            try writer.setStatus(id, failure: failure)
-        }
-        try writer.drain()
         report.flows = writer.flowsCreated
         report.bytesDelivered = writer.bytesDelivered
         report.bytesStored = writer.bytesStored
@@ -171,6 +204,8 @@ public final class Ingestor {
         guard path != "-" else { return nil }
         var st = stat()
         guard stat(path, &st) == 0 else { return nil }   // the reader reports the error
+        // a FIFO is read once, by the reader: no leftovers to match, nothing to hash
+        guard (st.st_mode & S_IFMT) == S_IFREG else { return nil }
         let size = Int(st.st_size)
         let c = archive.connection
         // Leftovers of an unfinished ingest of this file.

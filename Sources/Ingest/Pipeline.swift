@@ -44,6 +44,8 @@ public struct FileResult: Sendable, Equatable {
     public var dlt: Int32 = 0
     public var linkTypeName = ""
     public var snaplen = 0
+    /// Where reading ended in the file (its size, unless it changed meanwhile); nil for stdin.
+    public var endOffset: Int?
 }
 
 /// read → decode → assemble. Several files feed one assembler, in order, so a
@@ -99,6 +101,7 @@ public final class Pipeline<Factory: StreamFactory> {
             partial(result)
             throw error
         }
+        result.endOffset = reader.byteOffset
         return result
     }
 

@@ -88,7 +88,9 @@ public enum Formats {
         while i < a.count || j < b.count {
             let ta = i < a.count ? (a[i].tsFirst ?? lastA) : .max
             let tb = j < b.count ? (b[j].tsFirst ?? lastB) : .max
-            if i < a.count && (ta < tb || (ta == tb && a[i].id < b[j].id)) {
+            // an exhausted side compares as .max, which a real time can equal (a
+            // hostile capture's saturated timestamp): test exhaustion first
+            if i < a.count && (j == b.count || ta < tb || (ta == tb && a[i].id < b[j].id)) {
                 lastA = ta; out.append(a[i]); i += 1
             } else {
                 lastB = tb; out.append(b[j]); j += 1

@@ -206,13 +206,33 @@ public final class ArchiveWriter: @unchecked Sendable {
     public func setStatus(_ id: Int64, failure: String?) throws {
         let finished = Clock.nowNanoseconds()
         try thread.submit { [self] in
-            let s = try connection.prepare("UPDATE capture SET status = ?, error = ?, finished_at = ? WHERE id = ?")
-            try s.bind(failure == nil ? "complete" : "failed", at: 1)
-            if let failure { try s.bind(failure, at: 2) } else { try s.bindNull(at: 2) }
-            try s.bind(finished, at: 3)
-            try s.bind(id, at: 4)
-            try s.step()
+            try writeStatus(id, failure: failure, finished: finished)
         }
+    }
+
+    /// After a failed write (disk full, I/O error): drops what is pending, waits
+    /// for the writer thread and marks `ids` failed, so that no capture stays
+    /// 'running'. Best effort: if even that cannot be written, they stay 'running'
+    /// and the next ingest of the same file removes them.
+    public func abandon(_ ids: [Int64], failure: String) {
+        batch = Batch()
+        generation += 1      // the streams' open runs went with the batch
+        pendingBytes = 0
+        let finished = Clock.nowNanoseconds()
+        thread.runAfterAll { [self] in
+            try? connection.transaction {
+                for id in ids { try writeStatus(id, failure: failure, finished: finished) }
+            }
+        }
+    }
+
+    private func writeStatus(_ id: Int64, failure: String?, finished: Int64) throws {
+        let s = try connection.prepare("UPDATE capture SET status = ?, error = ?, finished_at = ? WHERE id = ?")
+        try s.bind(failure == nil ? "complete" : "failed", at: 1)
+        if let failure { try s.bind(failure, at: 2) } else { try s.bindNull(at: 2) }
+        try s.bind(finished, at: 3)
+        try s.bind(id, at: 4)
+        try s.step()
     }
 
     private func bindOptional(_ s: Statement, _ v: Int64?, at i: Int32) throws {
@@ -469,6 +489,11 @@ final class WriterThread: @unchecked Sendable {
     func drain() throws {
         queue.sync {}
         if let failure = firstFailure() { throw failure }
+    }
+
+    /// Runs `work` on the writer thread after everything submitted, even after a failure.
+    func runAfterAll(_ work: () -> Void) {
+        queue.sync(execute: work)
     }
 }
 

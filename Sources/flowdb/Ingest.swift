@@ -98,9 +98,10 @@ struct Ingest: ParsableCommand {
     }
 }
 
+/// Prints `flowdb: message` on stderr, as one line.
 func printError(_ message: String) {
     var stderr = StandardError()
-    print("flowdb: \(message)", to: &stderr)
+    print("flowdb: \(oneLine(message))", to: &stderr)
 }
 
 /// A one-line progress bar on stderr, redrawn at most four times a second.

@@ -120,7 +120,7 @@ struct QueryCommand: ParsableCommand {
         if explain {
             do {
                 for line in try FlowQuery(archive: store).plan(filter, limit: effectiveLimit) { print(line) }
-            } catch { throw fail("\(error)") }
+            } catch { throw fail("\(archive.path): \(error)") }
             return
         }
         do {
@@ -161,6 +161,10 @@ struct QueryCommand: ParsableCommand {
             }
         } catch let error as ExitCode {
             throw error
+        } catch let error as SQLiteError {
+            // a damaged archive: say which
+            out.flush()
+            throw fail("\(archive.path): \(error)")
         } catch {
             out.flush()
             throw fail("\(error)")
