@@ -100,8 +100,10 @@ public enum TimeParser {
             guard !digits.isEmpty, digits.count <= 9, digits.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
             fraction = Int64(digits + String(repeating: "0", count: 9 - digits.count))!
         }
+        // Nanoseconds in an Int64 cover 1677-09-21 to 2262-04-11; anything outside is refused.
         let (product, overflow) = whole.multipliedReportingOverflow(by: 1_000_000_000)
-        return overflow ? nil : product + (whole < 0 ? -fraction : fraction)
+        let (sum, carry) = product.addingReportingOverflow(whole < 0 || parts[0].hasPrefix("-") ? -fraction : fraction)
+        return overflow || carry ? nil : sum
     }
 
     static func iso8601(_ text: String) -> Int64? {
@@ -148,7 +150,9 @@ public enum TimeParser {
                 }
             }
         }
-        return seconds * 1_000_000_000 + nanos
+        let (product, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        let (sum, carry) = product.addingReportingOverflow(nanos)
+        return overflow || carry ? nil : sum
     }
 
     /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).

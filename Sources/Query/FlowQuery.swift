@@ -56,7 +56,7 @@ public final class FlowQuery {
         let (sql, values) = Self.sql(filter, limit: needle == nil ? limit : nil)
         let statement = try connection.prepare(sql)
         for (i, v) in values.enumerated() { try statement.bind(v, at: Int32(i + 1)) }
-        let search = needle.map { ContentSearch(connection: connection, needle: $0) }
+        let search = try needle.map { try ContentSearch(connection: connection, needle: $0) }
         var out: [FlowRecord] = []
         while try statement.step() {
             let record = Self.record(statement)
@@ -78,14 +78,17 @@ public final class FlowQuery {
     }
 
     static func sql(_ filter: FlowFilter, limit: Int?) -> (String, [SQLiteValue]) {
-        let (clause, values) = filter.sql()
+        var (clause, values) = filter.sql()
         // With a condition, "+f.id" keeps SQLite from walking the whole table in id
         // order instead of using the filter's indexes (measured: 111 ms -> 5 ms for
         // a port on 1M flows); without one, id order is the cheapest plan.
         let order = values.isEmpty && clause == "1" ? "f.id" : "+f.id"
         var sql = "SELECT \(columns) FROM flow AS f JOIN capture AS c ON c.id = f.capture_id WHERE \(clause) ORDER BY \(order)"
         // Without a content search the limit goes to SQLite (one more row tells whether it cut).
-        if let limit { sql += " LIMIT \(limit + 1)" }
+        if let limit {
+            sql += " LIMIT ?"
+            values.append(.integer(Int64(limit) == .max ? .max : Int64(limit) + 1))
+        }
         return (sql, values)
     }
 
@@ -106,9 +109,9 @@ final class ContentSearch {
     let needle: [UInt8]
     let runs: Statement
 
-    init(connection: SQLiteConnection, needle: [UInt8]) {
+    init(connection: SQLiteConnection, needle: [UInt8]) throws {
         self.needle = needle
-        runs = try! connection.prepare("SELECT dir, stream_offset, data FROM payload WHERE flow_id = ? ORDER BY dir, stream_offset")
+        runs = try connection.prepare("SELECT dir, stream_offset, data FROM payload WHERE flow_id = ? ORDER BY dir, stream_offset")
     }
 
     func matches(flowID: Int64) throws -> Bool {
@@ -137,7 +140,7 @@ final class ContentSearch {
                 if carry.count > needle.count - 1 { carry.removeFirst(carry.count - (needle.count - 1)) }
             }
             carryDir = dir
-            carryEnd = offset + Int64(data.count)
+            carryEnd = offset &+ Int64(data.count)     // values from the archive: never trap
         }
         return false
     }

@@ -59,7 +59,8 @@ public final class FlowReader {
                     payloadRow.reset()
                     cachedID = payloadID
                 }
-                if offset >= 0, offset + chunk.stored <= cached.count {
+                // payload_offset and stored come from the archive: checked, never trusted
+                if offset >= 0, offset <= cached.count, chunk.stored <= cached.count - offset {
                     chunk.bytes = Array(cached[offset..<(offset + chunk.stored)])
                 }
             }
@@ -98,7 +99,7 @@ public final class FlowReader {
             let offset = runs.int64(0)
             let data = runs.blob(1)
             if fillGaps, offset > expected {
-                var missing = Int(offset - expected)
+                var missing = Int(offset &- expected)
                 while missing > 0 {
                     let n = min(missing, zeros.count)
                     try zeros.withUnsafeBytes { z in
@@ -113,7 +114,7 @@ public final class FlowReader {
             digest.update(data)
             try sink(data)
             written += data.count
-            expected = offset + Int64(data.count)
+            expected = offset &+ Int64(data.count)      // values from the archive: never trap
         }
         return (written, digest.hexDigest)
     }

@@ -162,7 +162,7 @@ public enum Formats {
         var i = 0
         while i < bytes.count {
             let line = bytes[i..<min(i + 16, bytes.count)]
-            let address = String(offset + Int64(i), radix: 16)
+            let address = String(offset &+ Int64(i), radix: 16)
             out += Array((String(repeating: "0", count: max(0, 8 - address.count)) + address + "  ").utf8)
             for k in 0..<16 {
                 if k < line.count {

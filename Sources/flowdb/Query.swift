@@ -79,7 +79,7 @@ struct QueryCommand: ParsableCommand {
         f.server = try range(server, "--server")
         func time(_ text: String?, _ option: String) throws -> Int64? {
             guard let text else { return nil }
-            guard let t = TimeParser.nanoseconds(text) else { throw fail("\(option): not a time (ISO 8601 or Unix seconds): \(text)") }
+            guard let t = TimeParser.nanoseconds(text) else { throw fail("\(option): not a time between 1677-09-21 and 2262-04-11 (ISO 8601 or Unix seconds): \(text)") }
             return t
         }
         f.since = try time(since, "--since")

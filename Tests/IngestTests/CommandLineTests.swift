@@ -45,13 +45,21 @@ import Store
         _ = try Self.run(["ingest", "--quiet", "--db", db, Paths.sample])
         for (arguments, message) in [
             (["query", "--db", db, "--host", "10.0.0.0/33"], "flowdb: --host: not an address or CIDR block: 10.0.0.0/33\n"),
-            (["query", "--db", db, "--since", "yesterday"], "flowdb: --since: not a time (ISO 8601 or Unix seconds): yesterday\n"),
+            (["query", "--db", db, "--since", "yesterday"], "flowdb: --since: not a time between 1677-09-21 and 2262-04-11 (ISO 8601 or Unix seconds): yesterday\n"),
+            // Values beyond what nanoseconds in 64 bits hold are refused, not trapped on.
+            (["query", "--db", db, "--since", "9223372036.9"], "flowdb: --since: not a time between 1677-09-21 and 2262-04-11 (ISO 8601 or Unix seconds): 9223372036.9\n"),
+            (["query", "--db", db, "--since=-9223372036.9"], "flowdb: --since: not a time between 1677-09-21 and 2262-04-11 (ISO 8601 or Unix seconds): -9223372036.9\n"),
+            (["query", "--db", db, "--until", "2300-01-01"], "flowdb: --until: not a time between 1677-09-21 and 2262-04-11 (ISO 8601 or Unix seconds): 2300-01-01\n"),
+            (["query", "--db", db, "--until", "9999-12-31T23:59:59Z"], "flowdb: --until: not a time between 1677-09-21 and 2262-04-11 (ISO 8601 or Unix seconds): 9999-12-31T23:59:59Z\n"),
             (["query", "--db", dir + "/missing.sqlite"], "flowdb: \(dir)/missing.sqlite: no such archive (create one with `flowdb ingest --db \(dir)/missing.sqlite CAPTURE`)\n"),
             (["query", "--db", db, "--show", "raw", "--dir", "client"], "flowdb: --show raw writes one direction of one flow; 18 flows match (narrow with --flow ID)\n"),
         ] {
             let r = try Self.run(arguments)
             #expect(r.status == 1 && r.err == message, "\(arguments): \(r.status) \(r.err)")
         }
+        // The largest limit is a limit like any other.
+        let all = try Self.run(["query", "--db", db, "--limit", "9223372036854775807", "--csv"])
+        #expect(all.status == 0 && all.out.split(separator: "\n").count == 19, "\(all.status) \(all.err)")
         let empty = dir + "/empty.pcap"
         _ = FileManager.default.createFile(atPath: empty, contents: Data())
         let r = try Self.run(["ingest", "--quiet", "--db", db, empty])

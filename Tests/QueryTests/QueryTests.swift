@@ -48,6 +48,12 @@ func ids(_ filter: FlowFilter, in archive: Archive = Archives.mixed, containing 
         #expect(TimeParser.nanoseconds("2026-11-25T14:52:15+02:00") == 1_795_611_135_000_000_000)
         #expect(TimeParser.nanoseconds("2026-11-25") == 1_795_564_800_000_000_000)
         #expect(TimeParser.nanoseconds("1970-01-01T00:00:00Z") == 0)
+        #expect(TimeParser.nanoseconds("-0.5") == -500_000_000)           // the sign holds for the fraction
+        #expect(TimeParser.nanoseconds("-1.25") == -1_250_000_000)
+        #expect(TimeParser.nanoseconds("2262-04-11T23:47:16.854775807Z") == .max)
+        #expect(TimeParser.nanoseconds("2262-04-11T23:47:16.854775808Z") == nil)
+        #expect(TimeParser.nanoseconds("9223372036.854775807") == .max)
+        #expect(TimeParser.nanoseconds("9223372036.854775808") == nil)
         for bad in ["yesterday", "2026-13-01", "2026-11-25T25:00:00Z", "2026-11-25T12:52", "12.5.5", ""] {
             #expect(TimeParser.nanoseconds(bad) == nil, "\(bad)")
         }
