@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Kills `flowdb ingest` with SIGKILL at random moments and checks what is left.
 
-    scripts/interrupt-test.py [--flowdb BIN] [--trials N] [--copies K] [--seed S]
+    scripts/interrupt-test.py [--flowdb BIN] [--trials N] [--mid-ingest M] [--copies K] [--seed S]
 
 The input is the bundled sample repeated K times with shifted ports and times (a
 capture of K x 10 connections). A reference archive is made without interruption.
@@ -10,10 +10,12 @@ inside commits), kills it after a random delay, then checks:
   - PRAGMA integrity_check is 'ok' and PRAGMA foreign_key_check is empty;
   - the capture is absent or marked incomplete (status 'running'), unless the kill
     came after the ingest had finished;
-  - the archive can be queried (flows, chunk);
+  - the archive can be queried (the flows and chunk views in SQL, and `flowdb query`
+    itself, listing flows and reading one flow's bytes back);
   - running the same ingest again exits 0 and gives content identical to the
     reference (every flow and chunk row, bytes included).
-Ends with 'N passed, M failed'.
+With --mid-ingest M, trials go on (up to 4 x M of them) until M kills have landed
+while the capture was incomplete. Ends with 'N passed, M failed'.
 """
 import argparse, hashlib, os, random, signal, sqlite3, struct, subprocess, sys, tempfile, time
 
@@ -55,6 +57,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--flowdb", default=os.path.join(here, ".build/release/flowdb"))
     ap.add_argument("--trials", type=int, default=20)
+    ap.add_argument("--mid-ingest", type=int, default=0)
     ap.add_argument("--copies", type=int, default=8)
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
@@ -67,7 +70,11 @@ def main():
     t0 = time.monotonic(); subprocess.run(cmd(ref), check=True); duration = time.monotonic() - t0
     want = content(ref)
     passed = failed = mid = 0
-    for trial in range(args.trials):
+    trial = -1
+    while True:
+        trial += 1
+        if trial >= args.trials and mid >= args.mid_ingest: break
+        if trial >= max(args.trials, 4 * args.mid_ingest): break
         db = os.path.join(tmp, f"trial{trial}.sqlite")
         delay = rng.uniform(0.0, duration * 1.05)
         p = subprocess.Popen(cmd(db))
@@ -92,6 +99,14 @@ def main():
             elif statuses == ["running"]:
                 mid += 1
             con.close()
+            listed = subprocess.run([args.flowdb, "query", "--db", db, "--limit", "0", "--csv"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            if listed.returncode not in (0, 1) or (listed.returncode == 1 and listed.stderr != b"flowdb: no flows match\n"):
+                problems.append(f"flowdb query exit {listed.returncode}: {listed.stderr.decode()[:200]}")
+            elif listed.returncode == 0 and len(listed.stdout.splitlines()) > 1:
+                first = listed.stdout.splitlines()[1].split(b",")[0].decode()
+                raw = subprocess.run([args.flowdb, "query", "--db", db, "--flow", first, "--show", "raw", "--dir", "server"],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                if raw.returncode != 0: problems.append(f"flowdb query --show raw exit {raw.returncode}: {raw.stderr.decode()[:200]}")
         r = subprocess.run(cmd(db), stderr=subprocess.PIPE)
         if r.returncode != 0: problems.append(f"re-run exit {r.returncode}: {r.stderr.decode()[:200]}")
         elif content(db) != want: problems.append("content differs from the uninterrupted run")

@@ -189,13 +189,14 @@ let flowdbBinary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPa
 
     /// scripts/interrupt-test.py: 20 kills at random moments.
     @Test func killedIngestsLeaveAConsistentArchive() throws {
-        // 40 shifted copies of the sample (31 MB): long enough that most kills land
-        // mid-ingest (16 of 20 in a debug build here, 4 under ThreadSanitizer)
-        let (status, lines) = try runScript("interrupt-test.py", ["--flowdb", flowdbBinary, "--trials", "20", "--copies", "40"])
+        // 40 shifted copies of the sample (31 MB); trials go on until 20 kills have
+        // landed while the capture was incomplete (most do: 16 of 20 in a debug build)
+        let (status, lines) = try runScript("interrupt-test.py", ["--flowdb", flowdbBinary, "--trials", "20", "--mid-ingest", "20", "--copies", "40"])
         #expect(status == 0, "\(lines.suffix(25).joined(separator: "\n"))")
-        #expect(lines.last == "20 passed, 0 failed")
+        let summary = lines.last?.split(separator: " ") ?? []
+        #expect(summary.count == 4 && summary[1] == "passed," && summary[2] == "0" && Int(summary[0]) ?? 0 >= 20, "\(lines.last ?? "")")
         let midIngest = lines.first { $0.hasSuffix("trials killed with the capture marked incomplete") }
             .flatMap { Int($0.split(separator: " ")[0]) } ?? 0
-        #expect(midIngest >= 3, "only \(midIngest) of 20 kills landed while the capture was incomplete")
+        #expect(midIngest >= 20, "only \(midIngest) kills landed while the capture was incomplete")
     }
 }
