@@ -483,6 +483,37 @@ import Testing
         #expect(wrong == 0)
     }
 
+    /// A full 2^30 bytes of out-of-order data: the first 64 KiB segment never
+    /// arrives and the 16,384 that follow it (1 GiB) all wait behind that hole.
+    /// Within a page limit, the buffered pages stay under the limit the whole time;
+    /// the engine skips the hole once and delivers every byte after it.
+    @Test(arguments: [AssemblerOptions(maxBufferedPagesPerConnection: 64), AssemblerOptions(maxBufferedPagesTotal: 1000)])
+    func gigabyteOfOutOfOrderDataStaysWithinPageLimit(options: AssemblerOptions) {
+        let size = 1 << 16, segments = (1 << 30) / size
+        let limit = max(options.maxBufferedPagesPerConnection, options.maxBufferedPagesTotal)
+        let (assembler, stream) = Self.makeAssembler(options)
+        stream.keepBytes = false
+        stream.keepLog = true
+        let key = Self.key(6)
+        let isn: UInt32 = 4_000_000_000          // the sequence wraps on the way, too
+        assembler.assemble(TCPSegment(sequence: isn, flags: .syn), key: key, context: CaptureInfo())
+        let payload = [UInt8](repeating: 0x5a, count: size)
+        var maxUsed = 0
+        payload.withUnsafeBytes { bytes in
+            for k in 1...segments {
+                assembler.assemble(TCPSegment(sequence: isn &+ 1 &+ UInt32(truncatingIfNeeded: k * size), flags: .ack, payload: bytes),
+                                   key: key, context: CaptureInfo(timestamp: Int64(k)))
+                maxUsed = max(maxUsed, assembler.pageStatistics.used)
+            }
+        }
+        #expect(maxUsed < limit && maxUsed > limit / 2)     // it did buffer, up to the limit
+        assembler.flushAll()
+        #expect(assembler.pageStatistics.used == 0)
+        #expect(stream.byteCount == 1 << 30)
+        #expect(stream.log.map(\.skip).filter { $0 != 0 } == [size])
+        #expect(stream.log.reduce(0) { $0 + $1.count } == 1 << 30)
+    }
+
     /// Without limits, 16 MiB behind a 2^30-byte hole all stays in pages (one per
     /// 1,000-byte segment) until a flush; the cache grows by doubling batches and
     /// keeps its free pages afterwards.
