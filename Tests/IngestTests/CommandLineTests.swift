@@ -121,4 +121,21 @@ import Store
         var st = stat()
         #expect(stat(db, &st) == 0 && st.st_mode & 0o7777 == 0o600)
     }
+
+    /// `--extract` into a symbolic link to a directory is refused, and nothing is
+    /// written into the directory it points to.
+    @Test func extractIntoSymlinkIsRefused() throws {
+        let dir = Paths.temporaryDirectory()
+        let db = dir + "/a.sqlite", target = dir + "/target", link = dir + "/link"
+        let ingest = try Self.run(["ingest", "--quiet", "--db", db, Paths.sample])
+        #expect(ingest.status == 0, "\(ingest.err)")
+        #expect(mkdir(target, 0o755) == 0 && chmod(target, 0o755) == 0)
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: target)
+        let r = try Self.run(["query", "--db", db, "--flow", "1", "--extract", link])
+        #expect(r.status == 1)
+        #expect(r.err == "flowdb: \(link): is a symbolic link; flowdb extracts only into a real directory\n")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: target) == [])
+        var st = stat()
+        #expect(stat(target, &st) == 0 && st.st_mode & 0o7777 == 0o755)
+    }
 }
