@@ -56,27 +56,25 @@ public struct IngestError: Error, CustomStringConvertible {
 public final class Ingestor {
     let archive: Archive
     let options: IngestOptions
-    var lockFD: Int32 = -1
+    let lock: IngestLock
 
-    public init(archive: Archive, options: IngestOptions) throws {
+    /// An ingestor writing into `archive`, holding `lock` (taken on the archive's
+    /// path before it was opened: see `IngestLock`); without one, it takes the lock
+    /// now, which guards the writes but not the archive's creation.
+    public init(archive: Archive, options: IngestOptions, lock: IngestLock? = nil) throws {
+        if let lock, lock.archivePath != archive.path {
+            throw IngestError(description: "\(archive.path): the ingest lock held is for \(lock.archivePath)")
+        }
         self.archive = archive
         self.options = options
-        // One writer at a time: the lock goes with the process, so a killed
-        // ingest never leaves the archive locked.
-        let lockPath = archive.path + ".ingest-lock"
-        lockFD = open(lockPath, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
-        guard lockFD >= 0 else {
-            throw IngestError(description: "\(archive.path): cannot open the lock file \(lockPath): \(String(cString: strerror(errno)))")
-        }
-        guard flock(lockFD, LOCK_EX | LOCK_NB) == 0 else {
-            close(lockFD)
-            lockFD = -1
-            throw IngestError(description: "\(archive.path): another flowdb ingest is writing to this archive")
-        }
+        self.lock = try lock ?? IngestLock(archivePath: archive.path)
     }
 
-    deinit {
-        if lockFD >= 0 { close(lockFD) }
+    /// Locks `path`, then opens it, creating or upgrading the archive: the order
+    /// `flowdb ingest` needs, so that concurrent ingests never both create it.
+    public convenience init(path: String, options: IngestOptions) throws {
+        let lock = try IngestLock(archivePath: path)
+        try self.init(archive: try Archive(path: path, create: true), options: options, lock: lock)
     }
 
     /// Ingests `paths` in order ("-" is standard input). Files already in the

@@ -6,9 +6,14 @@ import Glibc
 
 /// Writes each selected flow's directions as files (like tcpflow), plus a
 /// `manifest.json` with the flow metadata, byte counts, sha256 per file and gaps.
-/// File names are built only from parsed numbers and addresses; files are created
-/// inside the directory only, never through a symbolic link, and an existing file
-/// is replaced only with `force`.
+/// File names are built only from parsed numbers and addresses.
+///
+/// The directory is created with mode 0700 if missing; an existing one is used only
+/// if it is not a symbolic link, belongs to the current user and is not writable by
+/// group or others. Every file is created with mode 0600 inside that directory
+/// (relative to its descriptor), never through a symbolic link; an existing file is
+/// replaced only with `force`, by renaming a new file over it, never by writing
+/// through it.
 public struct Extractor {
     let reader: FlowReader
     let directory: String
@@ -35,9 +40,8 @@ public struct Extractor {
 
     /// Extracts `flows`; returns the paths written (manifest last).
     public func extract(_ flows: [FlowRecord]) throws -> [String] {
-        if mkdir(directory, 0o700) != 0 && errno != EEXIST {
-            throw QueryError("\(directory): cannot create the directory: \(String(cString: strerror(errno)))")
-        }
+        let directoryFD = try openDirectory()
+        defer { close(directoryFD) }
         var written: [String] = []
         var manifest = "{\"flows\":[\n"
         for (n, f) in flows.enumerated() {
@@ -45,18 +49,11 @@ public struct Extractor {
             for dir in 0..<2 {
                 let name = Self.fileName(f, dir: dir)
                 let path = directory + "/" + name
-                let fd = try create(path)
-                var failure: Int32 = 0
-                let (bytes, sha) = try reader.writeStream(flowID: f.id, dir: dir, fillGaps: fillGaps) { piece in
-                    var offset = 0
-                    while offset < piece.count {
-                        let r = write(fd, piece.baseAddress! + offset, piece.count - offset)
-                        if r < 0 { if errno == EINTR { continue }; failure = errno; break }
-                        offset += r
+                let (bytes, sha) = try writeFile(name, in: directoryFD) { fd in
+                    try reader.writeStream(flowID: f.id, dir: dir, fillGaps: fillGaps) { piece in
+                        try Self.write(piece, to: fd, path: path)
                     }
-                    if failure != 0 { throw QueryError("\(path): \(String(cString: strerror(failure)))") }
                 }
-                if close(fd) != 0 { throw QueryError("\(path): \(String(cString: strerror(errno)))") }
                 written.append(path)
                 files.append("{\"dir\":\"\(dir == 0 ? "c2s" : "s2c")\",\"file\":\(Formats.json(name)),\"bytes\":\(bytes),\"sha256\":\"\(sha)\"}")
             }
@@ -70,23 +67,102 @@ public struct Extractor {
         }
         manifest += "]}\n"
         let path = directory + "/manifest.json"
-        let fd = try create(path)
-        var bytes = Array(manifest.utf8)
-        let ok = bytes.withUnsafeMutableBytes { b in write(fd, b.baseAddress, b.count) == b.count }
-        close(fd)
-        guard ok else { throw QueryError("\(path): write failed") }
-        bytes.removeAll()
+        try writeFile("manifest.json", in: directoryFD) { fd in
+            try Array(manifest.utf8).withUnsafeBytes { try Self.write($0, to: fd, path: path) }
+        }
         written.append(path)
         return written
     }
 
-    private func create(_ path: String) throws -> Int32 {
-        let flags = O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | (force ? O_TRUNC : O_EXCL)
-        let fd = open(path, flags, 0o600)
+    /// Creates the directory (0700) if it is missing and opens it, refusing a
+    /// symbolic link, a directory of another user and one that group or others may
+    /// write into (they could swap files under flowdb).
+    func openDirectory() throws -> Int32 {
+        let created = mkdir(directory, 0o700) == 0
+        if !created && errno != EEXIST {
+            throw QueryError("\(directory): cannot create the directory: \(String(cString: strerror(errno)))")
+        }
+        let fd = open(directory, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
         guard fd >= 0 else {
-            if errno == EEXIST { throw QueryError("\(path): exists; --force overwrites") }
-            throw QueryError("\(path): \(String(cString: strerror(errno)))")
+            let code = errno
+            var st = stat()
+            if lstat(directory, &st) == 0 && (st.st_mode & S_IFMT) == S_IFLNK {
+                throw QueryError("\(directory): is a symbolic link; flowdb extracts only into a real directory")
+            }
+            if code == ENOTDIR { throw QueryError("\(directory): not a directory") }
+            throw QueryError("\(directory): cannot open the directory: \(String(cString: strerror(code)))")
+        }
+        do {
+            var st = stat()
+            guard fstat(fd, &st) == 0 else {
+                throw QueryError("\(directory): cannot open the directory: \(String(cString: strerror(errno)))")
+            }
+            guard st.st_uid == geteuid() else {
+                throw QueryError("\(directory): owned by uid \(st.st_uid), not by this user (uid \(geteuid())); flowdb extracts only into its own directory")
+            }
+            if created {
+                // mkdir's mode went through the umask; make it exactly 0700.
+                guard fchmod(fd, 0o700) == 0 else {
+                    throw QueryError("\(directory): cannot set mode 0700: \(String(cString: strerror(errno)))")
+                }
+            } else if st.st_mode & (S_IWGRP | S_IWOTH) != 0 {
+                throw QueryError("\(directory): writable by group or others (mode 0\(String(st.st_mode & 0o7777, radix: 8))); flowdb extracts only into a directory only its owner can write")
+            }
+        } catch {
+            close(fd)
+            throw error
         }
         return fd
+    }
+
+    /// Writes the file `name` in the directory: created new (mode 0600, never
+    /// through a symbolic link), or with `force` written under a temporary name and
+    /// renamed over the existing one, which is replaced, never written through.
+    func writeFile<T>(_ name: String, in directoryFD: Int32, _ body: (Int32) throws -> T) throws -> T {
+        let path = directory + "/" + name
+        let flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC
+        var target = name
+        if force {
+            var st = stat()
+            if fstatat(directoryFD, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && (st.st_mode & S_IFMT) != S_IFREG {
+                throw QueryError("\(path): exists and is not a regular file; --force replaces only files")
+            }
+            target = ".\(name).flowdb-\(getpid())"
+        }
+        let fd = openat(directoryFD, target, flags, 0o600)
+        guard fd >= 0 else {
+            if errno == EEXIST && !force { throw QueryError("\(path): exists; --force overwrites") }
+            throw QueryError("\(directory + "/" + target): \(String(cString: strerror(errno)))")
+        }
+        var closed = false
+        do {
+            // `target` is this run's own new file (O_EXCL): removed if anything fails.
+            let result = try body(fd)
+            closed = true
+            if close(fd) != 0 { throw QueryError("\(path): \(String(cString: strerror(errno)))") }
+            if force && renameat(directoryFD, target, directoryFD, name) != 0 {
+                throw QueryError("\(path): cannot replace it: \(String(cString: strerror(errno)))")
+            }
+            return result
+        } catch {
+            if !closed { close(fd) }
+            unlinkat(directoryFD, target, 0)
+            throw error
+        }
+    }
+
+    /// Writes all of `bytes` to `fd`.
+    static func write(_ bytes: UnsafeRawBufferPointer, to fd: Int32, path: String) throws {
+        guard var base = bytes.baseAddress else { return }
+        var left = bytes.count
+        while left > 0 {
+            let r = Glibc.write(fd, base, left)
+            if r < 0 {
+                if errno == EINTR { continue }
+                throw QueryError("\(path): \(String(cString: strerror(errno)))")
+            }
+            base += r
+            left -= r
+        }
     }
 }

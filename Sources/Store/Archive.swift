@@ -59,7 +59,9 @@ public final class Archive {
             try Self.createAtomically(path)
         }
         do {
-            connection = try SQLiteConnection(path: path, mode: create ? .readWriteCreate : .readOnly)
+            // The file exists now (created above, or by another process): it is opened,
+            // never created, so a dangling symbolic link in its place is an error.
+            connection = try SQLiteConnection(path: path, mode: create ? .readWrite : .readOnly)
             try connection.execute("PRAGMA foreign_keys = ON")
             let version = try Self.userVersion(connection)
             if version > Self.schemaVersion {
@@ -91,14 +93,19 @@ public final class Archive {
     }
 
     /// A new archive appears whole or not at all: the schema is written into a
-    /// private temporary file beside it, which is then renamed into place.
+    /// private temporary file beside it (`PATH.creating-PID`, mode 0600), which is
+    /// then published with `link`, never `rename`: if a file appeared at `path`
+    /// meanwhile, it is kept (and opened) rather than replaced. Temporary files left
+    /// by processes that are gone (killed while creating) are removed first.
     static func createAtomically(_ path: String) throws(ArchiveError) {
+        func failure(_ code: Int32) -> ArchiveError {
+            .sqlite(path: path, SQLiteError(code: SQLITE_CANTOPEN, message: "cannot create the archive: \(String(cString: strerror(code)))", sql: nil))
+        }
+        removeAbandonedTemporaries(path)
         let temporary = path + ".creating-\(getpid())"
         unlink(temporary)
-        let fd = open(temporary, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
-        guard fd >= 0 else {
-            throw .sqlite(path: path, SQLiteError(code: SQLITE_CANTOPEN, message: "cannot create the archive: \(String(cString: strerror(errno)))", sql: nil))
-        }
+        let fd = open(temporary, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw failure(errno) }
         close(fd)
         do {
             let connection = try SQLiteConnection(path: temporary, mode: .readWrite)
@@ -112,9 +119,26 @@ public final class Archive {
             unlink(temporary)
             throw .sqlite(path: path, (error as? SQLiteError) ?? SQLiteError(code: SQLITE_ERROR, message: "\(error)", sql: nil))
         }
-        guard rename(temporary, path) == 0 else {
-            unlink(temporary)
-            throw .sqlite(path: path, SQLiteError(code: SQLITE_CANTOPEN, message: "cannot create the archive: \(String(cString: strerror(errno)))", sql: nil))
+        let published = link(temporary, path) == 0
+        let code = errno
+        unlink(temporary)
+        // EEXIST: another process created `path` first; the caller opens that one.
+        guard published || code == EEXIST else { throw failure(code) }
+    }
+
+    /// Removes `PATH.creating-PID` files beside `path` whose process no longer exists.
+    static func removeAbandonedTemporaries(_ path: String) {
+        let slash = path.lastIndex(of: "/")
+        let directory = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
+        let prefix = (slash.map { String(path[path.index(after: $0)...]) } ?? path) + ".creating-"
+        guard let stream = opendir(directory) else { return }
+        defer { closedir(stream) }
+        while let entry = readdir(stream) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            guard name.hasPrefix(prefix), let pid = pid_t(name.dropFirst(prefix.count)), pid > 0, pid != getpid() else { continue }
+            if kill(pid, 0) != 0 && errno == ESRCH {
+                unlink(directory + "/" + name)
+            }
         }
     }
 

@@ -76,8 +76,8 @@ struct Ingest: ParsableCommand {
         let started = Clock.nowNanoseconds()
         let report: IngestReport
         do {
-            let store = try Archive(path: archive.path, create: true)
-            let ingestor = try Ingestor(archive: store, options: options)
+            // Locked before the archive is created or migrated.
+            let ingestor = try Ingestor(path: archive.path, options: options)
             let bar = ProgressBar(enabled: stderrIsTerminal && !quiet)
             report = try ingestor.run(paths: files, progress: bar.update, notice: { message in
                 if !quiet { printError(message) }

@@ -81,4 +81,69 @@ import Store
         }
         _ = first
     }
+
+    /// A lock file planted as a symbolic link (dangling, or to a file elsewhere) is
+    /// refused before anything is created: neither its target nor the archive.
+    @Test func symlinkedLockFileIsRefused() throws {
+        let dir = Paths.temporaryDirectory()
+        let db = dir + "/b.sqlite", target = dir + "/planted"
+        try FileManager.default.createSymbolicLink(atPath: db + ".ingest-lock", withDestinationPath: target)
+        let r = try Self.run(["ingest", "--quiet", "--db", db, Paths.sample])
+        #expect(r.status == 1)
+        #expect(r.err == "flowdb: \(db): the lock file \(db).ingest-lock is a symbolic link; flowdb does not follow it (remove it)\n")
+        #expect(!Paths.exists(target))
+        #expect(!Paths.exists(db))
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: db + ".ingest-lock") == target)
+    }
+
+    @Test func lockFileThatIsNotARegularFileIsRefused() throws {
+        let db = Paths.temporaryDirectory() + "/b.sqlite"
+        #expect(mkfifo(db + ".ingest-lock", 0o600) == 0)
+        do {
+            _ = try Ingestor(path: db, options: IngestOptions())
+            Issue.record("a FIFO was used as the lock file")
+        } catch {
+            #expect("\(error)" == "\(db): the lock file \(db).ingest-lock is not a regular file; flowdb does not use it (remove it)")
+        }
+        #expect(!Paths.exists(db))
+    }
+
+    /// The lock is taken on the path before the archive is created: while another
+    /// ingest holds it, a new archive is not even created.
+    @Test func lockIsTakenBeforeTheArchiveIsCreated() throws {
+        let db = Paths.temporaryDirectory() + "/new.sqlite"
+        do {
+            let held = try IngestLock(archivePath: db)
+            #expect(held.lockPath == db + ".ingest-lock")
+            do {
+                _ = try Ingestor(path: db, options: IngestOptions())
+                Issue.record("a second writer was let in")
+            } catch {
+                #expect("\(error)" == "\(db): another flowdb ingest is writing to this archive")
+            }
+            #expect(!Paths.exists(db))
+        }
+        let ingestor = try Ingestor(path: db, options: IngestOptions())
+        let report = try ingestor.run(paths: [Paths.sample])
+        #expect(report.files.count == 1 && report.failures.isEmpty)
+        var st = stat()
+        #expect(stat(db, &st) == 0 && st.st_mode & 0o7777 == 0o600)
+    }
+
+    /// `--extract` into a symbolic link to a directory is refused, and nothing is
+    /// written into the directory it points to.
+    @Test func extractIntoSymlinkIsRefused() throws {
+        let dir = Paths.temporaryDirectory()
+        let db = dir + "/a.sqlite", target = dir + "/target", link = dir + "/link"
+        let ingest = try Self.run(["ingest", "--quiet", "--db", db, Paths.sample])
+        #expect(ingest.status == 0, "\(ingest.err)")
+        #expect(mkdir(target, 0o755) == 0 && chmod(target, 0o755) == 0)
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: target)
+        let r = try Self.run(["query", "--db", db, "--flow", "1", "--extract", link])
+        #expect(r.status == 1)
+        #expect(r.err == "flowdb: \(link): is a symbolic link; flowdb extracts only into a real directory\n")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: target) == [])
+        var st = stat()
+        #expect(stat(target, &st) == 0 && st.st_mode & 0o7777 == 0o755)
+    }
 }

@@ -220,6 +220,95 @@ func ids(_ filter: FlowFilter, in archive: Archive = Archives.mixed, containing 
         #expect(!FileManager.default.fileExists(atPath: "/tmp/flowdb-should-not-exist"))
     }
 
+    static func mode(_ path: String) -> mode_t {
+        var st = stat()
+        return lstat(path, &st) == 0 ? st.st_mode & 0o7777 : 0
+    }
+
+    static func extractor(_ directory: String, force: Bool = false) throws -> Extractor {
+        Extractor(reader: try FlowReader(archive: Archives.mixed), directory: directory, force: force, fillGaps: false)
+    }
+
+    static func flow1() throws -> [FlowRecord] {
+        var f = FlowFilter(); f.flowIDs = [1]
+        return try FlowQuery(archive: Archives.mixed).flows(f).flows
+    }
+
+    static let flow1Names = ["flow1-20261125T125215Z-10.77.0.2.45740-10.77.0.1.9000-c2s.bin",
+                             "flow1-20261125T125215Z-10.77.0.2.45740-10.77.0.1.9000-s2c.bin", "manifest.json"]
+
+    /// The directory flowdb creates is 0700, its files 0600.
+    @Test func extractCreatesPrivateDirectoryAndFiles() throws {
+        let dir = Paths.temporaryDirectory() + "/out"
+        let paths = try Self.extractor(dir).extract(try Self.flow1())
+        #expect(paths == Self.flow1Names.map { dir + "/" + $0 })
+        #expect(Self.mode(dir) == 0o700)
+        #expect(paths.map(Self.mode) == [0o600, 0o600, 0o600])
+    }
+
+    /// A symbolic link to a directory is refused, and nothing lands in its target.
+    @Test func extractRefusesSymlinkedDirectory() throws {
+        let parent = Paths.temporaryDirectory()
+        let target = parent + "/target", link = parent + "/link"
+        #expect(mkdir(target, 0o755) == 0 && chmod(target, 0o755) == 0)
+        #expect(symlink(target, link) == 0)
+        do {
+            _ = try Self.extractor(link).extract(try Self.flow1())
+            Issue.record("extracted through a symbolic link")
+        } catch let error as QueryError {
+            #expect(error.description == "\(link): is a symbolic link; flowdb extracts only into a real directory")
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: target) == [])
+        #expect(Self.mode(target) == 0o755)
+    }
+
+    /// An existing directory that group or others may write into is refused.
+    @Test func extractRefusesGroupWritableDirectory() throws {
+        let dir = Paths.temporaryDirectory() + "/shared"
+        #expect(mkdir(dir, 0o700) == 0 && chmod(dir, 0o770) == 0)
+        do {
+            _ = try Self.extractor(dir).extract(try Self.flow1())
+            Issue.record("extracted into a group-writable directory")
+        } catch let error as QueryError {
+            #expect(error.description == "\(dir): writable by group or others (mode 0770); flowdb extracts only into a directory only its owner can write")
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == [])
+        #expect(Self.mode(dir) == 0o770)
+    }
+
+    /// An existing directory of another user is refused (root can make one).
+    @Test(.enabled(if: geteuid() == 0)) func extractRefusesDirectoryOfAnotherUser() throws {
+        let dir = Paths.temporaryDirectory() + "/theirs"
+        #expect(mkdir(dir, 0o700) == 0 && chown(dir, 65534, 65534) == 0)
+        do {
+            _ = try Self.extractor(dir).extract(try Self.flow1())
+            Issue.record("extracted into another user's directory")
+        } catch let error as QueryError {
+            #expect(error.description == "\(dir): owned by uid 65534, not by this user (uid 0); flowdb extracts only into its own directory")
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == [])
+    }
+
+    /// --force replaces a file that is a hard link to another file by a new file:
+    /// the other file keeps its content, and no temporary file is left.
+    @Test func forceDoesNotWriteThroughAHardLink() throws {
+        let parent = Paths.temporaryDirectory()
+        let dir = parent + "/out", other = parent + "/precious"
+        let flows = try Self.flow1()
+        let paths = try Self.extractor(dir).extract(flows)
+        try Array("keep me".utf8).write(to: other)
+        #expect(unlink(paths[0]) == 0 && link(other, paths[0]) == 0)
+        let again = try Self.extractor(dir, force: true).extract(flows)
+        #expect(again == paths)
+        #expect(try [UInt8](contentsOf: other) == Array("keep me".utf8))
+        var st = stat()
+        #expect(stat(other, &st) == 0 && st.st_nlink == 1)
+        let truth = try GroundTruth.load(Paths.sample).flows[0]
+        #expect(SHA256.hex(try [UInt8](contentsOf: paths[0])) == truth.c2s_sha256)
+        #expect(Self.mode(paths[0]) == 0o600)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).sorted() == Self.flow1Names)
+    }
+
     /// Index of the n-th (0-based, after `skipping`) packet of the sample carrying
     /// payload on the connection with this client port, in the given direction.
     static func firstDataPacket(ofPort port: UInt16, serverToClient: Bool, skipping: Int) throws -> Int {

@@ -118,4 +118,31 @@ import TestSupport
             #expect(error.description.hasPrefix("\(dir)/other.sqlite: not a flowdb archive"))
         }
     }
+
+    /// A file that appears at the path while a new archive is being written is kept:
+    /// the new archive is published with link(2), which never replaces.
+    @Test func createAtomicallyNeverReplacesAFile() throws {
+        let dir = Paths.temporaryDirectory()
+        let path = dir + "/a.sqlite"
+        try Array("the first ingest's archive".utf8).write(to: path)
+        try Archive.createAtomically(path)
+        #expect(try [UInt8](contentsOf: path) == Array("the first ingest's archive".utf8))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["a.sqlite"])
+    }
+
+    /// Creating an archive removes the temporary files of creations whose process is
+    /// gone, and only those.
+    @Test func creationRemovesAbandonedTemporaries() throws {
+        let dir = Paths.temporaryDirectory()
+        let path = dir + "/a.sqlite"
+        let leftovers = ["a.sqlite.creating-2147483646", "a.sqlite.creating-1", "a.sqlite.creating-x1", "b.sqlite.creating-2147483646"]
+        for name in leftovers { try Array("partial".utf8).write(to: dir + "/" + name) }
+        let archive = try Archive(path: path, create: true)
+        #expect(try Archive.userVersion(archive.connection) == Archive.schemaVersion)
+        // 2147483646 is past any pid_max: no such process. PID 1 is alive.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).sorted()
+                == ["a.sqlite", "a.sqlite.creating-1", "a.sqlite.creating-x1", "b.sqlite.creating-2147483646"])
+        var st = stat()
+        #expect(stat(path, &st) == 0 && st.st_mode & 0o7777 == 0o600)
+    }
 }
