@@ -45,6 +45,12 @@ public final class Archive {
     /// The schema version this build creates and reads.
     public static var schemaVersion: Int { Migration.all.last?.version ?? 0 }
 
+    /// The oldest schema version read without upgrading it (`flowdb query` opens
+    /// archives read-only). Migrations since then changed only the readable views,
+    /// not the tables queries read; `flowdb ingest` upgrades an archive. A migration
+    /// that changes what queries read must raise this.
+    public static let oldestReadableVersion = 1
+
     public let path: String
     public let connection: SQLiteConnection
 
@@ -77,8 +83,8 @@ public final class Archive {
             }
             if create && version < Self.schemaVersion {
                 try migrate(from: version)
-            } else if !create && version < Self.schemaVersion {
-                throw ArchiveError.notAnArchive(path: path, reason: "schema version \(version) is older than \(Self.schemaVersion); run `flowdb ingest` on it to upgrade")
+            } else if !create && version < Self.oldestReadableVersion {
+                throw ArchiveError.notAnArchive(path: path, reason: "schema version \(version) is older than this flowdb reads (\(Self.oldestReadableVersion)); run `flowdb ingest` on it to upgrade")
             }
         } catch let error as ArchiveError {
             throw error

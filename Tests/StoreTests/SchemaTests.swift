@@ -66,6 +66,43 @@ import TestSupport
         }
     }
 
+    /// Migration 0002: the readable views print times before 1970 with the seconds
+    /// rounded down (0001 printed "1970-01-01T00:00:00.-729213Z"), and later times
+    /// as before. An archive of version 1 is still read as it is, and an ingest
+    /// (opening it to write) upgrades it.
+    @Test func viewsPrintTimesBefore1970() throws {
+        let path = Paths.temporaryDirectory() + "/a.sqlite"
+        do {
+            // An archive as flowdb 0001 left it.
+            let c = try SQLiteConnection(path: path, mode: .readWriteCreate)
+            try c.execute(Migration.all[0].sql)
+            try c.execute("INSERT INTO schema_migration VALUES (1, '0001_initial', 0); PRAGMA user_version = 1")
+            try c.execute("""
+                INSERT INTO capture(id, ingest_run, path, link_type, link_type_name, snaplen, first_ts, last_ts, ingested_at, status)
+                VALUES (1, 1, 'old.pcap', 1, 'EN10MB', 65535, -729213000, 1795611135270787000, 0, 'complete');
+                INSERT INTO flow(id, capture_id, ip_version, client_ip, client_port, server_ip, server_port, client_ip_key,
+                                 server_ip_key, first_ts, last_ts, first_packet)
+                VALUES (1, 1, 4, '10.0.0.1', 1, '10.0.0.2', 2, x'00', x'00', -2147483648000000000, 0, 0),
+                       (2, 1, 4, '10.0.0.1', 1, '10.0.0.2', 2, x'00', x'00', -1, 0, 1)
+                """)
+        }
+        func text(_ c: SQLiteConnection, _ sql: String) throws -> [String] {
+            let s = try c.prepare(sql)
+            var out: [String] = []
+            while try s.step() { out.append(s.text(0) ?? "NULL") }
+            return out
+        }
+        let old = try Archive(path: path, create: false)
+        #expect(try Archive.userVersion(old.connection) == 1)
+        #expect(try text(old.connection, "SELECT first_time FROM captures") == ["1970-01-01T00:00:00.-729213Z"])
+        let upgraded = try Archive(path: path, create: true)
+        #expect(try Archive.userVersion(upgraded.connection) == Archive.schemaVersion)
+        #expect(try text(upgraded.connection, "SELECT first_time || ' ' || last_time FROM captures")
+                == ["1969-12-31T23:59:59.270787Z 2026-11-25T12:52:15.270787Z"])
+        #expect(try text(upgraded.connection, "SELECT start FROM flows ORDER BY id")
+                == ["1901-12-13T20:45:52.000000Z", "1969-12-31T23:59:59.999999Z"])
+    }
+
     @Test func archiveFileIsPrivate() throws {
         let path = Paths.temporaryDirectory() + "/private.sqlite"
         _ = try Archive(path: path, create: true)
