@@ -106,7 +106,7 @@ public final class Ingestor {
 
         let deferred = try BulkLoad.deferIndexesIfEmpty(archive.connection)
         do {
-            try ingest(toRead, into: &report, progress: progress)
+            try read(toRead, into: &report, progress: progress)
         } catch {
             if deferred { try? BulkLoad.restoreIndexes(archive.connection) }
             throw error
@@ -115,12 +115,11 @@ public final class Ingestor {
         return report
     }
 
-    /// Reads `toRead` through one assembler into the archive.
-    private func ingest(_ toRead: [String], into report: inout IngestReport,
-                        progress: ((IngestProgress) -> Void)?) throws {
+    /// Reads `toRead` through one assembler into the archive. Whether it returns or
+    /// throws, the writer thread is idle afterwards (drained, or abandoned).
+    private func read(_ toRead: [String], into report: inout IngestReport,
+                      progress: ((IngestProgress) -> Void)?) throws {
         let writer = try ArchiveWriter(archive: archive, payloadPolicy: options.payload)
-        // Whatever fails below, the writer thread is idle once this returns.
-        defer { try? writer.drain() }
         writer.batchBytes = options.batchBytes
         writer.runBytes = options.runBytes
         let cursor = PacketCursor()

@@ -102,7 +102,7 @@ public enum TimeParser {
         }
         // Nanoseconds in an Int64 cover 1677-09-21 to 2262-04-11; anything outside is refused.
         let (product, overflow) = whole.multipliedReportingOverflow(by: 1_000_000_000)
-        let (sum, carry) = product.addingReportingOverflow(whole < 0 || parts[0].hasPrefix("-") ? -fraction : fraction)
+        let (sum, carry) = product.addingReportingOverflow(parts[0].hasPrefix("-") ? -fraction : fraction)
         return overflow || carry ? nil : sum
     }
 
