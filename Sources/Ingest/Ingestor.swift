@@ -18,6 +18,8 @@ public struct IngestOptions: Sendable {
     public var batchBytes = 32 << 20
     /// Largest payload run (one row of `payload`).
     public var runBytes = 256 << 10
+    /// Most deliveries in one `delivery_block` row.
+    public var deliveriesPerBlock = 4096
     public init() {}
 }
 
@@ -122,6 +124,7 @@ public final class Ingestor {
         let writer = try ArchiveWriter(archive: archive, payloadPolicy: options.payload)
         writer.batchBytes = options.batchBytes
         writer.runBytes = options.runBytes
+        writer.deliveriesPerBlock = max(1, options.deliveriesPerBlock)
         let cursor = PacketCursor()
         let factory = RecordingStream.Factory(writer: writer, packetIndex: { cursor.packetIndex })
         let pipeline = Pipeline(factory: factory, cursor: cursor, options: options.assembler, flushPolicy: options.flushPolicy)

@@ -43,10 +43,10 @@ public final class ArchiveWriter: @unchecked Sendable {
     public var batchBytes = 32 << 20
     /// A payload run is closed once it holds this many bytes.
     public var runBytes = 256 << 10
+    /// A flow's `delivery_block` row holds at most this many deliveries.
+    public var deliveriesPerBlock = 4096
 
-    private let insertCapture, finishCapture, insertFlow, updateFlow, insertPayload, insertDelivery, insertDeliveries, insertGap: Statement
-    /// Deliveries per multi-row INSERT: one statement run for 32 rows instead of 32.
-    static let deliveriesPerInsert = 32
+    private let insertCapture, finishCapture, insertFlow, updateFlow, insertPayload, insertBlock, insertGap: Statement
 
     private(set) public var ingestRun: Int64 = 0
     private(set) public var currentCaptureID: Int64 = 0
@@ -138,18 +138,13 @@ public final class ArchiveWriter: @unchecked Sendable {
             WHERE id = ?
             """)
         insertPayload = try connection.prepare("INSERT INTO payload(id, flow_id, dir, stream_offset, data) VALUES (?, ?, ?, ?, ?)")
-        let deliveryInsert = """
-            INSERT INTO delivery(id, flow_id, dir, is_start, is_end, skip, length, stored, payload_id, payload_offset,
-                                 stream_offset, ts_first, ts_last, packets, chunks, queued_bytes, queued_packets,
-                                 overlap_bytes, overlap_packets) VALUES
-            """
-        let row = "(" + Array(repeating: "?", count: 19).joined(separator: ", ") + ")"
-        insertDelivery = try connection.prepare(deliveryInsert + row)
-        insertDeliveries = try connection.prepare(deliveryInsert + Array(repeating: row, count: Self.deliveriesPerInsert).joined(separator: ", "))
+        insertBlock = try connection.prepare("""
+            INSERT INTO delivery_block(flow_id, first_delivery, last_delivery, deliveries, records) VALUES (?, ?, ?, ?, ?)
+            """)
         insertGap = try connection.prepare("INSERT INTO gap(flow_id, dir, stream_offset, length, ts) VALUES (?, ?, ?, ?, ?)")
         nextFlowID = (try connection.scalar("SELECT coalesce(max(id), 0) + 1 FROM flow")) ?? 1
         nextPayloadID = (try connection.scalar("SELECT coalesce(max(id), 0) + 1 FROM payload")) ?? 1
-        nextDeliveryID = (try connection.scalar("SELECT coalesce(max(id), 0) + 1 FROM delivery")) ?? 1
+        nextDeliveryID = (try connection.scalar("SELECT coalesce(max(last_delivery), 0) + 1 FROM delivery_block")) ?? 1
         ingestRun = (try connection.scalar("SELECT coalesce(max(ingest_run), 0) + 1 FROM capture")) ?? 1
         nextCaptureID = (try connection.scalar("SELECT coalesce(max(id), 0) + 1 FROM capture")) ?? 1
     }
@@ -324,21 +319,7 @@ public final class ArchiveWriter: @unchecked Sendable {
     private func write(_ b: Batch) throws {
         for f in b.flows { try write(f) }
         for r in b.runs { try write(r) }
-        var i = 0
-        let n = Self.deliveriesPerInsert
-        while i + n <= b.deliveries.count {
-            let s = insertDeliveries
-            s.reset()
-            for k in 0..<n { try bind(b.deliveries[i + k], to: s, at: Int32(19 * k)) }
-            try s.step()
-            i += n
-        }
-        while i < b.deliveries.count {
-            insertDelivery.reset()
-            try bind(b.deliveries[i], to: insertDelivery, at: 0)
-            try insertDelivery.step()
-            i += 1
-        }
+        try writeBlocks(b.deliveries)
         for g in b.gaps { try write(g) }
         for u in b.flowUpdates { try write(u) }
     }
@@ -386,33 +367,42 @@ public final class ArchiveWriter: @unchecked Sendable {
         }
     }
 
-    /// Binds one delivery's 19 values at parameters `base + 1 ... base + 19`.
-    private func bind(_ d: DeliveryRow, to s: Statement, at base: Int32) throws {
-        try s.bind(d.id, at: base + 1)
-        try s.bind(d.flowID, at: base + 2)
-        try s.bind(d.dir, at: base + 3)
-        try s.bind(d.isStart ? 1 : 0, at: base + 4)
-        try s.bind(d.isEnd ? 1 : 0, at: base + 5)
-        try s.bind(d.skip, at: base + 6)
-        try s.bind(d.length, at: base + 7)
-        try s.bind(d.stored, at: base + 8)
-        if d.stored > 0 {
-            try s.bind(d.payloadID, at: base + 9)
-            try s.bind(d.payloadOffset, at: base + 10)
-        } else {
-            try s.bindNull(at: base + 9)
-            try s.bindNull(at: base + 10)
+    /// Writes deliveries as `delivery_block` rows: one per flow (more past
+    /// `deliveriesPerBlock`), each with its deliveries in call order.
+    /// (schema/0003_delivery_blocks.sql says why deliveries are not rows of their own.)
+    private func writeBlocks(_ deliveries: [DeliveryRow]) throws {
+        struct Block { let flowID: Int64, first: Int64; var last: Int64; let text: DeliveryBlockText }
+        var blocks: [Block] = []
+        var open: [Int64: Int] = [:]        // flow id -> its block being filled
+        for d in deliveries {
+            var index = open[d.flowID] ?? -1
+            if index < 0 || blocks[index].text.records >= deliveriesPerBlock {
+                index = blocks.count
+                blocks.append(Block(flowID: d.flowID, first: d.id, last: d.id, text: DeliveryBlockText()))
+                open[d.flowID] = index
+            }
+            blocks[index].last = d.id
+            let st = d.stats
+            blocks[index].text.append(id: d.id, dir: d.dir, isStart: d.isStart, isEnd: d.isEnd, skip: d.skip, length: d.length,
+                                      stored: d.stored, payloadID: d.stored > 0 ? d.payloadID : nil,
+                                      payloadOffset: d.stored > 0 ? d.payloadOffset : nil, streamOffset: d.streamOffset,
+                                      tsFirst: d.tsFirst, tsLast: d.tsLast, packets: st.packets, chunks: st.chunks,
+                                      queuedBytes: st.queuedBytes, queuedPackets: st.queuedPackets,
+                                      overlapBytes: st.overlapBytes, overlapPackets: st.overlapPackets)
         }
-        try s.bind(d.streamOffset, at: base + 11)
-        try bindOptional(s, d.tsFirst, at: base + 12)
-        try bindOptional(s, d.tsLast, at: base + 13)
-        let st = d.stats
-        try s.bind(st.packets, at: base + 14)
-        try s.bind(st.chunks, at: base + 15)
-        try s.bind(st.queuedBytes, at: base + 16)
-        try s.bind(st.queuedPackets, at: base + 17)
-        try s.bind(st.overlapBytes, at: base + 18)
-        try s.bind(st.overlapPackets, at: base + 19)
+        let s = insertBlock
+        for block in blocks {
+            s.reset()
+            try s.bind(block.flowID, at: 1)
+            try s.bind(block.first, at: 2)
+            try s.bind(block.last, at: 3)
+            try s.bind(block.text.records, at: 4)
+            try block.text.withText { text throws in
+                try s.bind(borrowingText: text, at: 5)
+                defer { s.reset() }      // SQLite must not keep the pointer past this scope
+                try s.step()
+            }
+        }
     }
 
     private func write(_ g: GapRow) throws {

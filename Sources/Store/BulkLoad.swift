@@ -15,7 +15,7 @@
 /// queries still answer (by scanning), and the next ingest rebuilds them first.
 public enum BulkLoad {
     /// The tables whose indexes wait for the end of a bulk load.
-    static let tables: Set<String> = ["flow", "delivery"]
+    static let tables: Set<String> = ["flow"]
 
     /// Name and `CREATE INDEX IF NOT EXISTS` statement of every index the
     /// migrations leave on `tables`, in schema order.

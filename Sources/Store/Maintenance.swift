@@ -5,7 +5,7 @@ public enum Maintenance {
     public static func deleteCapture(_ id: Int64, in c: SQLiteConnection) throws {
         try c.transaction {
             for sql in [
-                "DELETE FROM delivery WHERE flow_id IN (SELECT id FROM flow WHERE capture_id = ?1)",
+                "DELETE FROM delivery_block WHERE flow_id IN (SELECT id FROM flow WHERE capture_id = ?1)",
                 "DELETE FROM payload WHERE flow_id IN (SELECT id FROM flow WHERE capture_id = ?1)",
                 "DELETE FROM gap WHERE flow_id IN (SELECT id FROM flow WHERE capture_id = ?1)",
                 "DELETE FROM flow WHERE capture_id = ?1",

@@ -156,6 +156,12 @@ public final class Statement {
         try check(sqlite3_bind_blob64(handle, index, bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1), UInt64(bytes.count), flowdb_sqlite_static()))
     }
 
+    /// Binds UTF-8 text without copying it, under the same rule as `bind(borrowing:at:)`.
+    public func bind(borrowingText text: UnsafeRawBufferPointer, at index: Int32) throws(SQLiteError) {
+        let start = text.baseAddress.map { $0.assumingMemoryBound(to: CChar.self) } ?? UnsafePointer(bitPattern: 1)
+        try check(sqlite3_bind_text64(handle, index, start, UInt64(text.count), flowdb_sqlite_static(), UInt8(SQLITE_UTF8)))
+    }
+
     public func bindNull(at index: Int32) throws(SQLiteError) {
         try check(sqlite3_bind_null(handle, index))
     }

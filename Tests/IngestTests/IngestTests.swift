@@ -90,13 +90,45 @@ let flowdbBinary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPa
         #expect(try c.scalar("SELECT count(*) FROM chunk") == 544)
     }
 
+    /// Deliveries are stored in blocks of at most `deliveriesPerBlock` per flow
+    /// and write batch; the size of the blocks changes nothing a reader sees.
+    @Test func blockSizeDoesNotChangeDeliveries() throws {
+        func rows(_ db: String) throws -> [String] {
+            let c = try SQLiteConnection(path: db)
+            let s = try c.prepare("SELECT id, flow_id, dir, is_start, is_end, skip, length, hex(data), stream_offset, ts_first, ts_last, " +
+                                  "packets, chunks, queued_bytes, queued_packets, overlap_bytes, overlap_packets FROM chunk ORDER BY id")
+            var out: [String] = []
+            while try s.step() { out.append((0..<s.columnCount).map { s.text($0) ?? "NULL" }.joined(separator: "|")) }
+            return out
+        }
+        let whole = Paths.temporaryDirectory() + "/whole.sqlite", small = Paths.temporaryDirectory() + "/small.sqlite"
+        _ = try Self.ingest([Paths.sample], into: whole)
+        _ = try Self.ingest([Paths.sample], into: small) { $0.deliveriesPerBlock = 5 }
+        let expected = try rows(whole)
+        #expect(expected.count == 544)
+        #expect(try rows(small) == expected)
+        let w = try SQLiteConnection(path: whole), s = try SQLiteConnection(path: small)
+        // One per flow with deliveries (10 of the 18), as all fit one batch.
+        #expect(try w.scalar("SELECT count(*) FROM delivery_block") == 10)
+        #expect(try w.scalar("SELECT count(DISTINCT flow_id) FROM delivery_block") == 10)
+        #expect(try w.scalar("SELECT max(deliveries) FROM delivery_block") == 136)
+        #expect(try s.scalar("SELECT max(deliveries) FROM delivery_block") == 5)
+        #expect(try s.scalar("SELECT sum(deliveries) FROM delivery_block") == 544)
+        #expect(try s.scalar("SELECT count(*) FROM delivery_block") == 113)     // the sum of ceil(n / 5)
+        // A block's first and last ids bound its deliveries.
+        #expect(try s.scalar("""
+            SELECT count(*) FROM delivery_block b, json_each(b.records) r
+            WHERE json_extract(r.value, '$[0]') NOT BETWEEN b.first_delivery AND b.last_delivery
+            """) == 0)
+    }
+
     /// What an interrupted ingest left (capture still 'running', part of its rows)
     /// is removed when the same file is ingested again.
     @Test func leftoversOfAnInterruptedIngestAreReplaced() throws {
         let db = Paths.temporaryDirectory() + "/a.sqlite"
         _ = try Self.ingest([Paths.sample], into: db)
         let c = try SQLiteConnection(path: db)
-        try c.execute("UPDATE capture SET status = 'running', sha256 = NULL; DELETE FROM delivery WHERE id > 300")
+        try c.execute("UPDATE capture SET status = 'running', sha256 = NULL; DELETE FROM delivery_block WHERE first_delivery > 300")
         let report = try Self.ingest([Paths.sample], into: db)
         #expect(report.files[0].outcome == .ingested(captureID: 1))
         #expect(try c.scalar("SELECT count(*) FROM capture") == 1)
@@ -105,7 +137,7 @@ let flowdbBinary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPa
     }
 
 
-    /// An ingest into an empty archive builds the indexes of flow and delivery at
+    /// An ingest into an empty archive builds the indexes of flow at
     /// the end; one killed before that leaves them out, and the next ingest
     /// puts them back (exactly as schema/ defines them) before it deletes leftovers.
     @Test func deferredIndexesAreBuiltAndRepaired() throws {
@@ -118,9 +150,10 @@ let flowdbBinary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPa
         let fresh = Paths.temporaryDirectory() + "/fresh.sqlite"
         let expected = try indexes(Archive(path: fresh, create: true).connection)
         #expect(expected.count == 11)
-        #expect(expected.contains("delivery_by_flow: CREATE INDEX delivery_by_flow ON delivery(flow_id, dir, stream_offset)"))
+        #expect(expected.contains("delivery_block_by_flow: CREATE INDEX delivery_block_by_flow ON delivery_block(flow_id, first_delivery)"))
+        #expect(!expected.contains { $0.hasPrefix("delivery_by_flow") })      // dropped by 0003
         #expect(BulkLoad.deferredIndexes.map(\.name) == ["flow_by_server_port", "flow_by_client_port", "flow_by_server_ip",
-            "flow_by_client_ip", "flow_by_first_ts", "flow_by_capture", "delivery_by_flow"])
+            "flow_by_client_ip", "flow_by_first_ts", "flow_by_capture"])
 
         let db = Paths.temporaryDirectory() + "/a.sqlite"
         _ = try Self.ingest([Paths.sample], into: db)
@@ -131,6 +164,7 @@ let flowdbBinary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPa
         try c.execute("UPDATE capture SET status = 'running', sha256 = NULL")
         #expect(try indexes(c) == ["capture_by_run: CREATE INDEX capture_by_run ON capture(ingest_run)",
                                    "capture_by_sha256: CREATE INDEX capture_by_sha256 ON capture(sha256)",
+                                   "delivery_block_by_flow: CREATE INDEX delivery_block_by_flow ON delivery_block(flow_id, first_delivery)",
                                    "gap_by_flow: CREATE INDEX gap_by_flow ON gap(flow_id, dir)",
                                    "payload_by_flow: CREATE INDEX payload_by_flow ON payload(flow_id, dir, stream_offset)"])
         #expect(try c.scalar("SELECT count(*) FROM chunk WHERE flow_id = 3") == 70)     // still answers, by scanning

@@ -17,9 +17,9 @@ enum Archives {
         return try Archive(path: db, create: false)
     }
 
-    /// The sample, with payload runs of at most 1000 bytes, so that content
-    /// crosses run boundaries often.
-    nonisolated(unsafe) static let sample: Archive = try! make([Paths.sample]) { $0.runBytes = 1000 }
+    /// The sample, with payload runs of at most 1000 bytes and blocks of at most
+    /// 5 deliveries, so that content crosses run and block boundaries often.
+    nonisolated(unsafe) static let sample: Archive = try! make([Paths.sample]) { $0.runBytes = 1000; $0.deliveriesPerBlock = 5 }
     nonisolated(unsafe) static let mixed: Archive = try! make([Paths.sample, Paths.fixture("ipv6-loss.pcap")])
 }
 
