@@ -257,6 +257,13 @@ public final class ArchiveWriter: @unchecked Sendable {
                 run = open
             } else {
                 run = Run(id: nextPayloadID, flowID: flowID, dir: dir, streamOffset: streamOffset, generation: generation)
+                // A direction that filled half its last run will likely fill this one:
+                // its buffer is then allocated once instead of regrown (and copied)
+                // eight times. The slack holds the delivery that takes a run past
+                // runBytes; reserving runBytes alone, that one regrew the buffer to
+                // twice the size (bulk capture, peak RSS: 256-258 MB with the slack,
+                // 321-325 MB without it, 262-268 MB when runs only grew).
+                if let open, open.bytes.count >= runBytes / 2 { run.bytes.reserveCapacity(runBytes + 65536) }
                 nextPayloadID += 1
                 batch.runs.append(run)
                 open = run
