@@ -12,10 +12,9 @@
 -- of every flow it cannot exclude.
 
 CREATE TABLE delivery_block (
-    id              INTEGER PRIMARY KEY,
+    last_delivery   INTEGER PRIMARY KEY,   -- id of its last delivery, which names the block
     flow_id         INTEGER NOT NULL REFERENCES flow(id),
-    first_delivery  INTEGER NOT NULL,   -- id of its first delivery
-    last_delivery   INTEGER NOT NULL,   -- id of its last delivery
+    first_delivery  INTEGER NOT NULL,      -- id of its first delivery
     deliveries      INTEGER NOT NULL CHECK (deliveries > 0),  -- how many it holds
     -- One JSON array per delivery, in call order, holding the columns of the
     -- `delivery` view after flow_id, in that order:
@@ -27,8 +26,8 @@ CREATE TABLE delivery_block (
 CREATE INDEX delivery_block_by_flow ON delivery_block(flow_id, first_delivery);
 
 -- Existing deliveries move into blocks of up to 4,096 per flow.
-INSERT INTO delivery_block(flow_id, first_delivery, last_delivery, deliveries, records)
-SELECT flow_id, min(id), max(id), count(*),
+INSERT INTO delivery_block(last_delivery, flow_id, first_delivery, deliveries, records)
+SELECT max(id), flow_id, min(id), count(*),
        json_group_array(json_array(id, dir, is_start, is_end, skip, length, stored, payload_id, payload_offset,
                                    stream_offset, ts_first, ts_last, packets, chunks, queued_bytes,
                                    queued_packets, overlap_bytes, overlap_packets))

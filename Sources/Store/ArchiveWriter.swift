@@ -139,11 +139,12 @@ public final class ArchiveWriter: @unchecked Sendable {
             """)
         insertPayload = try connection.prepare("INSERT INTO payload(id, flow_id, dir, stream_offset, data) VALUES (?, ?, ?, ?, ?)")
         insertBlock = try connection.prepare("""
-            INSERT INTO delivery_block(flow_id, first_delivery, last_delivery, deliveries, records) VALUES (?, ?, ?, ?, ?)
+            INSERT INTO delivery_block(last_delivery, flow_id, first_delivery, deliveries, records) VALUES (?, ?, ?, ?, ?)
             """)
         insertGap = try connection.prepare("INSERT INTO gap(flow_id, dir, stream_offset, length, ts) VALUES (?, ?, ?, ?, ?)")
         nextFlowID = (try connection.scalar("SELECT coalesce(max(id), 0) + 1 FROM flow")) ?? 1
         nextPayloadID = (try connection.scalar("SELECT coalesce(max(id), 0) + 1 FROM payload")) ?? 1
+        // last_delivery is the rowid: its max is one B-tree descent.
         nextDeliveryID = (try connection.scalar("SELECT coalesce(max(last_delivery), 0) + 1 FROM delivery_block")) ?? 1
         ingestRun = (try connection.scalar("SELECT coalesce(max(ingest_run), 0) + 1 FROM capture")) ?? 1
         nextCaptureID = (try connection.scalar("SELECT coalesce(max(id), 0) + 1 FROM capture")) ?? 1
@@ -400,9 +401,9 @@ public final class ArchiveWriter: @unchecked Sendable {
         let s = insertBlock
         for block in blocks {
             s.reset()
-            try s.bind(block.flowID, at: 1)
-            try s.bind(block.first, at: 2)
-            try s.bind(block.last, at: 3)
+            try s.bind(block.last, at: 1)
+            try s.bind(block.flowID, at: 2)
+            try s.bind(block.first, at: 3)
             try s.bind(block.text.records, at: 4)
             try block.text.withText { text throws in
                 try s.bind(borrowingText: text, at: 5)

@@ -1,11 +1,13 @@
 /// Indexes an ingest into an empty archive builds once, at the end, instead of
 /// row by row.
 ///
-/// Maintaining the indexes of `flow` and `delivery` while rows arrive costs a B-tree
-/// insertion per row and index at hundreds of places at once, and, because those
-/// pages already exist when each batch begins, a rollback-journal copy of every
-/// page touched (on the 1.1 GB bulk capture, as many bytes as the payload itself).
-/// Sorting each finished table once is cheaper. `payload` and `gap` keep theirs:
+/// Maintaining the indexes of `flow` while rows arrive costs a B-tree insertion per
+/// row and index at many places at once, and, because those pages already exist
+/// when each batch begins, a rollback-journal copy of every page touched. Sorting
+/// the finished table once is cheaper. (The index of the former `delivery` table
+/// was deferred too: on the 1.1 GB bulk capture its journal copies had been as many
+/// bytes as the payload. `delivery_block` has one row per flow and batch, few
+/// enough to index as they come.) `payload` and `gap` keep theirs:
 /// building `payload_by_flow` afterwards reads every payload page again, which
 /// costs more than maintaining it (measured on 100,000 small flows). The
 /// definitions come from the embedded schema, so `schema/*.sql` stays their
@@ -45,8 +47,8 @@ public enum BulkLoad {
         return found
     }()
 
-    /// Drops the deferred indexes when the archive holds no flow yet (and so no
-    /// delivery); returns whether it did.
+    /// Drops the deferred indexes when the archive holds no flow yet; returns
+    /// whether it did.
     public static func deferIndexesIfEmpty(_ connection: SQLiteConnection) throws -> Bool {
         let flows = try connection.scalar("SELECT count(*) FROM (SELECT 1 FROM flow LIMIT 1)") ?? 1
         guard flows == 0 else { return false }

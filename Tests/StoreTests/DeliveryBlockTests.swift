@@ -101,8 +101,8 @@ import TestSupport
         #expect(try Self.rows(c, "SELECT type FROM sqlite_schema WHERE name = 'delivery'") == ["view"])
         #expect(try Self.rows(c, deliveries) == before)
         #expect(try Self.rows(c, chunks) == chunksBefore)
-        #expect(try Self.rows(c, "SELECT flow_id, first_delivery, last_delivery, deliveries FROM delivery_block ORDER BY id")
-                == ["1|1|8191|4096", "1|8193|9999|904", "2|2|10002|3"])
+        #expect(try Self.rows(c, "SELECT flow_id, first_delivery, last_delivery, deliveries FROM delivery_block ORDER BY first_delivery")
+                == ["1|1|8191|4096", "2|2|10002|3", "1|8193|9999|904"])
         #expect(try Self.rows(c, "SELECT max(overlap_bytes), min(ts_first), sum(length) FROM delivery")
                 == ["9223372036854775807|-729213000|10001"])
     }
