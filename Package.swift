@@ -63,7 +63,8 @@ let package = Package(
             swiftSettings: hotPath,
             plugins: ["EmbedSchema"]
         ),
-        .target(name: "Ingest", dependencies: ["Capture", "Decoding", "Reassembly", "Store"], swiftSettings: hotPath),
+        .target(name: "CStream"),
+        .target(name: "Ingest", dependencies: ["CStream", "Capture", "Decoding", "Reassembly", "Store"], swiftSettings: hotPath),
         .target(name: "Query", dependencies: ["Decoding", "Store"]),
         .executableTarget(
             name: "flowdb",

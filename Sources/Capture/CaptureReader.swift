@@ -49,13 +49,12 @@ public final class CaptureReader {
     /// Records delivered so far (with a filter, records it rejected are not seen).
     public private(set) var packetsRead = 0
     private let handle: OpaquePointer
-    /// The stdio buffer of the capture stream; freed after libpcap closes it.
-    private let streamBuffer: UnsafeMutableRawPointer
+    /// The stdio buffer of the capture stream, when flowdb opened it; freed after
+    /// libpcap closes the stream.
+    private let streamBuffer: UnsafeMutableRawPointer?
 
     /// Opens `path` ("-" for standard input).
-    public init(path: String, filter: String? = nil) throws(CaptureError) {
-        self.path = path
-        var errbuf = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
+    public convenience init(path: String, filter: String? = nil) throws(CaptureError) {
         // libpcap reads records through stdio; with its default 4 KB buffer a 1 GB
         // capture costs 270,000 read calls. The stream is opened here with a 1 MB
         // buffer and handed to libpcap, which closes it.
@@ -66,10 +65,23 @@ public final class CaptureReader {
         // glibc ignores the size unless it is given the buffer too
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: 1 << 20, alignment: 64)
         setvbuf(file, buffer.assumingMemoryBound(to: CChar.self), _IOFBF, 1 << 20)
+        try self.init(path: path, stream: file, streamBuffer: buffer, filter: filter)
+    }
+
+    /// Reads a capture from an open stream, which libpcap closes (also when this
+    /// throws). `path` names it in errors.
+    public convenience init(path: String, stream: UnsafeMutablePointer<FILE>, filter: String? = nil) throws(CaptureError) {
+        try self.init(path: path, stream: stream, streamBuffer: nil, filter: filter)
+    }
+
+    private init(path: String, stream file: UnsafeMutablePointer<FILE>, streamBuffer buffer: UnsafeMutableRawPointer?,
+                 filter: String?) throws(CaptureError) {
+        self.path = path
+        var errbuf = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
         streamBuffer = buffer
         guard let handle = pcap_fopen_offline_with_tstamp_precision(file, UInt32(PCAP_TSTAMP_PRECISION_NANO), &errbuf) else {
             fclose(file)
-            buffer.deallocate()
+            buffer?.deallocate()
             throw .open(path: path, message: Self.string(errbuf))
         }
         self.handle = handle
@@ -98,7 +110,7 @@ public final class CaptureReader {
 
     deinit {
         pcap_close(handle)
-        streamBuffer.deallocate()
+        streamBuffer?.deallocate()
     }
 
     /// The next packet, or nil at the end of the file.

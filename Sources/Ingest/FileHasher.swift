@@ -1,70 +1,12 @@
-import Dispatch
 import Store
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// Hashes a file (SHA-256) on another thread while the ingest reads it, so the
-/// digest costs no time on the reassembly path.
-final class FileHasher: @unchecked Sendable {
-    /// The file's size when it was opened, for a regular file.
-    let openedSize: Int?
-    private let done = DispatchSemaphore(value: 0)
-    // written by the hashing thread before `done` is signalled, read after waiting
-    private var digest: String?
-    private var bytes = 0
-
-    /// Opens a regular file at once (so the bytes hashed are those of the file
-    /// being ingested, even if the path is unlinked or replaced meanwhile) and
-    /// hashes it on another thread. Anything else (a FIFO, `<(...)`) is left alone:
-    /// it can be read once, by libpcap, and hashing it would take bytes away.
-    init(path: String) {
-        var st = stat()
-        var fd = stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG ? open(path, O_RDONLY | O_CLOEXEC) : -1
-        if fd >= 0, fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG {
-            openedSize = Int(st.st_size)
-        } else {
-            if fd >= 0 { close(fd) }
-            fd = -1
-            openedSize = nil
-        }
-        self.fd = fd
-        guard fd >= 0 else { done.signal(); return }
-        // Its own thread, so that lowering its priority touches no shared worker.
-        var thread = pthread_t()
-        let context = Unmanaged.passRetained(self)
-        let started = pthread_create(&thread, nil, { context in
-            let hasher = Unmanaged<FileHasher>.fromOpaque(context!).takeRetainedValue()
-            // The archive writer is the ingest's critical path: on two cores the
-            // digest takes the time the writer leaves rather than an even share.
-            // (On Linux, `who` 0 is the calling thread.)
-            setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
-            hasher.run()
-            return nil
-        }, context.toOpaque())
-        if started == 0 {
-            pthread_detach(thread)
-        } else {
-            context.release()
-            run()
-        }
-    }
-
-    private let fd: Int32
-
-    private func run() {
-        defer { done.signal() }
-        defer { close(fd) }
-        (digest, bytes) = Self.hash(fd: fd)
-    }
-
-    /// Waits for the digest; nil when the file could not be read or is not a regular file.
-    func result() -> (sha256: String?, size: Int) {
-        done.wait()
-        done.signal()
-        return (digest, bytes)
-    }
-
+/// SHA-256 of a file by path, for matching a capture against those already in the
+/// archive before reading it. (While a file is ingested, `HashedCapture` hashes the
+/// bytes libpcap reads.)
+enum FileHasher {
     /// The digest and size of the file's bytes, or nil (and the bytes read before
     /// the failure) when it could not be read.
     static func hash(path: String) -> (String?, Int) {

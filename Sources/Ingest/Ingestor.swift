@@ -134,14 +134,15 @@ public final class Ingestor {
         do {
             for path in toRead {
                 current = path
-                let hasher = path == "-" ? nil : FileHasher(path: path)
+                let capture = HashedCapture(path: path)
+                defer { capture?.abandon() }
                 var captureID: Int64?
-                let fileSize = hasher?.openedSize ?? 0
+                let fileSize = capture?.openedSize ?? 0
                 var result = FileResult()
                 var failure: String?
                 do {
                     result = try pipeline.run(
-                        path: path, filter: options.filter,
+                        path: path, stream: capture?.takeStream(), filter: options.filter,
                         opened: { reader in
                             let id = try writer.beginCapture(path: path, size: fileSize, dlt: reader.dlt,
                                                              linkTypeName: reader.linkTypeName, snaplen: reader.snaplen)
@@ -158,11 +159,11 @@ public final class Ingestor {
                     failure = error.description
                 }
                 report.counters += result.counters
-                let digest = hasher?.result()
+                let digest = capture?.finish()
                 let size = digest?.size ?? fileSize
                 // A file cut (or extended) at a record boundary while it is read ends
                 // without a read error; where reading and hashing stopped tells.
-                if failure == nil, let opened = hasher?.openedSize {
+                if failure == nil, let opened = capture?.openedSize {
                     let hashed = digest?.sha256 != nil ? size : opened, read = result.endOffset ?? opened
                     if hashed != opened || read != opened {
                         failure = "\(path): the file changed while it was read (\(opened) bytes when opened, \(hashed != opened ? hashed : read) at the end)"

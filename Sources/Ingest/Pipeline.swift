@@ -1,6 +1,9 @@
 import Capture
 import Decoding
 import Reassembly
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// When the assembler is flushed during a run, in capture time. Mirrors
 /// gopacket-oracle's flags: after every `every` TCP packets, buffered data older
@@ -66,10 +69,16 @@ public final class Pipeline<Factory: StreamFactory> {
     /// the archive's capture row). On a read error the packets before it have been
     /// assembled, and `partial` receives what was counted.
     /// `tick` runs every 4096 packets (progress, committing batches).
-    public func run(path: String, filter: String?, opened: (CaptureReader) throws -> Void = { _ in },
+    /// With `stream`, the capture is read from it (libpcap closes it) and `path` only names it.
+    public func run(path: String, stream: UnsafeMutablePointer<FILE>? = nil, filter: String?,
+                    opened: (CaptureReader) throws -> Void = { _ in },
                     tick: (CaptureReader, FileResult) throws -> Void = { _, _ in },
                     partial: (FileResult) -> Void = { _ in }) throws -> FileResult {
-        let reader = try CaptureReader(path: path, filter: filter)
+        let reader = if let stream {
+            try CaptureReader(path: path, stream: stream, filter: filter)
+        } else {
+            try CaptureReader(path: path, filter: filter)
+        }
         cursor.fileIndex += 1
         try opened(reader)
         var result = FileResult(dlt: reader.dlt, linkTypeName: reader.linkTypeName, snaplen: reader.snaplen)
