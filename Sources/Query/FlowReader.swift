@@ -1,6 +1,7 @@
 import Store
 
-/// One delivery of a flow, with its stored bytes.
+/// One delivery of a flow, with its stored bytes (or, from `deliveries(flowID:)`,
+/// where they are, for `bytes(of:)`).
 public struct ChunkRecord: Sendable, Equatable {
     public var id: Int64
     public var dir: Int
@@ -13,6 +14,9 @@ public struct ChunkRecord: Sendable, Equatable {
     public var tsFirst: Int64?
     public var tsLast: Int64?
     public var bytes: [UInt8]
+    /// The payload run holding the stored bytes, and where they start in it.
+    var payloadID: Int64? = nil
+    var payloadOffset = 0
 }
 
 /// A skipped gap of a flow.
@@ -39,34 +43,51 @@ public final class FlowReader {
 
     /// Every delivery of the flow in call order, with its stored bytes.
     public func chunks(flowID: Int64) throws -> [ChunkRecord] {
+        var out = try deliveries(flowID: flowID)
+        for i in out.indices { out[i].bytes = try bytes(of: out[i]) }
+        return out
+    }
+
+    /// Every delivery of the flow in call order, without its bytes: a flow's
+    /// content is then read one delivery at a time (`bytes(of:)`), in constant memory.
+    public func deliveries(flowID: Int64) throws -> [ChunkRecord] {
         chunkRows.reset()
         try chunkRows.bind(flowID, at: 1)
         defer { chunkRows.reset() }
         var out: [ChunkRecord] = []
-        var cachedID: Int64 = -1
-        var cached: [UInt8] = []
         while try chunkRows.step() {
             let s = chunkRows
             var chunk = ChunkRecord(id: s.int64(0), dir: s.int(1), isStart: s.int(2) != 0, isEnd: s.int(3) != 0, skip: s.int(4),
                                     length: s.int(5), stored: s.int(6), streamOffset: s.int64(9),
                                     tsFirst: s.isNull(10) ? nil : s.int64(10), tsLast: s.isNull(11) ? nil : s.int64(11), bytes: [])
             if chunk.stored > 0 && !s.isNull(7) {
-                let payloadID = s.int64(7), offset = s.int(8)
-                if payloadID != cachedID {
-                    payloadRow.reset()
-                    try payloadRow.bind(payloadID, at: 1)
-                    cached = try payloadRow.step() ? Array(payloadRow.blob(0)) : []
-                    payloadRow.reset()
-                    cachedID = payloadID
-                }
-                // payload_offset and stored come from the archive: checked, never trusted
-                if offset >= 0, offset <= cached.count, chunk.stored <= cached.count - offset {
-                    chunk.bytes = Array(cached[offset..<(offset + chunk.stored)])
-                }
+                chunk.payloadID = s.int64(7)
+                chunk.payloadOffset = s.int(8)
             }
             out.append(chunk)
         }
         return out
+    }
+
+    /// The last payload run read for each direction: deliveries of a direction
+    /// follow each other through its runs, so each run is read once.
+    private var cachedRuns: [(id: Int64, data: [UInt8])] = [(-1, []), (-1, [])]
+
+    /// The stored bytes of a delivery from `deliveries(flowID:)`; empty when none
+    /// are stored or the archive's offsets do not fit its run.
+    public func bytes(of chunk: ChunkRecord) throws -> [UInt8] {
+        guard chunk.stored > 0, let payloadID = chunk.payloadID else { return [] }
+        let slot = chunk.dir == 0 ? 0 : 1
+        if cachedRuns[slot].id != payloadID {
+            payloadRow.reset()
+            try payloadRow.bind(payloadID, at: 1)
+            cachedRuns[slot] = (payloadID, try payloadRow.step() ? Array(payloadRow.blob(0)) : [])
+            payloadRow.reset()
+        }
+        // payload_offset and stored come from the archive: checked, never trusted
+        let run = cachedRuns[slot].data, offset = chunk.payloadOffset
+        guard offset >= 0, offset <= run.count, chunk.stored <= run.count - offset else { return [] }
+        return Array(run[offset..<(offset + chunk.stored)])
     }
 
     public func gaps(flowID: Int64) throws -> [GapRecord] {

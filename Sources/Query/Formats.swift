@@ -113,24 +113,34 @@ public enum Formats {
     }
 
     /// Both directions interleaved, each delivery headed by direction, time and
-    /// stream offset and rendered by `body`; gaps and unstored bytes noted.
-    static func follow(_ f: FlowRecord, _ chunks: [ChunkRecord], body: (ChunkRecord) -> String) -> String {
-        var out = "=== flow \(f.id): \(endpoint(f.clientIP, f.clientPort, f.ipVersion)) -> \(endpoint(f.serverIP, f.serverPort, f.ipVersion))\n"
-        for c in interleaved(chunks) {
-            if let gap = gapLine(c) { out += gap }
+    /// stream offset and rendered by `body` from its bytes; gaps and unstored bytes
+    /// noted. The text goes to `write` a delivery at a time, and `bytes` reads each
+    /// delivery's bytes when it is its turn, so a flow of any size takes little memory.
+    static func follow(_ f: FlowRecord, _ deliveries: [ChunkRecord], bytes: (ChunkRecord) throws -> [UInt8],
+                       write: (String) -> Void, body: (ChunkRecord, [UInt8]) -> String) rethrows {
+        write("=== flow \(f.id): \(endpoint(f.clientIP, f.clientPort, f.ipVersion)) -> \(endpoint(f.serverIP, f.serverPort, f.ipVersion))\n")
+        for c in interleaved(deliveries) {
+            if let gap = gapLine(c) { write(gap) }
             guard c.length > 0 else { continue }
-            out += heading(f, c) + "\n" + body(c)
-            if c.stored < c.length { out += "[not stored: \(c.length - c.stored) bytes at offset \(c.streamOffset + Int64(c.stored))]\n" }
+            write(heading(f, c) + "\n" + body(c, try bytes(c)))
+            if c.stored < c.length { write("[not stored: \(c.length - c.stored) bytes at offset \(c.streamOffset + Int64(c.stored))]\n") }
         }
-        return out
     }
 
     /// Wireshark-like "follow TCP stream": printable ASCII as is, newlines kept,
     /// every other byte escaped (\r, \t, \xNN).
     public static func ascii(_ f: FlowRecord, _ chunks: [ChunkRecord]) -> String {
-        follow(f, chunks) { c in
-            let text = escaped(c.bytes)
-            return c.bytes.last == UInt8(ascii: "\n") ? text : text + "\n"
+        var out = ""
+        writeAscii(f, chunks, bytes: { $0.bytes }) { out += $0 }
+        return out
+    }
+
+    /// `ascii`, written a delivery at a time, reading bytes with `bytes`.
+    public static func writeAscii(_ f: FlowRecord, _ deliveries: [ChunkRecord], bytes: (ChunkRecord) throws -> [UInt8],
+                                  to write: (String) -> Void) rethrows {
+        try follow(f, deliveries, bytes: bytes, write: write) { _, data in
+            let text = escaped(data)
+            return data.last == UInt8(ascii: "\n") ? text : text + "\n"
         }
     }
 
@@ -153,7 +163,15 @@ public enum Formats {
 
     /// A hexdump of each delivery, with stream offsets, both directions interleaved.
     public static func hex(_ f: FlowRecord, _ chunks: [ChunkRecord]) -> String {
-        follow(f, chunks) { c in hexdump(c.bytes, startingAt: c.streamOffset) }
+        var out = ""
+        writeHex(f, chunks, bytes: { $0.bytes }) { out += $0 }
+        return out
+    }
+
+    /// `hex`, written a delivery at a time, reading bytes with `bytes`.
+    public static func writeHex(_ f: FlowRecord, _ deliveries: [ChunkRecord], bytes: (ChunkRecord) throws -> [UInt8],
+                                to write: (String) -> Void) rethrows {
+        try follow(f, deliveries, bytes: bytes, write: write) { c, data in hexdump(data, startingAt: c.streamOffset) }
     }
 
     public static func hexdump(_ bytes: [UInt8], startingAt offset: Int64) -> String {

@@ -143,8 +143,12 @@ struct QueryCommand: ParsableCommand {
                     try reader.writeStream(flowID: found[0].id, dir: dir == .client ? 0 : 1, fillGaps: fillGaps) { out.write(bytes: $0) }
                 case .ascii, .hex:
                     for f in found {
-                        let chunks = try reader.chunks(flowID: f.id)
-                        out.write(show == .ascii ? Formats.ascii(f, chunks) : Formats.hex(f, chunks))
+                        let deliveries = try reader.deliveries(flowID: f.id)
+                        if show == .ascii {
+                            try Formats.writeAscii(f, deliveries, bytes: reader.bytes(of:), to: out.write)
+                        } else {
+                            try Formats.writeHex(f, deliveries, bytes: reader.bytes(of:), to: out.write)
+                        }
                     }
                 }
             } else if json {

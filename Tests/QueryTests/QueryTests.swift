@@ -133,6 +133,38 @@ func ids(_ filter: FlowFilter, in archive: Archive = Archives.mixed, containing 
         #expect(Formats.json("a\"b\\c\n\u{1}") == #""a\"b\\c\n\u0001""#)
     }
 
+    /// A flow's content read a delivery at a time (as --show does) is the content of
+    /// `chunk`, in the order --show reads it and backwards, through payload runs of
+    /// 1000 bytes; and the text written in pieces equals the text built whole.
+    @Test func deliveriesReadOneAtATime() throws {
+        let reader = try FlowReader(archive: Archives.sample)
+        let c = Archives.sample.connection
+        let data = try c.prepare("SELECT data FROM chunk WHERE id = ?")
+        var f = FlowFilter(); f.flowIDs = [1, 2, 3]
+        var checked = 0, stored = 0
+        for flow in try FlowQuery(archive: Archives.sample).flows(f).flows {
+            let deliveries = try reader.deliveries(flowID: flow.id)
+            #expect(deliveries.allSatisfy { $0.bytes.isEmpty })
+            let order = Formats.interleaved(deliveries)
+            for d in order + order.reversed() {
+                data.reset()
+                try data.bind(d.id, at: 1)
+                #expect(try data.step())
+                let bytes = try reader.bytes(of: d)
+                #expect(bytes == Array(data.blob(0)), "delivery \(d.id)")
+                checked += 1
+                stored += bytes.count
+            }
+            var pieces = 0, text = ""
+            try Formats.writeHex(flow, deliveries, bytes: reader.bytes(of:)) { text += $0; pieces += 1 }
+            #expect(text == Formats.hex(flow, try reader.chunks(flowID: flow.id)))
+            #expect(pieces > 2)
+        }
+        data.reset()
+        #expect(checked == 2 * 164)
+        #expect(stored == 2 * (216 + 60000 + 16 + 60000 + 3016 + 90000))     // the three flows' bytes, twice
+    }
+
     @Test func asciiAndHexViews() throws {
         let reader = try FlowReader(archive: Archives.sample)
         var f = FlowFilter(); f.flowIDs = [1]
