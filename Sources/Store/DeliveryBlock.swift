@@ -27,6 +27,12 @@ final class DeliveryBlockText {
 
     deinit { bytes.deallocate() }
 
+    /// Empties the text for the next block, keeping the buffer.
+    func reset() {
+        count = 1
+        records = 0
+    }
+
     /// Appends one delivery's values, in the column order of the `delivery` view
     /// after flow_id; nil is written as JSON null.
     func append(id: Int64, dir: Int, isStart: Bool, isEnd: Bool, skip: Int, length: Int, stored: Int,
