@@ -12,6 +12,11 @@ import Glibc
 
 let directory = "/dev/shm/flowdb-fuzz-ingest-\(getpid())"
 mkdir(directory, 0o700)
+// libFuzzer ends a run with exit(): leave nothing behind in /dev/shm.
+atexit {
+    for name in ["input.pcap", "a.sqlite", "a.sqlite-journal", "a.sqlite.ingest-lock"] { unlink(directory + "/" + name) }
+    rmdir(directory)
+}
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
