@@ -13,11 +13,11 @@ import Glibc
 /// hasher; the second `read` of every byte cost 0.12–0.15 s of CPU per GB.
 ///
 /// The main thread reads the file in 1 MB blocks into a ring of `blockCount`
-/// buffers, serves libpcap from the current block (`stream` is unbuffered, so each
-/// of libpcap's reads is one copy out of the block), and hands each block to the
-/// hasher when it is used up. It waits only when every block is still waiting to
-/// be hashed. `finish()` reads what libpcap left (after a bad record, say), so
-/// that the digest always covers the whole file. Blocks are filled by read(2),
+/// buffers, serves libpcap's stdio buffer from the current block, and hands each
+/// block to the hasher when it is used up. It waits only when every block is still
+/// waiting to be hashed. `finish()` reads what libpcap left (after a bad record,
+/// say), so that the digest always covers the whole file; called without libpcap
+/// ever taking the stream, it simply hashes the file. Blocks are filled by read(2),
 /// never through a memory map: a file cut while it is read then only ends early,
 /// where a mapped page past the new end would raise SIGBUS.
 final class HashedCapture: @unchecked Sendable {

@@ -225,7 +225,8 @@ public final class Ingestor {
         var candidates: [(Int64, String)] = []
         while try same.step() { candidates.append((same.int64(0), same.text(1) ?? "")) }
         guard !candidates.isEmpty else { return nil }
-        let (digest, _) = FileHasher.hash(path: path)
+        // Read and hashed as an ingest would, with nothing reading the capture.
+        let digest = HashedCapture(path: path)?.finish().sha256
         for (id, sha) in candidates where sha == digest {
             if options.force {
                 notice("\(path): replacing capture \(id), which holds the same bytes (--force)")

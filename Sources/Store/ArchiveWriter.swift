@@ -384,27 +384,17 @@ public final class ArchiveWriter: @unchecked Sendable {
     /// of a batch's blocks at once took a buffer per flow, 100 MB and more with
     /// 100,000 flows in a batch.
     private func writeBlocks(_ deliveries: [DeliveryRow]) throws {
-        // Each flow's deliveries together, in call order (ids rise with the index):
-        // sorted as integers, flow id above the index, where both fit.
-        let order: [Int]
-        if deliveries.count < 1 << 20, deliveries.allSatisfy({ $0.flowID >= 0 && $0.flowID < 1 << 43 }) {
-            var keys = deliveries.indices.map { UInt64(deliveries[$0].flowID) << 20 | UInt64($0) }
-            keys.sort()
-            order = keys.map { Int($0 & (1 << 20 - 1)) }
-        } else {
-            order = deliveries.indices.sorted {
-                let a = deliveries[$0].flowID, b = deliveries[$1].flowID
-                return a != b ? a < b : $0 < $1
-            }
-        }
+        // Each flow's deliveries together, in call order (ids rise with the index).
+        var order = deliveries.indices.map { (flowID: deliveries[$0].flowID, index: $0) }
+        order.sort(by: <)
         let text = blockText, s = insertBlock
         var start = 0
         while start < order.count {
-            let flowID = deliveries[order[start]].flowID
+            let flowID = order[start].flowID
             text.reset()
             var end = start
-            while end < order.count, end - start < deliveriesPerBlock, deliveries[order[end]].flowID == flowID {
-                let d = deliveries[order[end]], st = d.stats
+            while end < order.count, end - start < deliveriesPerBlock, order[end].flowID == flowID {
+                let d = deliveries[order[end].index], st = d.stats
                 text.append(id: d.id, dir: d.dir, isStart: d.isStart, isEnd: d.isEnd, skip: d.skip, length: d.length,
                             stored: d.stored, payloadID: d.stored > 0 ? d.payloadID : nil,
                             payloadOffset: d.stored > 0 ? d.payloadOffset : nil, streamOffset: d.streamOffset,
@@ -414,9 +404,9 @@ public final class ArchiveWriter: @unchecked Sendable {
                 end += 1
             }
             s.reset()
-            try s.bind(deliveries[order[end - 1]].id, at: 1)
+            try s.bind(deliveries[order[end - 1].index].id, at: 1)
             try s.bind(flowID, at: 2)
-            try s.bind(deliveries[order[start]].id, at: 3)
+            try s.bind(deliveries[order[start].index].id, at: 3)
             try s.bind(end - start, at: 4)
             try text.withText { text throws in
                 try s.bind(borrowingText: text, at: 5)
