@@ -141,7 +141,10 @@ final class AssemblerCore {
                     end: flags.contains(.rst) || flags.contains(.fin), queue: queue, context: context)
         guard !sg.chunks.isEmpty else { return }
         let next = sendToConnection(connection, half: half, context: context)
-        half.nextSeq = flags.contains(.fin) ? next.adding(1) : next
+        // The FIN occupies a sequence number only when it was delivered. gopacket
+        // also adds it when the FIN packet was queued and a page limit forced out
+        // older data, which trims one byte of what follows (a deliberate deviation).
+        half.nextSeq = flags.contains(.fin) && !queue ? next.adding(1) : next
     }
 
     /// Queues the live packet, or stages it for immediate delivery.

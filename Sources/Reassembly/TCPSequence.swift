@@ -1,10 +1,11 @@
 /// A 32-bit TCP sequence number with wrap-around aware arithmetic.
 ///
-/// `difference(to:)` and `adding(_:)` reproduce gopacket 1.1.19 exactly,
-/// including its wrap rule: a value in the last quarter of the 32-bit space
-/// is considered before a value in the first quarter, and the correction
-/// added across the wrap is `0xFFFF_FFFF` (not 2^32), so a distance measured
-/// across the wrap comes out one less than the modular distance.
+/// `difference(to:)` follows gopacket 1.1.19's wrap rule (a value in the last
+/// quarter of the 32-bit space comes before a value in the first quarter) with
+/// one deliberate deviation: the correction added across the wrap is 2^32.
+/// gopacket adds `0xFFFF_FFFF`, so its distances across the wrap are one short,
+/// which repeats a delivered byte on retransmissions and under-reports gaps that
+/// straddle the wrap (README, "Deviations from gopacket").
 @frozen
 public struct TCPSequence: Hashable, Comparable, Sendable, CustomStringConvertible, ExpressibleByIntegerLiteral {
     /// The raw 32-bit value carried in the TCP header.
@@ -24,9 +25,9 @@ public struct TCPSequence: Hashable, Comparable, Sendable, CustomStringConvertib
         var from = Int64(rawValue)
         var to = Int64(other.rawValue)
         if from > lastQuarter && to < quarter {
-            to += 0xFFFF_FFFF
+            to += 0x1_0000_0000
         } else if to > lastQuarter && from < quarter {
-            from += 0xFFFF_FFFF
+            from += 0x1_0000_0000
         }
         return Int(to - from)
     }

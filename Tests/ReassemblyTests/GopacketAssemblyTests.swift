@@ -431,31 +431,6 @@ import Testing
 /// gopacket 1.1.19 behaviours that look like bugs but are kept on purpose
 /// (flowdb's port must deliver exactly what gopacket delivers).
 @Suite struct GopacketQuirkTests {
-    @Test func queuedFINTrippingPageLimitAdvancesNextSequenceAndDropsAByte() {
-        let stream = RecordingStream()
-        let assembler = Assembler(factory: SharedStreamFactory(stream: stream),
-                                  options: AssemblerOptions(maxBufferedPagesPerConnection: 2))
-        assembler.feed(Packet(seq: 1000, flags: .syn))
-        assembler.feed(Packet(seq: 1005, payload: [5]))
-        stream.deliveries = []
-        assembler.feed(Packet(seq: 1010, flags: .fin, payload: [10]))
-        #expect(stream.deliveries == [Delivery(bytes: [5], skip: 4)])
-        // The FIN was queued, yet the next sequence became 1007: byte 6 is trimmed away.
-        assembler.feed(Packet(seq: 1006, payload: [6]))
-        #expect(stream.deliveries == [Delivery(bytes: [5], skip: 4)])
-        assembler.feed(Packet(seq: 1007, payload: [7, 8, 9]))
-        #expect(stream.deliveries == [Delivery(bytes: [5], skip: 4), Delivery(bytes: [7, 8, 9, 10], end: true)])
-    }
-
-    @Test func sequenceDifferenceAcrossWrapIsOneShort() {
-        #expect(TCPSequence(0xFFFF_FFFF).difference(to: 0) == 0)
-        #expect(TCPSequence(0xFFFF_FFF0).difference(to: 5) == 20)
-        #expect(TCPSequence(5).difference(to: 0xFFFF_FFF0) == -20)
-        #expect(TCPSequence(0xFFFF_FFFF).adding(1) == 0)
-        #expect(TCPSequence(3).adding(-5) == 0xFFFF_FFFE)
-        #expect(TCPSequence(1000).difference(to: 1004) == 4)
-    }
-
     @Test func keepFromInsideLivePacketAlsoTrimsFollowingPages() {
         // gopacket carries the keep offset past the live packet onto the pages
         // delivered after it; kept bytes of those pages are lost.
@@ -483,5 +458,47 @@ import Testing
         assembler.feed(Packet(seq: 1001, flags: .rst))
         #expect(stream.deliveries.last == Delivery(bytes: [], end: true))
         #expect(assembler.pageStatistics.used == 1)
+    }
+}
+
+/// Where gopacket 1.1.19 loses or repeats bytes, flowdb deliberately does not
+/// (README, "Deviations from gopacket"); each test shows the bytes surviving.
+@Suite struct GopacketDeviationTests {
+    /// gopacket adds one to the next sequence for a FIN that was queued, not
+    /// delivered, when a page limit forces older data out: byte 6 was trimmed away
+    /// and [7, 8, 9, 10] delivered without it. flowdb delivers byte 6.
+    @Test func queuedFINForcedOutByPageLimitKeepsEveryByte() {
+        let stream = RecordingStream()
+        let assembler = Assembler(factory: SharedStreamFactory(stream: stream),
+                                  options: AssemblerOptions(maxBufferedPagesPerConnection: 2))
+        assembler.feed(Packet(seq: 1000, flags: .syn))
+        assembler.feed(Packet(seq: 1005, payload: [5]))
+        stream.deliveries = []
+        assembler.feed(Packet(seq: 1010, flags: .fin, payload: [10]))
+        #expect(stream.deliveries == [Delivery(bytes: [5], skip: 4)])
+        assembler.feed(Packet(seq: 1006, payload: [6]))
+        #expect(stream.deliveries == [Delivery(bytes: [5], skip: 4), Delivery(bytes: [6])])
+        assembler.feed(Packet(seq: 1007, payload: [7, 8, 9]))
+        #expect(stream.deliveries == [Delivery(bytes: [5], skip: 4), Delivery(bytes: [6]),
+                                      Delivery(bytes: [7, 8, 9, 10], end: true)])
+    }
+
+    /// Distances across the 2^32 wrap are modular; gopacket's are one short
+    /// (0xFFFF_FFFF to 0 is 0 there, 0xFFFF_FFF0 to 5 is 20).
+    @Test func sequenceDifferenceAcrossWrapIsModular() {
+        #expect(TCPSequence(0xFFFF_FFFF).difference(to: 0) == 1)
+        #expect(TCPSequence(0xFFFF_FFF0).difference(to: 5) == 21)
+        #expect(TCPSequence(5).difference(to: 0xFFFF_FFF0) == -21)
+        #expect(TCPSequence(0xFFFF_FFFF).adding(1) == 0)
+        #expect(TCPSequence(3).adding(-5) == 0xFFFF_FFFE)
+        #expect(TCPSequence(1000).difference(to: 1004) == 4)
+        // Every distance up to a quarter of the space, across the wrap both ways.
+        for d in [1, 2, 255, 65_536, 0x3FFF_0000] {
+            for base: UInt32 in [0xFFFF_FFFF, 0xFFFF_FF00, 0xC000_0001] {
+                let a = TCPSequence(base), b = a.adding(d)
+                #expect(a.difference(to: b) == d)
+                #expect(b.difference(to: a) == -d)
+            }
+        }
     }
 }

@@ -262,21 +262,21 @@ import Testing
         #expect(assembler.pageStatistics.used == 0)
     }
 
-    /// gopacket's Difference is one short across the wrap (README, "kept as gopacket"):
-    /// a retransmission starting before the wrap of bytes delivered after it is
-    /// trimmed one byte short, so one old byte is delivered again; a gap straddling
-    /// the wrap is reported one byte short.
-    @Test func retransmissionAcrossWrapRepeatsOneByteAsGopacketDoes() {
+    /// Across the wrap, a retransmission of delivered bytes is trimmed exactly and a
+    /// gap straddling the wrap has its true length. (gopacket's Difference is one
+    /// short there: it delivers one old byte again and reports the gap as 299;
+    /// flowdb deviates on purpose, README "Deviations from gopacket".)
+    @Test func retransmissionAndGapAcrossWrapAreExact() {
         let isn: UInt32 = 0xFFFF_FEFF   // byte k has sequence 0xFFFF_FF00 + k; the wrap is at byte 256
         let original = Self.data(0..<2000)
         let stream = RecordingStream()
         let assembler = Assembler(factory: SharedStreamFactory(stream: stream))
         assembler.feed(Packet(seq: isn, flags: .syn))
         assembler.feed(Packet(seq: isn &+ 1, flags: .ack, payload: Array(original[0..<512])))
-        // Bytes 200..<600 again: 312 already delivered, but trimmed by 311.
+        // Bytes 200..<600 again: 312 already delivered and trimmed.
         assembler.feed(Packet(seq: isn &+ 1 &+ 200, flags: .ack, payload: Array(original[200..<600])))
-        #expect(stream.deliveries.last == Delivery(bytes: Array(original[511..<600])))
-        #expect(stream.stats.last?.overlapBytes == 311)
+        #expect(stream.deliveries.last == Delivery(bytes: Array(original[512..<600])))
+        #expect(stream.stats.last?.overlapBytes == 312)
 
         let other = RecordingStream()
         let gapped = Assembler(factory: SharedStreamFactory(stream: other))
@@ -285,7 +285,7 @@ import Testing
         // A hole from byte 100 to 400, across the wrap, then flushed.
         gapped.feed(Packet(seq: isn &+ 1 &+ 400, flags: .ack, payload: Array(original[400..<500])))
         gapped.flushAll()
-        #expect(other.deliveries.map(\.skip) == [0, 0, 299])
+        #expect(other.deliveries.map(\.skip) == [0, 0, 300])
         #expect(other.deliveries.last?.bytes == Array(original[400..<500]))
     }
 

@@ -111,16 +111,7 @@ import Testing
                 rest.append(packet)
             }
         }
-        // gopacket quirk (pinned in GopacketQuirkTests): a queued FIN that trips a
-        // page limit still advances the next sequence by one, shifting what
-        // follows by a byte. Page-limited runs therefore carry no FIN (flushAll
-        // closes them); unlimited runs keep FIN anywhere in the disorder.
         let limited = options.maxBufferedPagesPerConnection > 0 || options.maxBufferedPagesTotal > 0
-        if limited {
-            for index in rest.indices {
-                rest[index].flags.remove(.fin)
-            }
-        }
         if allowDisorder {
             if Bool.random(using: &rng) {
                 rest.shuffle(using: &rng)
