@@ -6,6 +6,7 @@
 //   CCrypto          libcrypto for SHA-256)
 //   Reassembly       pure Swift port of gopacket's TCP reassembly; knows nothing of pcap or SQLite
 //   Decoding         pure Swift link/IP/TCP decoding over borrowed bytes
+//   Connections      pure Swift: Zeek's connection states and history letters from TCP headers
 //   Capture          libpcap reader: files, stdin, BPF filters
 //   Store            the archive: schema (embedded from schema/*.sql), recording, queries
 //   Ingest           the pipeline read → decode → assemble → store
@@ -55,17 +56,19 @@ let package = Package(
             swiftSettings: hotPath
         ),
         .target(name: "Decoding"),
+        // Zeek's connection states and history letters, from packet headers alone.
+        .target(name: "Connections", swiftSettings: hotPath),
         .target(name: "Capture", dependencies: ["CPcap"]),
         .plugin(name: "EmbedSchema", capability: .buildTool()),
         .target(
             name: "Store",
-            dependencies: ["CSQLite", "CCrypto", "Decoding", "Reassembly"],
+            dependencies: ["CSQLite", "CCrypto", "Connections", "Decoding", "Reassembly"],
             swiftSettings: hotPath,
             plugins: ["EmbedSchema"]
         ),
         .target(name: "CStream"),
         .target(name: "Ingest", dependencies: ["CStream", "Capture", "Decoding", "Reassembly", "Store"], swiftSettings: hotPath),
-        .target(name: "Query", dependencies: ["Decoding", "Store"]),
+        .target(name: "Query", dependencies: ["Connections", "Decoding", "Store"]),
         .executableTarget(
             name: "flowdb",
             dependencies: [
@@ -76,6 +79,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "ReassemblyTests", dependencies: ["Reassembly"]),
         .testTarget(name: "DecodingTests", dependencies: ["Decoding"]),
+        .testTarget(name: "ConnectionsTests", dependencies: ["Connections"]),
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "Decoding", "TestSupport"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "CSQLite", "TestSupport"]),
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "Store", "TestSupport"]),

@@ -37,6 +37,10 @@ public struct DecodedPacket {
     public var payloadTruncated = false
     /// Offset of the IP header in the packet (for diagnostics).
     public var networkOffset = 0
+    /// The IP datagram's length as its header announces it (IPv4 total length,
+    /// IPv6 header plus payload length or jumbogram length), header included:
+    /// what Zeek counts as a packet's IP bytes. May exceed the bytes captured.
+    public var ipLength = 0
 
     public init() {}
 }
@@ -135,6 +139,7 @@ public struct PacketDecoder: Sendable {
         // the packet is as long as what was captured.
         if totalLength == 0 { totalLength = available }
         guard totalLength >= 20, headerLength >= 20, headerLength <= totalLength else { return .malformed }
+        out.ipLength = totalLength
         let end: Int
         if available >= totalLength {
             end = start + totalLength          // drop link-layer padding
@@ -183,6 +188,7 @@ public struct PacketDecoder: Sendable {
             guard payloadLength != 0 else { return .malformed }
             limit = offset + payloadLength
         }
+        out.ipLength = limit - start
         let end: Int
         if limit > p.count {
             end = p.count

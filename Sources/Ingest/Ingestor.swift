@@ -20,6 +20,10 @@ public struct IngestOptions: Sendable {
     public var runBytes = 256 << 10
     /// Most deliveries in one `delivery_block` row.
     public var deliveriesPerBlock = 4096
+    /// Capture time during which packets after a connection closed (the last ACK,
+    /// a retransmitted FIN or RST, late data) still belong to it, as Zeek's
+    /// `tcp_close_delay`; 0 gives each such stream a flow of its own, as gopacket does.
+    public var closeDelay: Int64 = 5_000_000_000
     public init() {}
 }
 
@@ -126,7 +130,7 @@ public final class Ingestor {
         writer.runBytes = options.runBytes
         writer.deliveriesPerBlock = max(1, options.deliveriesPerBlock)
         let cursor = PacketCursor()
-        let factory = RecordingStream.Factory(writer: writer, packetIndex: { cursor.packetIndex })
+        let factory = RecordingStream.Factory(writer: writer, cursor: cursor, closeDelay: options.closeDelay)
         let pipeline = Pipeline(factory: factory, cursor: cursor, options: options.assembler, flushPolicy: options.flushPolicy)
         var finished: [(id: Int64, failure: String?)] = []
         var begun: [Int64] = []       // this run's captures, in the archive as 'running'

@@ -1,6 +1,7 @@
 import Capture
 import Decoding
 import Reassembly
+import Store
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -27,16 +28,6 @@ public struct FlushPolicy: Sendable, Equatable {
     /// minutes. Memory stays bounded on long captures, and a connection active
     /// within two minutes is never cut.
     public static let ingestDefault = FlushPolicy(every: 100_000, after: 120_000_000_000, closeAfter: 120_000_000_000)
-}
-
-/// Where the pipeline stands, shared with the stream factory so that a new
-/// stream knows which file and packet created it.
-public final class PacketCursor {
-    /// 0-based index of the file being read among the run's files.
-    public internal(set) var fileIndex = -1
-    /// 0-based index of the packet being assembled in its file; -1 during flushes.
-    public internal(set) var packetIndex = -1
-    public init() {}
 }
 
 /// What one file gave.
@@ -94,6 +85,7 @@ public final class Pipeline<Factory: StreamFactory> {
                 result.counters.record(decoded, capturedBytes: raw.bytes.count, payloadTruncated: packet.payloadTruncated)
                 guard decoded == .tcp else { continue }
                 cursor.packetIndex = raw.index
+                cursor.ipLength = packet.ipLength
                 assembler.assemble(
                     TCPSegment(packet),
                     key: FlowKey(packet),

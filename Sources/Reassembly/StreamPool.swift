@@ -52,7 +52,7 @@ final class Connection {
 /// Live connections, found by the key of a packet in either direction.
 ///
 /// Each connection is filed under its key in one orientation chosen for both
-/// directions (`FlowKey.tableKey`), so a packet costs one hash lookup whichever
+/// directions (`FlowKey.canonical`), so a packet costs one hash lookup whichever
 /// way it travels (two, one of them a miss, half the time otherwise). gopacket
 /// tries the key and then its reverse; as a connection is only ever created when
 /// neither is present, both find the same connection.
@@ -65,17 +65,17 @@ struct StreamPool {
 
     /// The connection of a packet with `key`, and the half that packet belongs to.
     func lookup(_ key: FlowKey) -> (connection: Connection, half: HalfConnection)? {
-        guard let connection = connections[key.tableKey] else { return nil }
+        guard let connection = connections[key.canonical] else { return nil }
         return (connection, connection.key == key ? connection.clientToServer : connection.serverToClient)
     }
 
     mutating func insert(_ connection: Connection) {
-        connections[connection.key.tableKey] = connection
+        connections[connection.key.canonical] = connection
     }
 
     /// Removes `connection` if it is still the one registered under its key.
     mutating func remove(_ connection: Connection) {
-        if let index = connections.index(forKey: connection.key.tableKey), connections.values[index] === connection {
+        if let index = connections.index(forKey: connection.key.canonical), connections.values[index] === connection {
             connections.remove(at: index)
         }
     }
@@ -86,7 +86,8 @@ struct StreamPool {
 extension FlowKey {
     /// The key oriented from its lower endpoint (address, then port) to the higher:
     /// the same for both directions of a connection.
-    var tableKey: FlowKey {
+    @inlinable
+    public var canonical: FlowKey {
         let forward = source.high != destination.high ? source.high < destination.high
             : source.low != destination.low ? source.low < destination.low
             : sourcePort <= destinationPort

@@ -63,6 +63,10 @@ public final class ArchiveWriter: @unchecked Sendable {
         /// The flow's final totals when it ended before its row was written: one
         /// INSERT then replaces an INSERT and an UPDATE.
         var totals: RecordingStream.Totals?
+        /// What the row holds before the flow's first totals arrive.
+        var initialTotals: RecordingStream.Totals {
+            RecordingStream.Totals(flowID: id, lastTimestamp: firstTimestamp)
+        }
     }
     /// Where a flow's row waits: in batch `generation`, at `row` of its flows.
     struct FlowHandle { var id: Int64, generation: Int, row: Int }
@@ -129,14 +133,11 @@ public final class ArchiveWriter: @unchecked Sendable {
             """)
         insertFlow = try connection.prepare("""
             INSERT INTO flow(id, capture_id, ip_version, client_ip, client_port, server_ip, server_port,
-                             client_ip_key, server_ip_key, first_ts, last_ts, first_packet,
-                             c2s_bytes, s2c_bytes, c2s_stored, s2c_stored, c2s_packets, s2c_packets, gaps,
-                             c2s_closed, s2c_closed, complete)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                             client_ip_key, server_ip_key, first_ts, first_packet, \(Self.totalsColumns))
+            VALUES (\(Array(repeating: "?", count: 11 + Self.totalsCount).joined(separator: ", ")))
             """)
         updateFlow = try connection.prepare("""
-            UPDATE flow SET last_ts = ?, c2s_bytes = ?, s2c_bytes = ?, c2s_stored = ?, s2c_stored = ?,
-                c2s_packets = ?, s2c_packets = ?, gaps = ?, c2s_closed = ?, s2c_closed = ?, complete = ?
+            UPDATE flow SET (\(Self.totalsColumns)) = (\(Array(repeating: "?", count: Self.totalsCount).joined(separator: ", ")))
             WHERE id = ?
             """)
         insertPayload = try connection.prepare("INSERT INTO payload(id, flow_id, dir, stream_offset, data) VALUES (?, ?, ?, ?, ?)")
@@ -334,6 +335,27 @@ public final class ArchiveWriter: @unchecked Sendable {
         for u in b.flowUpdates { try write(u) }
     }
 
+    /// The columns of `flow` that a flow's totals fill, in the order `bindTotals` binds them.
+    static let totalsColumns = """
+        last_ts, c2s_bytes, s2c_bytes, c2s_stored, s2c_stored, c2s_data_packets, s2c_data_packets, gaps, \
+        c2s_closed, s2c_closed, complete, c2s_packets, s2c_packets, c2s_ip_bytes, s2c_ip_bytes, c2s_missed, s2c_missed, \
+        overlap_bytes, overlap_packets, queued_bytes, queued_packets, conn_state, history
+        """
+    static let totalsCount = 23
+
+    /// Binds a flow's totals from parameter `first` on (`totalsCount` of them).
+    private func bindTotals(_ t: RecordingStream.Totals, _ s: Statement, from first: Int32) throws {
+        let numbers = [t.bytes[0], t.bytes[1], t.stored[0], t.stored[1], t.dataPackets[0], t.dataPackets[1], t.gaps,
+                       t.closed[0] ? 1 : 0, t.closed[1] ? 1 : 0, t.complete ? 1 : 0, t.packets[0], t.packets[1],
+                       t.ipBytes[0], t.ipBytes[1], t.missed[0], t.missed[1],
+                       t.overlapBytes, t.overlapPackets, t.queuedBytes, t.queuedPackets]
+        try s.bind(t.lastTimestamp, at: first)
+        for (i, v) in numbers.enumerated() { try s.bind(v, at: first + 1 + Int32(i)) }
+        // NULL until the flow's first stream completes.
+        if let state = t.connState { try s.bind(state, at: first + 21) } else { try s.bindNull(at: first + 21) }
+        if let history = t.history { try s.bind(history, at: first + 22) } else { try s.bindNull(at: first + 22) }
+    }
+
     private func write(_ f: FlowRow) throws {
         let s = insertFlow
         s.reset()
@@ -347,19 +369,9 @@ public final class ArchiveWriter: @unchecked Sendable {
         try IPAddress(f.client).withBytes16 { b throws in try s.bind(bytes: b, at: 8) }
         try IPAddress(f.server).withBytes16 { b throws in try s.bind(bytes: b, at: 9) }
         try s.bind(f.firstTimestamp, at: 10)
-        try s.bind(f.totals?.lastTimestamp ?? f.firstTimestamp, at: 11)
-        try s.bind(f.firstPacket, at: 12)
-        let t = f.totals
-        try s.bind(t?.bytes[0] ?? 0, at: 13)
-        try s.bind(t?.bytes[1] ?? 0, at: 14)
-        try s.bind(t?.stored[0] ?? 0, at: 15)
-        try s.bind(t?.stored[1] ?? 0, at: 16)
-        try s.bind(t?.packets[0] ?? 0, at: 17)
-        try s.bind(t?.packets[1] ?? 0, at: 18)
-        try s.bind(t?.gaps ?? 0, at: 19)
-        try s.bind(t?.closed[0] == true ? 1 : 0, at: 20)
-        try s.bind(t?.closed[1] == true ? 1 : 0, at: 21)
-        try s.bind(t?.complete == true ? 1 : 0, at: 22)
+        try s.bind(f.firstPacket, at: 11)
+        // A flow still open when its batch is written: its totals so far (an UPDATE follows).
+        try bindTotals(f.totals ?? f.initialTotals, s, from: 12)
         try s.step()
     }
 
@@ -431,18 +443,8 @@ public final class ArchiveWriter: @unchecked Sendable {
     private func write(_ u: RecordingStream.Totals) throws {
         let s = updateFlow
         s.reset()
-        try s.bind(u.lastTimestamp, at: 1)
-        try s.bind(u.bytes[0], at: 2)
-        try s.bind(u.bytes[1], at: 3)
-        try s.bind(u.stored[0], at: 4)
-        try s.bind(u.stored[1], at: 5)
-        try s.bind(u.packets[0], at: 6)
-        try s.bind(u.packets[1], at: 7)
-        try s.bind(u.gaps, at: 8)
-        try s.bind(u.closed[0] ? 1 : 0, at: 9)
-        try s.bind(u.closed[1] ? 1 : 0, at: 10)
-        try s.bind(u.complete ? 1 : 0, at: 11)
-        try s.bind(u.flowID, at: 12)
+        try bindTotals(u, s, from: 1)
+        try s.bind(u.flowID, at: Int32(Self.totalsCount + 1))
         try s.step()
     }
 }

@@ -1,93 +1,246 @@
+import Connections
 import Reassembly
 
+/// Where the pipeline stands, shared with the stream factory and the streams:
+/// which file and packet is being assembled, and that packet's IP length.
+public final class PacketCursor {
+    /// 0-based index of the file being read among the run's files.
+    public var fileIndex = -1
+    /// 0-based index of the packet being assembled in its file; -1 during flushes.
+    public var packetIndex = -1
+    /// The IP length of the packet being assembled (`DecodedPacket.ipLength`).
+    public var ipLength = 0
+    public init() {}
+}
+
+/// One TCP connection as the archive records it: its flow row's running totals,
+/// its Zeek connection state, and where each direction's next byte sits.
+///
+/// gopacket forgets a connection once both halves are closed, so the last ACK
+/// or a retransmitted FIN makes the assembler start a new stream. Such a stream
+/// continues this record instead of opening a flow of its own (see
+/// `RecordingStream.Factory`): one connection, one record, one flow row.
+/// Directions here are the flow's: 0 is originator (client) to responder.
+final class FlowState {
+    let handle: ArchiveWriter.FlowHandle
+    /// The connection's addresses and ports, in `FlowKey.canonical` orientation.
+    let key: FlowKey
+    /// The originator's end, as the flow row names it.
+    let client: Address, clientPort: UInt16
+    var totals: RecordingStream.Totals
+    var connection: TCPConnection
+    /// Where the next delivered byte sits in each direction's stream.
+    var offsets = PerDirection<Int64>(0)
+    /// Each direction's payload run still taking bytes (the writer decides when it is closed).
+    var openRuns = PerDirection<ArchiveWriter.Run?>(nil)
+    /// Engine streams feeding this record now (at most one at a time).
+    var liveStreams = 0
+
+    init(handle: ArchiveWriter.FlowHandle, key: FlowKey, client: Address, clientPort: UInt16, firstTimestamp: Int64,
+         flipped: Bool) {
+        self.handle = handle
+        self.key = key.canonical
+        self.client = client
+        self.clientPort = clientPort
+        totals = RecordingStream.Totals(flowID: handle.id, lastTimestamp: firstTimestamp)
+        connection = TCPConnection(flipped: flipped)
+    }
+
+    /// Whether a packet with this key comes from the originator.
+    func isFromClient(_ key: FlowKey) -> Bool {
+        key.source == client && key.sourcePort == clientPort
+    }
+}
+
 /// The stream flowdb's assembler feeds: it records every delivery (bytes, capture
-/// times, statistics), every skipped gap, and the flow's totals into the archive
-/// through an `ArchiveWriter`. It accepts every packet, as gopacket-oracle does.
+/// times, statistics), every skipped gap, every packet's flags and size, and the
+/// flow's totals into the archive through an `ArchiveWriter`. It accepts every
+/// packet, as gopacket-oracle does.
 public final class RecordingStream: Stream {
-    /// A flow's running totals, written to its row when the assembler completes it.
+    /// A flow's totals, written to its row whenever a stream of it completes.
     struct Totals {
         var flowID: Int64
         var lastTimestamp: Int64
         var bytes = PerDirection(0)
         var stored = PerDirection(0)
+        /// Packets whose bytes were delivered (the deliveries' packet counts).
+        var dataPackets = PerDirection(0)
+        /// Every packet, and its IP length.
         var packets = PerDirection(0)
+        var ipBytes = PerDirection(0)
+        /// Bytes in skipped gaps of known length.
+        var missed = PerDirection(0)
+        var overlapBytes = 0, overlapPackets = 0, queuedBytes = 0, queuedPackets = 0
         var gaps = 0
         var closed = PerDirection(false)
         var complete = false
+        var connState: String?
+        var history: String?
     }
 
     let writer: ArchiveWriter
-    var totals: Totals
-    /// Where the next delivered byte sits in each direction's stream.
-    var offsets = PerDirection<Int64>(0)
-    /// Each direction's payload run still taking bytes (the writer decides when it is closed).
-    var openRuns = PerDirection<ArchiveWriter.Run?>(nil)
+    let flow: FlowState
+    let cursor: PacketCursor
+    /// The engine's client-to-server direction is the flow's responder-to-originator:
+    /// Zeek flipped the roles, or the responder sent the packet that started this stream.
+    let reversed: Bool
+    let table: RecentConnections
 
-    let handle: ArchiveWriter.FlowHandle
-
-    init(writer: ArchiveWriter, handle: ArchiveWriter.FlowHandle, firstTimestamp: Int64) {
+    init(writer: ArchiveWriter, flow: FlowState, reversed: Bool, cursor: PacketCursor, table: RecentConnections) {
         self.writer = writer
-        self.handle = handle
-        totals = Totals(flowID: handle.id, lastTimestamp: firstTimestamp)
+        self.flow = flow
+        self.reversed = reversed
+        self.cursor = cursor
+        self.table = table
+        flow.liveStreams += 1
+    }
+
+    @inline(__always)
+    func flowDirection(_ direction: FlowDirection) -> Int {
+        (direction == .clientToServer) != reversed ? 0 : 1
     }
 
     public func accept(_ segment: TCPSegment, captureInfo: CaptureInfo, direction: FlowDirection,
                        nextSequence: TCPSequence?, start: inout Bool) -> Bool {
-        if captureInfo.timestamp > totals.lastTimestamp { totals.lastTimestamp = captureInfo.timestamp }
+        let dir = flowDirection(direction)
+        let flow = self.flow
+        if captureInfo.timestamp > flow.totals.lastTimestamp { flow.totals.lastTimestamp = captureInfo.timestamp }
+        flow.totals.packets[dir] += 1
+        flow.totals.ipBytes[dir] += cursor.ipLength
+        flow.connection.observe(TCPPacket(flags: segment.flags.rawValue, sequence: segment.sequence,
+                                          acknowledgment: segment.acknowledgment, window: segment.window,
+                                          payloadLength: segment.payload.count),
+                                fromOriginator: dir == 0)
         return true
     }
 
     public func reassembled(_ sg: ScatterGather, context: CaptureInfo?) {
         let (direction, start, end, skip) = sg.info
-        let dir = direction == .clientToServer ? 0 : 1
+        let dir = flowDirection(direction)
+        let flow = self.flow
         let length = sg.lengths().available
         let stats = sg.stats
         let tsFirst = length > 0 ? sg.captureInfo(at: 0).timestamp : nil
         let tsLast = length > 0 ? sg.captureInfo(at: length - 1).timestamp : nil
         if skip != 0 {
             // skip < 0: the start of this direction was never seen; how much is missing is unknown
-            writer.addGap(flowID: totals.flowID, dir: dir, streamOffset: offsets[dir], length: skip > 0 ? skip : nil,
+            writer.addGap(flowID: flow.totals.flowID, dir: dir, streamOffset: flow.offsets[dir], length: skip > 0 ? skip : nil,
                           timestamp: tsFirst ?? context?.timestamp)
-            totals.gaps += 1
-            if skip > 0 { offsets[dir] += Int64(skip) }
+            flow.totals.gaps += 1
+            if skip > 0 {
+                flow.offsets[dir] += Int64(skip)
+                flow.totals.missed[dir] += skip
+                flow.connection.contentGap(fromOriginator: dir == 0)
+            }
         }
         var store = length
         if let limit = writer.payloadPolicy.maxBytesPerDirection {
-            store = max(0, min(length, limit - totals.stored[dir]))
+            store = max(0, min(length, limit - flow.totals.stored[dir]))
         }
-        writer.addDelivery(flowID: totals.flowID, dir: dir, run: &openRuns[dir], sg: sg, isStart: start, isEnd: end, skip: skip,
-                           length: length, store: store, streamOffset: offsets[dir], tsFirst: tsFirst, tsLast: tsLast,
-                           stats: stats)
-        offsets[dir] += Int64(length)
-        totals.bytes[dir] += length
-        totals.stored[dir] += store
-        totals.packets[dir] += stats.packets
-        if end { totals.closed[dir] = true }
+        writer.addDelivery(flowID: flow.totals.flowID, dir: dir, run: &flow.openRuns[dir], sg: sg, isStart: start, isEnd: end,
+                           skip: skip, length: length, store: store, streamOffset: flow.offsets[dir], tsFirst: tsFirst,
+                           tsLast: tsLast, stats: stats)
+        flow.offsets[dir] += Int64(length)
+        flow.totals.bytes[dir] += length
+        flow.totals.stored[dir] += store
+        flow.totals.dataPackets[dir] += stats.packets
+        flow.totals.overlapBytes += stats.overlapBytes
+        flow.totals.overlapPackets += stats.overlapPackets
+        flow.totals.queuedBytes += stats.queuedBytes
+        flow.totals.queuedPackets += stats.queuedPackets
+        if end { flow.totals.closed[dir] = true }
     }
 
     public func reassemblyComplete(context: CaptureInfo?) -> Bool {
-        totals.complete = true
-        writer.finishFlow(totals, handle: handle)
+        let flow = self.flow
+        flow.liveStreams -= 1
+        flow.totals.complete = true
+        flow.totals.connState = flow.connection.state.rawValue
+        flow.totals.history = flow.connection.history
+        // A later stream of this connection starts runs of its own; a closed
+        // connection holds no buffer while it waits out the close delay.
+        flow.openRuns = PerDirection(nil)
+        writer.finishFlow(flow.totals, handle: flow.handle)
+        table.remember(flow)
         return true
     }
 
-    /// Creates a recording stream, and its flow row, for every new connection.
+    /// Creates a recording stream for every stream the assembler starts: a new
+    /// flow row for a new connection, or the continuation of a connection closed
+    /// less than the close delay ago.
     public struct Factory: StreamFactory {
         let writer: ArchiveWriter
-        /// Index in its file of the packet being assembled.
-        let packetIndex: () -> Int
+        let cursor: PacketCursor
+        let table: RecentConnections
 
-        public init(writer: ArchiveWriter, packetIndex: @escaping () -> Int) {
+        /// `closeDelay`: nanoseconds of capture time during which packets after a
+        /// connection's close still belong to it (Zeek's `tcp_close_delay`).
+        public init(writer: ArchiveWriter, cursor: PacketCursor, closeDelay: Int64) {
             self.writer = writer
-            self.packetIndex = packetIndex
+            self.cursor = cursor
+            table = RecentConnections(closeDelay: closeDelay)
         }
 
         public mutating func makeStream(key: FlowKey, segment: TCPSegment, context: CaptureInfo) -> RecordingStream {
-            let handle = writer.addFlow(isIPv6: key.source.isIPv6, client: key.source, clientPort: key.sourcePort,
-                                    server: key.destination, serverPort: key.destinationPort,
-                                    firstTimestamp: context.timestamp, firstPacket: packetIndex())
-            return RecordingStream(writer: writer, handle: handle, firstTimestamp: context.timestamp)
+            let flags = segment.flags
+            let attempt = flags.contains(.syn) && !flags.contains(.ack)
+            if attempt {
+                // A new connection attempt on these addresses and ports (port reuse).
+                table.forget(key)
+            } else if let earlier = table.continuation(for: key, at: context.timestamp) {
+                return RecordingStream(writer: writer, flow: earlier, reversed: !earlier.isFromClient(key), cursor: cursor,
+                                       table: table)
+            }
+            let flipped = TCPConnection.responderSentFirst(flags: flags.rawValue, sourcePort: key.sourcePort,
+                                                           destinationPort: key.destinationPort)
+            let (client, clientPort, server, serverPort) = flipped
+                ? (key.destination, key.destinationPort, key.source, key.sourcePort)
+                : (key.source, key.sourcePort, key.destination, key.destinationPort)
+            let handle = writer.addFlow(isIPv6: key.source.isIPv6, client: client, clientPort: clientPort,
+                                        server: server, serverPort: serverPort,
+                                        firstTimestamp: context.timestamp, firstPacket: cursor.packetIndex)
+            let flow = FlowState(handle: handle, key: key, client: client, clientPort: clientPort,
+                                 firstTimestamp: context.timestamp, flipped: flipped)
+            return RecordingStream(writer: writer, flow: flow, reversed: flipped, cursor: cursor, table: table)
         }
+    }
+}
+
+/// Connections whose streams all completed within the close delay, by their
+/// addresses and ports in either orientation: a packet of theirs that makes the
+/// assembler start a new stream continues them. Entries older than the delay are
+/// dropped as new ones arrive (amortised: a sweep whenever the table has doubled).
+final class RecentConnections {
+    let closeDelay: Int64
+    private var flows: [FlowKey: FlowState] = [:]
+    private var sweepAt = 1024
+
+    init(closeDelay: Int64) {
+        self.closeDelay = closeDelay
+    }
+
+    func remember(_ flow: FlowState) {
+        guard closeDelay > 0 else { return }
+        let now = flow.totals.lastTimestamp
+        if flows.count >= sweepAt {
+            flows = flows.filter { now &- $0.value.totals.lastTimestamp <= closeDelay }
+            sweepAt = max(1024, flows.count * 2)
+        }
+        flows[flow.key] = flow
+    }
+
+    func forget(_ key: FlowKey) {
+        flows.removeValue(forKey: key.canonical)
+    }
+
+    /// The closed connection a packet with `key` at time `t` continues, if any.
+    func continuation(for key: FlowKey, at t: Int64) -> FlowState? {
+        guard let flow = flows[key.canonical] else { return nil }
+        guard flow.liveStreams == 0, t &- flow.totals.lastTimestamp <= closeDelay else {
+            flows.removeValue(forKey: key.canonical)
+            return nil
+        }
+        return flow
     }
 }
 

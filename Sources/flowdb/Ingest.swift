@@ -50,6 +50,9 @@ struct Ingest: ParsableCommand {
     @Option(help: "Payload bytes gathered before each write transaction (memory vs. fewer commits).")
     var batchBytes: Int = 32 << 20
 
+    @Option(help: ArgumentHelp("Packets this long after a connection closed (capture time) still belong to it, like Zeek's tcp_close_delay; 0: none.", valueName: "duration"))
+    var closeDelay: String = "5s"
+
     @Flag(help: "Print nothing but errors.")
     var quiet = false
 
@@ -62,6 +65,7 @@ struct Ingest: ParsableCommand {
     func validate() throws {
         if let n = maxBytesPerFlow, n < 0 { throw ValidationError("--max-bytes-per-flow must not be negative") }
         if batchBytes < 1 { throw ValidationError("--batch-bytes must be positive") }
+        if Durations.nanoseconds(closeDelay) == nil { throw ValidationError("--close-delay: not a duration: \(closeDelay)") }
     }
 
     func run() throws {
@@ -73,6 +77,7 @@ struct Ingest: ParsableCommand {
         options.payload = PayloadPolicy(maxBytesPerDirection: noPayload ? 0 : maxBytesPerFlow)
         options.force = force
         options.batchBytes = batchBytes
+        options.closeDelay = Durations.nanoseconds(closeDelay) ?? options.closeDelay
         let started = Clock.nowNanoseconds()
         let report: IngestReport
         do {
