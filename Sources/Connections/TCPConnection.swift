@@ -104,6 +104,8 @@ public struct TCPConnection: Sendable {
         /// Sequence numbers of its last SYN (or SYN-ACK), RST and FIN (after the FIN's data).
         var lastSYN: UInt32 = 0, lastRST: UInt32 = 0, lastFIN: UInt32 = 0
         var sentSYN = false, sentRST = false, sentFIN = false
+        /// Packets with the FIN flag, in whatever combination.
+        var fins = 0
         /// Logarithmic letters: how many seen, and the count that adds the next letter.
         var retransmissions = 0, retransmissionMark = 1
         var zeroWindows = 0, zeroWindowMark = 1
@@ -128,7 +130,7 @@ public struct TCPConnection: Sendable {
             let sent = Int(Int32(bitPattern: last &- start)), acked = Int(Int32(bitPattern: acknowledged &- start))
             var n = max(0, max(sent, acked))
             if n != 0 { n -= 1 }
-            if sentFIN && n != 0 { n -= 1 }
+            if fins > 0 && n != 0 { n -= 1 }
             return n
         }
     }
@@ -238,6 +240,7 @@ public struct TCPConnection: Sendable {
         let end = p.sequence &+ UInt32(truncatingIfNeeded: p.segmentLength)
         startNumbering(p, end: end, &sender)
         recordHistory(p, &sender, isOriginator: isOriginator, onceSeen: &onceSeen, history: &history)
+        if p.isFIN { sender.fins += 1 }
         if p.window == 0 && !p.isRST && peer.state != .closed && sender.state != .reset {
             logarithmic(&sender.zeroWindows, &sender.zeroWindowMark, UInt8(ascii: "W"), isOriginator: isOriginator, history: &history)
         }
@@ -272,8 +275,11 @@ public struct TCPConnection: Sendable {
             } else {
                 e.number(start: p.sequence &- 1, last: p.sequence)
             }
-        case .synSent, .synAckSent, .established, .partial:
+        case .synSent, .synAckSent:
             if p.isSYN && p.sequence != e.start { e.number(start: p.sequence, last: end) }
+        case .established, .partial:
+            // A SYN here is taken for the one that really sets the connection up.
+            if p.isSYN { e.number(start: p.sequence, last: end) }
         case .reset:
             if p.isSYN && e.previousState == .inactive { e.number(start: p.sequence, last: end) }
         case .closed:
