@@ -54,6 +54,13 @@ oracle-diff: oracle build
 	scripts/oracle-diff.py --flowdb $(FLOWDB) --oracle .build-oracle/gopacket-oracle $$(scripts/tcp-captures.sh) bench-data/realtraffic/*.pcap
 	scripts/oracle-diff.py --flowdb $(FLOWDB) --oracle .build-oracle/gopacket-oracle $$(scripts/tcp-captures.sh) bench-data/realtraffic/*.pcap -- --max-pages-per-conn 4
 
+# Connections as analysts count them, on the generated real traffic (loss, resets, port
+# reuse, IPv6, Linux cooked v2): one flow per real connection, SF / RSTO / RSTR, nothing else.
+.PHONY: conn-check
+conn-check: build
+	scripts/make-realtraffic.sh
+	scripts/conn-check.py --flowdb $(FLOWDB) Samples/sample-loss.pcap Tests/Fixtures/*.pcap bench-data/realtraffic/*.pcap
+
 # Regenerate the bundled sample and the small test fixtures from real traffic (root, netns).
 sample:
 	scripts/make-sample.sh

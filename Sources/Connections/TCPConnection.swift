@@ -192,6 +192,23 @@ public struct TCPConnection: Sendable {
         }
     }
 
+    /// Whether either side has closed or reset the connection: a SYN that follows
+    /// starts a new connection (Zeek's rule for reused ports).
+    public var closeSeen: Bool {
+        func over(_ s: EndpointState) -> Bool { s == .closed || s == .reset }
+        return over(originator.state) || over(responder.state)
+    }
+
+    /// Whether the connection is over as Zeek's close rules see it (closed both
+    /// ways, reset by either side, or closed by one side the other never answered):
+    /// it is forgotten once the close delay has passed.
+    public var isOver: Bool {
+        let o = originator.state, r = responder.state
+        func done(_ s: EndpointState) -> Bool { s == .closed || s == .reset }
+        if o == .reset || r == .reset { return true }
+        return (done(o) && (done(r) || r == .inactive)) || (done(r) && o == .inactive)
+    }
+
     /// The connection's state by Zeek's `conn_state` rules.
     public var state: ConnectionState {
         let os = originator.state, rs = responder.state

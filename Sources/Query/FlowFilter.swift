@@ -1,3 +1,4 @@
+import Connections
 import Decoding
 import Store
 
@@ -47,8 +48,20 @@ public struct FlowFilter: Sendable, Equatable {
     public var minBytes: Int?
     public var withGaps = false
     public var ended = false
+    /// Zeek connection states (codes); the flow's must be one of them.
+    public var connStates: [String] = []
 
     public init() {}
+
+    /// The Zeek codes a `--state` argument names: a code (`SF`, `rsto`) or a
+    /// readable word of the `flows` view (`closed`, `reset`, `half-closed`, ...).
+    public static func connStates(named text: String) -> [String]? {
+        let upper = text.uppercased()
+        if let code = ConnectionState(rawValue: upper) { return [code.rawValue] }
+        let word = text.lowercased()
+        let codes = ConnectionState.allCases.filter { $0.word == word }.map(\.rawValue)
+        return codes.isEmpty ? nil : codes
+    }
 
     /// The WHERE clause (fixed text with `?` placeholders) and its values, in order.
     /// No user text is ever part of the SQL.
@@ -78,6 +91,10 @@ public struct FlowFilter: Sendable, Equatable {
         if let minBytes { terms.append("f.c2s_bytes + f.s2c_bytes >= ?"); values.append(.integer(Int64(minBytes))) }
         if withGaps { terms.append("f.gaps > 0") }
         if ended { terms.append("f.c2s_closed = 1 AND f.s2c_closed = 1") }
+        if !connStates.isEmpty {
+            terms.append("f.conn_state IN (" + Array(repeating: "?", count: connStates.count).joined(separator: ", ") + ")")
+            values += connStates.map { .text($0) }
+        }
         return (terms.isEmpty ? "1" : terms.joined(separator: " AND "), values)
     }
 }

@@ -1,6 +1,8 @@
+import Connections
 import Store
 
-/// One flow as queries report it.
+/// One flow (one TCP connection) as queries report it. Fields of migration 0004
+/// are nil on older archives, and on rows 0004 upgraded where the packets are needed.
 public struct FlowRecord: Sendable, Equatable {
     public var id: Int64
     public var captureID: Int64
@@ -16,13 +18,25 @@ public struct FlowRecord: Sendable, Equatable {
     public var s2cBytes: Int
     public var c2sStored: Int
     public var s2cStored: Int
+    /// Every packet of the connection (packets whose bytes were delivered, on archives before 0004).
     public var packets: Int
     public var gaps: Int
     public var c2sClosed: Bool
     public var s2cClosed: Bool
     public var complete: Bool
+    public var connState: String?
+    public var history: String?
+    public var c2sPackets: Int?
+    public var s2cPackets: Int?
+    public var c2sIPBytes: Int?
+    public var s2cIPBytes: Int?
+    public var c2sMissed: Int = 0
+    public var s2cMissed: Int = 0
+    public var overlapBytes: Int = 0
 
+    /// The readable state: from Zeek's code, or (archives before 0004) from the closed flags.
     public var state: String {
+        if let code = connState, let known = ConnectionState(rawValue: code) { return known.word }
         if c2sClosed && s2cClosed { return "closed" }
         if c2sClosed || s2cClosed { return "half-closed" }
         return "open"
@@ -40,20 +54,35 @@ public struct QueryError: Error, CustomStringConvertible {
 public final class FlowQuery {
     let connection: SQLiteConnection
 
+    /// Whether the archive has migration 0004's connection columns.
+    let hasConnections: Bool
+
     public init(archive: Archive) {
         connection = archive.connection
+        hasConnections = archive.version >= 4
     }
 
-    static let columns = """
+    static let baseColumns = """
         f.id, f.capture_id, c.path, f.ip_version, f.client_ip, f.client_port, f.server_ip, f.server_port,
-        f.first_ts, f.last_ts, f.c2s_bytes, f.s2c_bytes, f.c2s_stored, f.s2c_stored, f.c2s_packets + f.s2c_packets,
-        f.gaps, f.c2s_closed, f.s2c_closed, f.complete
+        f.first_ts, f.last_ts, f.c2s_bytes, f.s2c_bytes, f.c2s_stored, f.s2c_stored
         """
+    /// Columns 14 on: from 0004 on, and before it (what older archives can say).
+    static let connectionColumns = """
+        coalesce(f.c2s_packets + f.s2c_packets, f.c2s_data_packets + f.s2c_data_packets), f.gaps, f.c2s_closed, f.s2c_closed,
+        f.complete, f.conn_state, f.history, f.c2s_packets, f.s2c_packets, f.c2s_ip_bytes, f.s2c_ip_bytes, f.c2s_missed,
+        f.s2c_missed, f.overlap_bytes
+        """
+    static let olderColumns = """
+        f.c2s_packets + f.s2c_packets, f.gaps, f.c2s_closed, f.s2c_closed, f.complete, NULL, NULL, NULL, NULL, NULL, NULL,
+        0, 0, 0
+        """
+
+    var columns: String { Self.baseColumns + ", " + (hasConnections ? Self.connectionColumns : Self.olderColumns) }
 
     /// The flows matching `filter` (and containing `needle` in either direction,
     /// when given), in id order. `more` tells whether `limit` cut the list.
     public func flows(_ filter: FlowFilter, containing needle: [UInt8]? = nil, limit: Int? = nil) throws -> (flows: [FlowRecord], more: Bool) {
-        let (sql, values) = Self.sql(filter, limit: needle == nil ? limit : nil)
+        let (sql, values) = try sql(filter, limit: needle == nil ? limit : nil)
         let statement = try connection.prepare(sql)
         for (i, v) in values.enumerated() { try statement.bind(v, at: Int32(i + 1)) }
         let search = try needle.map { try ContentSearch(connection: connection, needle: $0) }
@@ -69,7 +98,7 @@ public final class FlowQuery {
 
     /// SQLite's plan for the flow selection (EXPLAIN QUERY PLAN), one step a line.
     public func plan(_ filter: FlowFilter, limit: Int? = nil) throws -> [String] {
-        let (sql, values) = Self.sql(filter, limit: limit)
+        let (sql, values) = try sql(filter, limit: limit)
         let statement = try connection.prepare("EXPLAIN QUERY PLAN " + sql)
         for (i, v) in values.enumerated() { try statement.bind(v, at: Int32(i + 1)) }
         var lines: [String] = []
@@ -77,7 +106,10 @@ public final class FlowQuery {
         return lines
     }
 
-    static func sql(_ filter: FlowFilter, limit: Int?) -> (String, [SQLiteValue]) {
+    func sql(_ filter: FlowFilter, limit: Int?) throws -> (String, [SQLiteValue]) {
+        if !filter.connStates.isEmpty && !hasConnections {
+            throw QueryError("--state: this archive has no connection states (schema version before 4); `flowdb ingest` upgrades it, and connections ingested after that have them")
+        }
         var (clause, values) = filter.sql()
         // With a condition, "+f.id" keeps SQLite from walking the whole table in id
         // order instead of using the filter's indexes (measured: 111 ms -> 5 ms for
@@ -93,11 +125,15 @@ public final class FlowQuery {
     }
 
     static func record(_ s: Statement) -> FlowRecord {
-        FlowRecord(id: s.int64(0), captureID: s.int64(1), capturePath: s.text(2) ?? "", ipVersion: s.int(3),
-                   clientIP: s.text(4) ?? "", clientPort: s.int(5), serverIP: s.text(6) ?? "", serverPort: s.int(7),
-                   firstTimestamp: s.int64(8), lastTimestamp: s.int64(9), c2sBytes: s.int(10), s2cBytes: s.int(11),
-                   c2sStored: s.int(12), s2cStored: s.int(13), packets: s.int(14), gaps: s.int(15),
-                   c2sClosed: s.int(16) != 0, s2cClosed: s.int(17) != 0, complete: s.int(18) != 0)
+        func optional(_ i: Int32) -> Int? { s.isNull(i) ? nil : s.int(i) }
+        return FlowRecord(id: s.int64(0), captureID: s.int64(1), capturePath: s.text(2) ?? "", ipVersion: s.int(3),
+                          clientIP: s.text(4) ?? "", clientPort: s.int(5), serverIP: s.text(6) ?? "", serverPort: s.int(7),
+                          firstTimestamp: s.int64(8), lastTimestamp: s.int64(9), c2sBytes: s.int(10), s2cBytes: s.int(11),
+                          c2sStored: s.int(12), s2cStored: s.int(13), packets: s.int(14), gaps: s.int(15),
+                          c2sClosed: s.int(16) != 0, s2cClosed: s.int(17) != 0, complete: s.int(18) != 0,
+                          connState: s.text(19), history: s.text(20), c2sPackets: optional(21), s2cPackets: optional(22),
+                          c2sIPBytes: optional(23), s2cIPBytes: optional(24), c2sMissed: s.int(25), s2cMissed: s.int(26),
+                          overlapBytes: s.int(27))
     }
 }
 

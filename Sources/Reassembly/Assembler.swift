@@ -27,7 +27,7 @@ public final class Assembler<Factory: StreamFactory> {
     /// (a reused port may first complete the connection it replaces).
     public func assemble(_ segment: TCPSegment, key: FlowKey, context: CaptureInfo) {
         let target: (connection: Connection, half: HalfConnection)
-        if let existing = core.connection(for: segment, key: key) {
+        if let existing = core.connection(for: segment, key: key, context: context) {
             target = existing
         } else {
             let stream = factory.makeStream(key: key, segment: segment, context: context)
@@ -83,13 +83,18 @@ final class AssemblerCore {
     }
 
     /// Finds the connection of a packet. A SYN without ACK reaching a
-    /// connection with a closed half retires that connection (port reuse),
-    /// so that the caller creates a new one.
-    func connection(for segment: TCPSegment, key: FlowKey) -> (connection: Connection, half: HalfConnection)? {
+    /// connection with a closed half retires that connection (port reuse), so
+    /// that the caller creates a new one; so does a packet the connection's
+    /// stream says starts a new connection.
+    func connection(for segment: TCPSegment, key: FlowKey, context: CaptureInfo) -> (connection: Connection, half: HalfConnection)? {
         guard let found = pool.lookup(key) else { return nil }
         let flags = segment.flags
-        if flags.contains(.syn) && !flags.contains(.ack) && found.connection.anyClosed {
-            retire(found.connection)
+        let attempt = flags.contains(.syn) && !flags.contains(.ack)
+        let connection = found.connection
+        if (attempt && connection.anyClosed)
+            || ((attempt || connection.asksStream)
+                && connection.stream.isNewConnection(segment, direction: found.half.direction, context: context)) {
+            retire(connection)
             return nil
         }
         return found

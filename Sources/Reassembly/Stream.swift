@@ -28,6 +28,22 @@ public protocol Stream: AnyObject {
     /// Return `true` to drop the connection, `false` to keep receiving its
     /// packets through `accept`.
     func reassemblyComplete(context: CaptureInfo?) -> Bool
+
+    /// Whether the connection this packet reached is over, so that the packet
+    /// starts a new one (the assembler then completes this stream first). Asked
+    /// about every SYN without ACK on a connection whose halves are both open, and,
+    /// when `decidesConnectionEnds`, about every packet. gopacket has no such
+    /// question; the default answers keep its behaviour.
+    func isNewConnection(_ segment: TCPSegment, direction: FlowDirection, context: CaptureInfo) -> Bool
+
+    /// Whether `isNewConnection` is asked about every packet of this stream's
+    /// connection (read once, when the stream is created).
+    var decidesConnectionEnds: Bool { get }
+}
+
+extension Stream {
+    public func isNewConnection(_ segment: TCPSegment, direction: FlowDirection, context: CaptureInfo) -> Bool { false }
+    public var decidesConnectionEnds: Bool { false }
 }
 
 /// Creates a stream for every new connection.

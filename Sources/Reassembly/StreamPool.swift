@@ -34,10 +34,13 @@ final class Connection {
     let clientToServer: HalfConnection
     let serverToClient: HalfConnection
     let stream: any Stream
+    /// The stream is asked whether each packet starts a new connection.
+    let asksStream: Bool
 
     init(key: FlowKey, stream: any Stream, timestamp: Int64) {
         self.key = key
         self.stream = stream
+        asksStream = stream.decidesConnectionEnds
         clientToServer = HalfConnection(direction: .clientToServer, timestamp: timestamp)
         serverToClient = HalfConnection(direction: .serverToClient, timestamp: timestamp)
     }

@@ -46,13 +46,14 @@ public final class Archive {
     public static var schemaVersion: Int { Migration.all.last?.version ?? 0 }
 
     /// The oldest schema version read without upgrading it (`flowdb query` opens
-    /// archives read-only). Migrations since then changed only the readable views,
-    /// not the tables queries read; `flowdb ingest` upgrades an archive. A migration
-    /// that changes what queries read must raise this.
+    /// archives read-only). Queries read what each version has: 0004's connection
+    /// columns are left unset on older archives; `flowdb ingest` upgrades an archive.
     public static let oldestReadableVersion = 1
 
     public let path: String
     public let connection: SQLiteConnection
+    /// The archive's schema version once opened (after any upgrade).
+    public private(set) var version = 0
 
     /// Opens the archive at `path`. With `create`, a missing file is created with
     /// mode 0600 (captures hold secrets) and the schema is applied or upgraded;
@@ -81,8 +82,10 @@ public final class Archive {
                     throw ArchiveError.notAnArchive(path: path, reason: "it has no schema_migration table")
                 }
             }
+            self.version = version
             if create && version < Self.schemaVersion {
                 try migrate(from: version)
+                self.version = Self.schemaVersion
             } else if !create && version < Self.oldestReadableVersion {
                 throw ArchiveError.notAnArchive(path: path, reason: "schema version \(version) is older than this flowdb reads (\(Self.oldestReadableVersion)); run `flowdb ingest` on it to upgrade")
             }

@@ -151,6 +151,21 @@ public final class RecordingStream: Stream {
         if end { flow.totals.closed[dir] = true }
     }
 
+    /// Asked about every packet of the connection (one test while it is open):
+    /// once either side closed or reset it, a SYN without ACK starts a new
+    /// connection (Zeek's rule for reused ports), and once it is over (closed both
+    /// ways, or reset) a packet after the close delay does too. Both hold also
+    /// where gopacket would still feed the packet to this stream.
+    public func isNewConnection(_ segment: TCPSegment, direction: FlowDirection, context: CaptureInfo) -> Bool {
+        let flow = self.flow
+        guard flow.connection.closeSeen, table.closeDelay > 0 else { return false }
+        let flags = segment.flags
+        if flags.contains(.syn) && !flags.contains(.ack) { return true }
+        return flow.connection.isOver && context.timestamp &- flow.totals.lastTimestamp > table.closeDelay
+    }
+
+    public var decidesConnectionEnds: Bool { table.closeDelay > 0 }
+
     public func reassemblyComplete(context: CaptureInfo?) -> Bool {
         let flow = self.flow
         flow.liveStreams -= 1

@@ -20,10 +20,12 @@ struct QueryCommand: ParsableCommand {
           flowdb query --contains 'password=' --show ascii
           flowdb query --flow 42 --show raw --dir server > response.bin
           flowdb query --server 10.77.0.1 --extract out/
+          flowdb query --state reset --state S0 --format zeek | zeek-cut id.orig_h conn_state history
         """
     )
 
     enum Show: String, ExpressibleByArgument, CaseIterable { case ascii, hex, raw }
+    enum Format: String, ExpressibleByArgument, CaseIterable { case table, json, csv, zeek }
     enum Direction: String, ExpressibleByArgument, CaseIterable { case client, server }
 
     @OptionGroup var archive: ArchiveOption
@@ -43,10 +45,14 @@ struct QueryCommand: ParsableCommand {
     @Option(help: "Flows with at least this many bytes (both directions).") var minBytes: Int?
     @Flag(help: "Flows with skipped gaps.") var withGaps = false
     @Flag(help: "Flows closed in both directions.") var ended = false
+    @Option(name: .customLong("state"), help: ArgumentHelp("Connections in this state (repeatable): a Zeek conn_state (SF, S0, REJ, RSTO, ...) or a word of the flows view (closed, reset, rejected, attempt, half-closed, open, midstream).", valueName: "state"))
+    var states: [String] = []
     @Option(help: "List at most N flows (default: 100 on a terminal, all in a pipe; 0: all).") var limit: Int?
 
-    @Flag(help: "One JSON object per line.") var json = false
-    @Flag(help: "CSV with a header row.") var csv = false
+    @Flag(help: "One JSON object per line (--format json).") var json = false
+    @Flag(help: "CSV with a header row (--format csv).") var csv = false
+    @Option(help: "The list's format: table, json, csv, or zeek (a Zeek conn.log, tab-separated, for zeek-cut).")
+    var format: Format?
     @Option(help: "Reconstruct the content: ascii (both directions, like Follow TCP Stream), hex, or raw (one direction's bytes).")
     var show: Show?
     @Option(help: "With --show raw: which side's bytes (client: what the client sent).") var dir: Direction?
@@ -57,7 +63,10 @@ struct QueryCommand: ParsableCommand {
     @Flag(help: "Print SQLite's plan for selecting the flows (EXPLAIN QUERY PLAN) instead of results.") var explain = false
 
     func validate() throws {
-        if json && csv { throw ValidationError("--json and --csv exclude each other") }
+        if [json, csv, format != nil].filter({ $0 }).count > 1 { throw ValidationError("give one of --json, --csv and --format") }
+        for state in states where FlowFilter.connStates(named: state) == nil {
+            throw ValidationError("--state: not a connection state: \(state) (Zeek's S0 S1 SF REJ S2 S3 RSTO RSTR RSTOS0 RSTRH SH SHR OTH, or closed, reset, rejected, attempt, half-closed, open, midstream)")
+        }
         if show == .raw && dir == nil { throw ValidationError("--show raw needs --dir client or --dir server") }
         if dir != nil && show != .raw { throw ValidationError("--dir goes with --show raw") }
         if contains != nil && containsHex != nil { throw ValidationError("give --contains or --contains-hex, not both") }
@@ -91,6 +100,11 @@ struct QueryCommand: ParsableCommand {
         f.minBytes = minBytes
         f.withGaps = withGaps
         f.ended = ended
+        var codes: [String] = []
+        for state in states {
+            for code in FlowFilter.connStates(named: state) ?? [] where !codes.contains(code) { codes.append(code) }
+        }
+        f.connStates = codes
         return f
     }
 
@@ -151,13 +165,21 @@ struct QueryCommand: ParsableCommand {
                         }
                     }
                 }
-            } else if json {
-                for f in found { out.write(Formats.jsonLine(f)) }
-            } else if csv {
-                out.write(Formats.csvHeader)
-                for f in found { out.write(Formats.csvLine(f)) }
             } else {
-                out.write(Formats.table(found))
+                switch format ?? (json ? .json : csv ? .csv : .table) {
+                case .json:
+                    for f in found { out.write(Formats.jsonLine(f)) }
+                case .csv:
+                    out.write(Formats.csvHeader)
+                    for f in found { out.write(Formats.csvLine(f)) }
+                case .zeek:
+                    let now = Int(time(nil))
+                    out.write(ZeekConnLog.header(openedAt: now))
+                    for f in found { out.write(ZeekConnLog.line(f)) }
+                    out.write(ZeekConnLog.footer(closedAt: Int(time(nil))))
+                case .table:
+                    out.write(Formats.table(found))
+                }
             }
             out.flush()
             if more, let effectiveLimit {

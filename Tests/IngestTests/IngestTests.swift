@@ -34,7 +34,9 @@ let flowdbBinary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPa
         let report = try Self.ingest([Paths.sample], into: db)
         #expect(report.files.count == 1)
         #expect(report.files[0].outcome == .ingested(captureID: 1))
-        #expect(report.flows == 18)
+        // 10 connections, 10 flows: the packets after each close (final ACKs)
+        // belong to their connection instead of opening empty flows.
+        #expect(report.flows == 10)
         #expect(report.bytesDelivered == 701_324)
         #expect(report.bytesStored == 701_324)
         #expect(report.gaps == 0)
@@ -48,7 +50,21 @@ let flowdbBinary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPa
         #expect(capture.text(8) == "complete")
         #expect(try c.scalar("SELECT count(*) FROM chunk") == 544)
         #expect(try c.scalar("SELECT sum(length(data)) FROM chunk") == 701_324)
-        #expect(try c.scalar("SELECT count(*) FROM flow WHERE complete = 1") == 18)
+        #expect(try c.scalar("SELECT count(*) FROM flow WHERE complete = 1") == 10)
+        // Every packet is counted on its connection, pure ACKs included.
+        #expect(try c.scalar("SELECT sum(c2s_packets + s2c_packets) FROM flow") == 830)
+        // The two connections the peer ended with a RST (ground truth), the rest by FIN both ways.
+        #expect(try c.scalar("SELECT count(*) FROM flow WHERE conn_state = 'SF'") == 8)
+        let others = try c.prepare("""
+            SELECT group_concat(client_port || ':' || conn_state || ':' || history, ' ')
+            FROM (SELECT * FROM flow WHERE conn_state <> 'SF' ORDER BY id)
+            """)
+        #expect(try others.step() && others.text(0) == "45752:RSTO:ShADadR 45788:RSTO:ShADadtR")
+        // Flow 1, packet by packet as tcpdump counts them (27 from the client, 45 from the server).
+        let one = try c.prepare("SELECT c2s_packets, s2c_packets, c2s_ip_bytes, s2c_ip_bytes, c2s_data_packets, history FROM flow WHERE id = 1")
+        #expect(try one.step())
+        #expect((0..<6).map { one.value($0) } == [.integer(27), .integer(45), .integer(1628), .integer(62_348), .integer(3),
+                                                  .text("ShADadFf")])
         let first = try c.prepare("SELECT id, start, client, server, c2s_bytes, s2c_bytes, state FROM flows ORDER BY id LIMIT 1")
         #expect(try first.step())
         #expect((0..<7).map { first.value($0) } == [.integer(1), .text("2026-11-25T12:52:15.270787Z"), .text("10.77.0.2:45740"),
@@ -82,11 +98,11 @@ let flowdbBinary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPa
         guard case .skipped(let reason) = again.files[0].outcome else { Issue.record("not skipped"); return }
         #expect(reason.hasPrefix("already in the archive as capture 1 (sha256 276780f57e10e988"))
         let c = try SQLiteConnection(path: db, mode: .readOnly)
-        #expect(try c.scalar("SELECT count(*) FROM flow") == 18)
+        #expect(try c.scalar("SELECT count(*) FROM flow") == 10)
         let forced = try Self.ingest([Paths.sample], into: db) { $0.force = true }
-        #expect(forced.flows == 18)
+        #expect(forced.flows == 10)
         #expect(try c.scalar("SELECT count(*) FROM capture") == 1)
-        #expect(try c.scalar("SELECT count(*) FROM flow") == 18)
+        #expect(try c.scalar("SELECT count(*) FROM flow") == 10)
         #expect(try c.scalar("SELECT count(*) FROM chunk") == 544)
     }
 
@@ -149,11 +165,11 @@ let flowdbBinary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPa
         }
         let fresh = Paths.temporaryDirectory() + "/fresh.sqlite"
         let expected = try indexes(Archive(path: fresh, create: true).connection)
-        #expect(expected.count == 11)
+        #expect(expected.count == 13)
         #expect(expected.contains("delivery_block_by_flow: CREATE INDEX delivery_block_by_flow ON delivery_block(flow_id, first_delivery)"))
         #expect(!expected.contains { $0.hasPrefix("delivery_by_flow") })      // dropped by 0003
         #expect(BulkLoad.deferredIndexes.map(\.name) == ["flow_by_server_port", "flow_by_client_port", "flow_by_server_ip",
-            "flow_by_client_ip", "flow_by_first_ts", "flow_by_capture"])
+            "flow_by_client_ip", "flow_by_first_ts", "flow_by_capture", "flow_by_conn_state", "flow_by_overlap"])
 
         let db = Paths.temporaryDirectory() + "/a.sqlite"
         _ = try Self.ingest([Paths.sample], into: db)
@@ -211,14 +227,28 @@ let flowdbBinary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPa
     }
 
     /// scripts/archive-check.py: every chunk row equals gopacket's delivery field by
-    /// field, and every direction's bytes equal the ground truth.
+    /// field, and every direction's bytes equal the ground truth. gopacket's streams
+    /// for the packets after a close (18 last ACKs) continue their connection's flow.
     @Test func archiveMatchesOracleAndGroundTruth() throws {
         let captures = [Paths.sample] + (try FileManager.default.contentsOfDirectory(atPath: Paths.repository + "/Tests/Fixtures")
             .filter { $0.hasSuffix(".pcap") }.sorted().map { Paths.fixture($0) })
         let (status, lines) = try runScript("archive-check.py", ["--flowdb", flowdbBinary] + captures)
         #expect(status == 0, "\(lines.joined(separator: "\n"))")
         #expect(lines.last == "8 passed, 0 failed")
-        #expect(lines.contains("compared 43 flows, 734 chunks with gopacket"))
+        #expect(lines.contains("compared 28 connections, 734 chunks with gopacket; flow accounting: 18 streams continued their connection"))
+    }
+
+    /// scripts/conn-check.py on real traffic with its ground truth (loss, resets, port
+    /// reuse, IPv6, Linux cooked v2, other link headers): every real connection is
+    /// exactly one flow, FIN both ways is SF, a RST is RSTO or RSTR, no other flow.
+    @Test func everyRealConnectionIsOneFlow() throws {
+        let captures = [Paths.sample] + (try FileManager.default.contentsOfDirectory(atPath: Paths.repository + "/Tests/Fixtures")
+            .filter { $0.hasSuffix(".pcap") }.sorted().map { Paths.fixture($0) })
+        let (status, lines) = try runScript("conn-check.py", ["--flowdb", flowdbBinary] + captures)
+        #expect(status == 0, "\(lines.joined(separator: "\n"))")
+        #expect(lines.last == "8 passed, 0 failed")
+        #expect(lines.first == "ok \(Paths.sample): 10 connections, 10 flows; exactly one flow: 10; FIN both ways and SF: 8 of 8; RST and RSTO/RSTR: 2 of 2; other flows: 0")
+        #expect(lines.contains { $0.hasSuffix("port-reuse.pcap: 4 connections, 4 flows; exactly one flow: 4; FIN both ways and SF: 2 of 2; RST and RSTO/RSTR: 2 of 2; other flows: 0") })
     }
 
     /// scripts/interrupt-test.py: 20 kills at random moments.

@@ -61,43 +61,50 @@ func ids(_ filter: FlowFilter, in archive: Archive = Archives.mixed, containing 
         #expect(TimeParser.iso(0) == "1970-01-01T00:00:00.000000Z")
     }
 
-    /// Sample: flows 1..18 (10 connections and 8 late-ACK streams); then the IPv6
-    /// fixture: flows 19..23 (3 connections, fd77::2 -> fd77::1:9000, 2 late-ACK streams).
+    /// Sample: flows 1..10 (10 connections); then the IPv6 fixture: flows 11..13
+    /// (3 connections, fd77::2 -> fd77::1:9000, the second ended by a RST). The
+    /// packets after each close belong to their connection: no flow of their own.
     @Test func filters() throws {
         var f = FlowFilter()
-        #expect(try ids(f).count == 23)
+        #expect(try ids(f).count == 13)
         f.port = 9000
-        #expect(try ids(f).count == 23)
-        f = FlowFilter(); f.clientPort = 45740              // the connection, and a late ACK after its close
-        #expect(try ids(f) == [1, 7])
-        f = FlowFilter(); f.serverPort = 45740            // the late ACK stream seen from the server side
+        #expect(try ids(f).count == 13)
+        f = FlowFilter(); f.clientPort = 45740              // the connection, its last ACK included
+        #expect(try ids(f) == [1])
+        f = FlowFilter(); f.serverPort = 45740
         #expect(try ids(f) == [])
         f = FlowFilter(); f.host = AddressRange("fd77::/16")
-        #expect(try ids(f) == [19, 20, 21, 22, 23])
+        #expect(try ids(f) == [11, 12, 13])
         f = FlowFilter(); f.host = AddressRange("10.77.0.1")
-        #expect(try ids(f).count == 18)
-        f = FlowFilter(); f.client = AddressRange("10.77.0.1")  // streams created by a server packet (late ACKs)
-        #expect(try ids(f) == (try FlowQuery(archive: Archives.mixed).flows(FlowFilter()).flows.filter { $0.clientIP == "10.77.0.1" }.map(\.id)))
-        f = FlowFilter(); f.server = AddressRange("fd77::1"); f.ended = true   // 20 ended with an RST: half-closed
-        #expect(try ids(f) == [19, 22])
+        #expect(try ids(f).count == 10)
+        f = FlowFilter(); f.client = AddressRange("10.77.0.1")  // no flow is seen from the server's side
+        #expect(try ids(f) == [])
+        f = FlowFilter(); f.server = AddressRange("fd77::1"); f.ended = true   // 12 ended with an RST from the client only
+        #expect(try ids(f) == [11, 13])
+        f = FlowFilter(); f.connStates = ["RSTO"]
+        #expect(try ids(f) == [4, 8, 12])
+        f = FlowFilter(); f.connStates = FlowFilter.connStates(named: "closed") ?? []
+        #expect(try ids(f) == [1, 2, 3, 5, 6, 7, 9, 10, 11, 13])
+        f = FlowFilter(); f.connStates = ["S0", "REJ"]
+        #expect(try ids(f) == [])
         f = FlowFilter(); f.flowIDs = [3, 1, 99]
         #expect(try ids(f) == [1, 3])
         f = FlowFilter(); f.captureID = 2
-        #expect(try ids(f) == [19, 20, 21, 22, 23])
+        #expect(try ids(f) == [11, 12, 13])
         f = FlowFilter(); f.capturePath = Paths.sample
-        #expect(try ids(f).count == 18)
+        #expect(try ids(f).count == 10)
         f = FlowFilter(); f.minBytes = 150_000
-        #expect(try ids(f) == [10])
+        #expect(try ids(f) == [8])
         f = FlowFilter(); f.withGaps = true
         #expect(try ids(f) == [])
-        // the sample's first flow spans 12:52:15.270787..15.273198
+        // the sample's first flow spans 12:52:15.270787..15.273203 (its last ACK)
         f = FlowFilter(); f.until = TimeParser.nanoseconds("2026-11-25T12:52:15.2708Z"); f.capturePath = Paths.sample
         #expect(try ids(f) == [1])
         f = FlowFilter(); f.since = TimeParser.nanoseconds("2026-11-25T12:52:16Z"); f.capturePath = Paths.sample
         #expect(try ids(f) == [])
         let limited = try FlowQuery(archive: Archives.mixed).flows(FlowFilter(), limit: 5)
         #expect(limited.flows.map(\.id) == [1, 2, 3, 4, 5] && limited.more)
-        #expect(try FlowQuery(archive: Archives.mixed).flows(FlowFilter(), limit: 23).more == false)
+        #expect(try FlowQuery(archive: Archives.mixed).flows(FlowFilter(), limit: 13).more == false)
     }
 
     /// Bytes 1440..1455 of flow 1's server stream straddle its first two deliveries
@@ -118,18 +125,20 @@ func ids(_ filter: FlowFilter, in archive: Archive = Archives.mixed, containing 
     }
 
     @Test func formats() throws {
-        var f = FlowFilter(); f.flowIDs = [1, 19]
+        var f = FlowFilter(); f.flowIDs = [1, 12]
         let flows = try FlowQuery(archive: Archives.mixed).flows(f).flows
         let table = Formats.table(flows).split(separator: "\n")
-        #expect(table[0] == "ID  START (UTC)              DURATION  CLIENT           SERVER          C->S   S->C  PKTS  GAPS  STATE")
-        #expect(table[1] == " 1  2026-11-25 12:52:15.270    0.002s  10.77.0.2:45740  10.77.0.1:9000   216  60000    47     0  closed")
-        #expect(table[2].hasPrefix("19  ") && table[2].contains("[fd77::2]:") && table[2].contains("[fd77::1]:9000"))
+        #expect(table[0] == "ID  START (UTC)              DURATION  CLIENT           SERVER          C->S   S->C  PKTS  GAPS  STATE   ZEEK  HISTORY")
+        #expect(table[1] == " 1  2026-11-25 12:52:15.270    0.002s  10.77.0.2:45740  10.77.0.1:9000   216  60000    72     0  closed  SF    ShADadFf")
+        #expect(table[2].hasPrefix("12  ") && table[2].contains("[fd77::2]:35840") && table[2].contains("[fd77::1]:9000")
+                && table[2].hasSuffix("reset   RSTO  ShADadR"))
         let json = Formats.jsonLine(flows[0])
         #expect(json.hasPrefix(#"{"id":1,"capture":1,"capture_path":"#))
-        #expect(json.contains(#""client_ip":"10.77.0.2","client_port":45740,"server_ip":"10.77.0.1","server_port":9000,"first_ts":1795611135270787000,"last_ts":1795611135273198000"#))
+        #expect(json.contains(#""client_ip":"10.77.0.2","client_port":45740,"server_ip":"10.77.0.1","server_port":9000,"first_ts":1795611135270787000,"last_ts":1795611135273203000"#))
         #expect(json.contains(#""c2s_bytes":216,"s2c_bytes":60000"#) && json.contains(#""gaps":0"#))
         #expect(Formats.csvHeader.hasPrefix("id,capture,client_ip,client_port,server_ip,server_port,first_ts,last_ts"))
-        #expect(Formats.csvLine(flows[0]) == "1,1,10.77.0.2,45740,10.77.0.1,9000,1795611135270787000,1795611135273198000,2026-11-25T12:52:15.270787Z,216,60000,47,0,closed\n")
+        #expect(json.contains(#""conn_state":"SF","history":"ShADadFf","c2s_packets":27,"s2c_packets":45,"c2s_ip_bytes":1628,"s2c_ip_bytes":62348,"c2s_missed":0,"s2c_missed":0,"overlap_bytes":0}"#))
+        #expect(Formats.csvLine(flows[0]) == "1,1,10.77.0.2,45740,10.77.0.1,9000,1795611135270787000,1795611135273203000,2026-11-25T12:52:15.270787Z,216,60000,72,0,closed,SF,ShADadFf\n")
         #expect(Formats.json("a\"b\\c\n\u{1}") == #""a\"b\\c\n\u0001""#)
     }
 
@@ -228,13 +237,13 @@ func ids(_ filter: FlowFilter, in archive: Archive = Archives.mixed, containing 
 
     @Test func extractWritesFilesAndManifest() throws {
         let dir = Paths.temporaryDirectory() + "/out"
-        var f = FlowFilter(); f.flowIDs = [1, 19]
+        var f = FlowFilter(); f.flowIDs = [1, 11]
         let flows = try FlowQuery(archive: Archives.mixed).flows(f).flows
         let extractor = Extractor(reader: try FlowReader(archive: Archives.mixed), directory: dir, force: false, fillGaps: false)
         let paths = try extractor.extract(flows)
         #expect(paths.count == 5)
         #expect(URL(fileURLWithPath: paths[0]).lastPathComponent == "flow1-20261125T125215Z-10.77.0.2.45740-10.77.0.1.9000-c2s.bin")
-        #expect(URL(fileURLWithPath: paths[2]).lastPathComponent.hasPrefix("flow19-20261125T"))
+        #expect(URL(fileURLWithPath: paths[2]).lastPathComponent.hasPrefix("flow11-20261125T"))
         #expect(URL(fileURLWithPath: paths[2]).lastPathComponent.contains("-fd77__2."))
         let truth = try GroundTruth.load(Paths.sample).flows[0]
         #expect(SHA256.hex(try [UInt8](contentsOf: paths[1])) == truth.s2c_sha256)
