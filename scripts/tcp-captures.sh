@@ -3,5 +3,5 @@
 # sample, the fixtures, and every file of ../shared/captures in scripts/tcp-captures.txt.
 here=$(cd "$(dirname "$0")/.." && pwd)
 echo "$here/Samples/sample-loss.pcap"
-ls "$here"/Tests/Fixtures/*.pcap
+ls "$here"/Tests/Fixtures/*.pcap "$here"/Tests/Fixtures/deviations/*.pcap
 sed "s|^|$here/../shared/captures/|" "$here/scripts/tcp-captures.txt"

@@ -15,7 +15,10 @@ import TestSupport
         let list = try String(contentsOfFile: Paths.repository + "/scripts/tcp-captures.txt", encoding: .utf8)
         let fixtures = try FileManager.default.contentsOfDirectory(atPath: Paths.repository + "/Tests/Fixtures")
             .filter { $0.hasSuffix(".pcap") }.sorted().map { Paths.fixture($0) }
-        return [Paths.sample] + fixtures + list.split(separator: "\n").map { Paths.capture(String($0)) }
+        // where flowdb deliberately differs from gopacket (scripts/make-deviation-fixtures.py)
+        let deviations = try FileManager.default.contentsOfDirectory(atPath: Paths.repository + "/Tests/Fixtures/deviations")
+            .filter { $0.hasSuffix(".pcap") }.sorted().map { Paths.fixture("deviations/" + $0) }
+        return [Paths.sample] + fixtures + deviations + list.split(separator: "\n").map { Paths.capture(String($0)) }
     }
 
     static func run(_ flags: [String]) throws -> (status: Int32, output: String) {
@@ -40,14 +43,17 @@ import TestSupport
         let differing = lines.filter { $0.hasPrefix("DIFFERENT") || $0.contains("difference:") }
         #expect(differing.isEmpty, "\(differing.prefix(10).joined(separator: "\n"))")
         #expect(status == 0)
-        #expect(lines.last == "102 passed, 0 failed")
+        #expect(lines.last == "104 passed, 0 failed")
         // the documented deviations, and only those, are listed apart: BIG TCP,
-        // LINKTYPE_IPV4 and Linux cooked v2 files gopacket cannot decode, and two
-        // 4-tuples reused after an RST
+        // LINKTYPE_IPV4 and Linux cooked v2 files gopacket cannot decode, two
+        // 4-tuples reused after an RST, and the two places where gopacket loses or
+        // repeats bytes (the queued FIN only shows with a page limit)
         let deviations = lines.filter { $0.contains("deviation:") }
-        #expect(deviations.count == 5, "\(deviations)")
+        #expect(deviations.count == (flags.isEmpty ? 6 : 7), "\(deviations)")
         #expect(deviations.filter { $0.hasSuffix("(port reuse)") }.count == 2)
+        #expect(deviations.filter { $0.contains("differ as documented: sequence wrap") }.count == 1)
+        #expect(deviations.filter { $0.contains("differ as documented: queued FIN") }.count == (flags.isEmpty ? 0 : 1))
         let compared = lines.first { $0.hasPrefix("compared ") } ?? ""
-        #expect(compared.hasPrefix("compared 286 streams"), "\(compared)")
+        #expect(compared.hasPrefix("compared 289 streams"), "\(compared)")
     }
 }
