@@ -174,6 +174,10 @@ public struct TCPConnection: Sendable {
             Self.observe(packet, sender: &responder, peer: &originator, isOriginator: false,
                          onceSeen: &onceSeen, history: &history)
         }
+        if packet.flags & (TCPPacket.fin | TCPPacket.rst) != 0 {
+            func over(_ s: EndpointState) -> Bool { s == .closed || s == .reset }
+            closeSeen = over(originator.state) || over(responder.state)
+        }
     }
 
     /// Records bytes of one direction that were never captured (a content gap:
@@ -193,11 +197,9 @@ public struct TCPConnection: Sendable {
     }
 
     /// Whether either side has closed or reset the connection: a SYN that follows
-    /// starts a new connection (Zeek's rule for reused ports).
-    public var closeSeen: Bool {
-        func over(_ s: EndpointState) -> Bool { s == .closed || s == .reset }
-        return over(originator.state) || over(responder.state)
-    }
+    /// starts a new connection (Zeek's rule for reused ports). Stored, so that the
+    /// per-packet test reads one field.
+    public private(set) var closeSeen = false
 
     /// Whether the connection is over as Zeek's close rules see it (closed both
     /// ways, reset by either side, or closed by one side the other never answered):

@@ -137,7 +137,7 @@ public final class ArchiveWriter: @unchecked Sendable {
             VALUES (\(Array(repeating: "?", count: 11 + Self.totalsCount).joined(separator: ", ")))
             """)
         updateFlow = try connection.prepare("""
-            UPDATE flow SET (\(Self.totalsColumns)) = (\(Array(repeating: "?", count: Self.totalsCount).joined(separator: ", ")))
+            UPDATE flow SET \(Self.totalsColumns.split(separator: ",").map { $0.trimmingSpaces + " = ?" }.joined(separator: ", "))
             WHERE id = ?
             """)
         insertPayload = try connection.prepare("INSERT INTO payload(id, flow_id, dir, stream_offset, data) VALUES (?, ?, ?, ?, ?)")
@@ -332,7 +332,9 @@ public final class ArchiveWriter: @unchecked Sendable {
         for r in b.runs { try write(r) }
         try writeBlocks(b.deliveries)
         for g in b.gaps { try write(g) }
-        for u in b.flowUpdates { try write(u) }
+        // In id order: the rows' pages are then visited once each, in order
+        // (connections complete in hash order at the end of an ingest).
+        for u in b.flowUpdates.sorted(by: { $0.flowID < $1.flowID }) { try write(u) }
     }
 
     /// The columns of `flow` that a flow's totals fill, in the order `bindTotals` binds them.
@@ -446,6 +448,15 @@ public final class ArchiveWriter: @unchecked Sendable {
         try bindTotals(u, s, from: 1)
         try s.bind(u.flowID, at: Int32(Self.totalsCount + 1))
         try s.step()
+    }
+}
+
+extension Substring {
+    var trimmingSpaces: Substring {
+        var s = self
+        while s.first == " " || s.first == "\n" { s.removeFirst() }
+        while s.last == " " || s.last == "\n" { s.removeLast() }
+        return s
     }
 }
 

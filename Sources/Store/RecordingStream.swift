@@ -199,10 +199,10 @@ public final class RecordingStream: Stream {
         public mutating func makeStream(key: FlowKey, segment: TCPSegment, context: CaptureInfo) -> RecordingStream {
             let flags = segment.flags
             let attempt = flags.contains(.syn) && !flags.contains(.ack)
-            if attempt {
-                // A new connection attempt on these addresses and ports (port reuse).
-                table.forget(key)
-            } else if let earlier = table.continuation(for: key, at: context.timestamp) {
+            // A SYN without ACK is a new connection attempt (port reuse): a closed
+            // connection it replaces stays in the table until this one completes
+            // and takes its place, or the delay expires; nothing else can reach it.
+            if !attempt, let earlier = table.continuation(for: key, at: context.timestamp) {
                 return RecordingStream(writer: writer, flow: earlier, reversed: !earlier.isFromClient(key), cursor: cursor,
                                        table: table)
             }
@@ -242,10 +242,6 @@ final class RecentConnections {
             sweepAt = max(1024, flows.count * 2)
         }
         flows[flow.key] = flow
-    }
-
-    func forget(_ key: FlowKey) {
-        flows.removeValue(forKey: key.canonical)
     }
 
     /// The closed connection a packet with `key` at time `t` continues, if any.
