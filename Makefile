@@ -30,12 +30,14 @@ demo: build
 	@rm -f demo.sqlite demo.sqlite.ingest-lock
 	@echo "== flowdb ingest --db demo.sqlite $(SAMPLE)"
 	@$(FLOWDB) ingest --db demo.sqlite $(SAMPLE)
-	@echo; echo "== flowdb query --db demo.sqlite --min-bytes 90000"
-	@$(FLOWDB) query --db demo.sqlite --min-bytes 90000
+	@echo; echo "== flowdb query --db demo.sqlite   (one flow per connection, Zeek's state and history)"
+	@$(FLOWDB) query --db demo.sqlite
 	@echo; echo "== flowdb query --db demo.sqlite --flow 1 --show hex | head -4"
 	@$(FLOWDB) query --db demo.sqlite --flow 1 --show hex | head -4
+	@echo; echo "== flowdb query --db demo.sqlite --state reset --format zeek   (a Zeek conn.log)"
+	@$(FLOWDB) query --db demo.sqlite --state reset --format zeek
 	@echo; echo "== sqlite3 demo.sqlite: the biggest conversations"
-	@sqlite3 -header -column demo.sqlite "SELECT id, start, client, server, c2s_bytes, s2c_bytes, packets, gaps, state FROM flows ORDER BY c2s_bytes + s2c_bytes DESC LIMIT 5;"
+	@sqlite3 -header -column demo.sqlite "SELECT id, start, client, server, c2s_bytes, s2c_bytes, packets, state, conn_state, history FROM flows ORDER BY c2s_bytes + s2c_bytes DESC LIMIT 5;"
 	@echo; echo "== sqlite3 demo.sqlite: the captures"
 	@sqlite3 -header -column demo.sqlite "SELECT id, path, status, packets, tcp_packets, skipped, first_time FROM captures;"
 

@@ -45,13 +45,17 @@ ALTER TABLE flow ADD COLUMN conn_state TEXT
     CHECK (conn_state IN ('S0', 'S1', 'SF', 'REJ', 'S2', 'S3', 'RSTO', 'RSTR', 'RSTOS0', 'RSTRH', 'SH', 'SHR', 'OTH'));
 ALTER TABLE flow ADD COLUMN history TEXT;
 
+-- Sums as floating point (total), capped and cast back: a damaged archive's values
+-- cannot make the upgrade fail on an integer overflow.
 UPDATE flow SET
-    c2s_missed = coalesce((SELECT sum(length) FROM gap WHERE gap.flow_id = flow.id AND gap.dir = 0), 0),
-    s2c_missed = coalesce((SELECT sum(length) FROM gap WHERE gap.flow_id = flow.id AND gap.dir = 1), 0);
+    c2s_missed = (SELECT CAST(min(total(length), 9.2e18) AS INTEGER) FROM gap WHERE gap.flow_id = flow.id AND gap.dir = 0),
+    s2c_missed = (SELECT CAST(min(total(length), 9.2e18) AS INTEGER) FROM gap WHERE gap.flow_id = flow.id AND gap.dir = 1);
 
 UPDATE flow SET (overlap_bytes, overlap_packets, queued_bytes, queued_packets) = (
-    SELECT coalesce(sum(json_extract(r.value, '$[16]')), 0), coalesce(sum(json_extract(r.value, '$[17]')), 0),
-           coalesce(sum(json_extract(r.value, '$[14]')), 0), coalesce(sum(json_extract(r.value, '$[15]')), 0)
+    SELECT CAST(min(total(json_extract(r.value, '$[16]')), 9.2e18) AS INTEGER),
+           CAST(min(total(json_extract(r.value, '$[17]')), 9.2e18) AS INTEGER),
+           CAST(min(total(json_extract(r.value, '$[14]')), 9.2e18) AS INTEGER),
+           CAST(min(total(json_extract(r.value, '$[15]')), 9.2e18) AS INTEGER)
     FROM delivery_block AS b, json_each(b.records) AS r
     WHERE b.flow_id = flow.id);
 

@@ -235,6 +235,36 @@ func ids(_ filter: FlowFilter, in archive: Archive = Archives.mixed, containing 
         #expect(Array(filled[0..<2896]) == Array(plain[0..<2896]) && Array(filled[4344...]) == Array(plain[2896...]))
     }
 
+    /// `--format zeek`: Zeek's TSV header lines, one row per flow with as many cells
+    /// as `#fields` names, Zeek's value formats, and a uid stable for a flow id.
+    @Test func zeekConnLog() throws {
+        var f = FlowFilter(); f.flowIDs = [1, 12]
+        let flows = try FlowQuery(archive: Archives.mixed).flows(f).flows
+        let header = ZeekConnLog.header(openedAt: 0).split(separator: "\n", omittingEmptySubsequences: false)
+        #expect(header[0] == "#separator \\x09")
+        #expect(header[1] == "#set_separator\t,")
+        #expect(header[2] == "#empty_field\t(empty)" && header[3] == "#unset_field\t-" && header[4] == "#path\tconn")
+        #expect(header[5].hasPrefix("#open\t19") && header[5].count == "#open\t1970-01-01-00-00-00".count)
+        let fields = header[6].split(separator: "\t").dropFirst(), types = header[7].split(separator: "\t").dropFirst()
+        #expect(header[6].hasPrefix("#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tservice\tduration"))
+        #expect(fields.count == 22 && types.count == 22)
+        #expect(Array(types.prefix(5)) == ["time", "string", "addr", "port", "addr"])
+        let one = ZeekConnLog.line(flows[0]).dropLast().split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+        #expect(one.count == fields.count)
+        #expect(one == ["1795611135.270787", ZeekConnLog.uid(flowID: 1), "10.77.0.2", "45740", "10.77.0.1", "9000", "tcp", "-",
+                        "0.002416", "216", "60000", "SF", "-", "-", "0", "ShADadFf", "27", "1628", "45", "62348", "-", "6"])
+        let twelve = ZeekConnLog.line(flows[1]).split(separator: "\t").map(String.init)
+        #expect(twelve[2] == "fd77::2" && twelve[4] == "fd77::1" && twelve[11] == "RSTO" && twelve[15] == "ShADadR")
+        // uids: "C" and base-62 digits, the same for the same id, different across ids
+        let uid = ZeekConnLog.uid(flowID: 1)
+        #expect(uid == ZeekConnLog.uid(flowID: 1) && uid != ZeekConnLog.uid(flowID: 2))
+        #expect(uid.hasPrefix("C") && (8...18).contains(uid.count) && uid.dropFirst().allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber) })
+        #expect(ZeekConnLog.time(1_500_000_000) == "1.500000" && ZeekConnLog.time(999) == "0.000001")
+        #expect(ZeekConnLog.time(-1_500_000) == "-0.001500" && ZeekConnLog.time(0) == "0.000000")
+        #expect(ZeekConnLog.escaped("-") == "\\x2d" && ZeekConnLog.escaped("a\tb") == "a\\x09b")
+        #expect(ZeekConnLog.footer(closedAt: 0).hasPrefix("#close\t19"))
+    }
+
     @Test func extractWritesFilesAndManifest() throws {
         let dir = Paths.temporaryDirectory() + "/out"
         var f = FlowFilter(); f.flowIDs = [1, 11]

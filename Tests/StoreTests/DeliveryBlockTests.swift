@@ -106,4 +106,42 @@ import TestSupport
         #expect(try Self.rows(c, "SELECT max(overlap_bytes), min(ts_first), sum(length) FROM delivery")
                 == ["9223372036854775807|-729213000|10001"])
     }
+
+    /// Migration 0004 upgrades a version-3 archive in place: the former packet
+    /// counts keep their values as c2s_data_packets / s2c_data_packets, missed bytes
+    /// and overlap / queued totals are recomputed from its rows, and what needs the
+    /// packets stays NULL; `flows` then derives `state` as before.
+    @Test func connectionMigrationUpgradesInPlace() throws {
+        let path = Paths.temporaryDirectory() + "/v3.sqlite"
+        do {
+            let c = try SQLiteConnection(path: path, mode: .readWriteCreate)
+            for m in Migration.all.prefix(3) { try c.execute(m.sql) }
+            try c.execute("""
+                INSERT INTO schema_migration VALUES (1, '0001_initial', 0), (2, '0002_view_times_before_1970', 0),
+                                                    (3, '0003_delivery_blocks', 0);
+                PRAGMA user_version = 3;
+                INSERT INTO capture(id, ingest_run, path, link_type, link_type_name, snaplen, ingested_at, status)
+                VALUES (1, 1, 'old.pcap', 1, 'EN10MB', 65535, 0, 'complete');
+                INSERT INTO flow(id, capture_id, ip_version, client_ip, client_port, server_ip, server_port, client_ip_key,
+                                 server_ip_key, first_ts, last_ts, first_packet, c2s_packets, s2c_packets, c2s_closed, s2c_closed, gaps)
+                VALUES (1, 1, 4, '10.0.0.1', 1, '10.0.0.2', 2, x'00', x'00', 0, 0, 0, 3, 4, 1, 1, 2),
+                       (2, 1, 4, '10.0.0.3', 1, '10.0.0.4', 2, x'00', x'00', 0, 0, 1, 5, 0, 1, 0, 0);
+                INSERT INTO gap VALUES (1, 0, 0, 100, 0), (1, 0, 500, NULL, 0), (1, 1, 7, 9223372036854775807, 0);
+                -- [id, dir, is_start, is_end, skip, length, stored, payload_id, payload_offset, stream_offset,
+                --  ts_first, ts_last, packets, chunks, queued_bytes, queued_packets, overlap_bytes, overlap_packets]
+                INSERT INTO delivery_block VALUES
+                    (2, 1, 1, 2, '[[1,0,1,0,0,10,0,null,null,0,1,1,1,1,30,2,5,1],[2,1,0,0,0,10,0,null,null,0,1,1,1,1,0,0,7,2]]'),
+                    (3, 2, 3, 1, '[[3,0,1,0,0,10,0,null,null,0,1,1,1,1,1,1,0,0]]');
+                """)
+        }
+        let c = try Archive(path: path, create: true).connection
+        #expect(try Archive.userVersion(c) == Archive.schemaVersion)
+        #expect(try Self.rows(c, """
+            SELECT id, c2s_data_packets, s2c_data_packets, quote(c2s_packets), quote(s2c_ip_bytes), quote(conn_state),
+                   quote(history), c2s_missed, s2c_missed, overlap_bytes, overlap_packets, queued_bytes, queued_packets
+            FROM flow ORDER BY id
+            """) == ["1|3|4|NULL|NULL|NULL|NULL|100|9200000000000000000|12|3|30|2", "2|5|0|NULL|NULL|NULL|NULL|0|0|0|0|1|1"])
+        #expect(try Self.rows(c, "SELECT id, packets, state, quote(conn_state), missed, overlap_bytes FROM flows ORDER BY id")
+                == ["1|7|closed|NULL|9200000000000000100|12", "2|5|half-closed|NULL|0|0"])
+    }
 }

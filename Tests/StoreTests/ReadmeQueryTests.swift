@@ -37,17 +37,23 @@ import Store
         ingest.waitUntilExit()
         #expect(ingest.terminationStatus == 0)
         let examples = try Self.examples()
-        #expect(examples.count == 6)
+        #expect(examples.count == 8)
         var outputs: [String] = []
         for sql in examples {
             let (status, out, err) = try Self.sqlite3(db, sql)
             #expect(status == 0 && err.isEmpty, "\(sql): \(err)")
             outputs.append(out)
         }
-        #expect(outputs[0].hasPrefix("10|2026-11-25T12:52:15.275393Z|10.77.0.2:45788|10.77.0.1:9000|40032|150000|136|0|half-closed\n"))
+        #expect(outputs[0].hasPrefix("8|2026-11-25T12:52:15.275393Z|10.77.0.2:45788|10.77.0.1:9000|40032|150000|184|reset|RSTO|ShADadtR\n"))
         #expect(outputs[1] == "000000C80000EA60\n")
-        #expect(outputs[2] == "0|3|216\n1|65|90000\n")
-        #expect(outputs[4].hasPrefix("1|\(Paths.sample)|complete|830|830|0\n"))
-        #expect(outputs[5] == "")
+        #expect(outputs[2] == "0|30|40032\n1|106|150000\n")
+        #expect(outputs[3] == "RSTO|2|230\nSF|8|600\n")
+        #expect(outputs[4] == "6|10.77.0.2:45770|68056|ShADadtFf\n3|10.77.0.2:45750|53800|ShADadtFf\n8|10.77.0.2:45788|34752|ShADadtR\n")
+        #expect(outputs[5] == "1|60816|1448|40544|1\n1|70952|1448|27512|1\n")
+        #expect(outputs[6].hasPrefix("1|\(Paths.sample)|complete|830|830|0\n"))
+        #expect(outputs[7] == "")
+        // The overlap question reads only the flows that have some, through their partial index.
+        let (_, plan, _) = try Self.sqlite3(db, "EXPLAIN QUERY PLAN SELECT id FROM flows WHERE overlap_bytes > 0")
+        #expect(plan.contains("INDEX flow_by_overlap (overlap_bytes>?)"), "\(plan)")
     }
 }
