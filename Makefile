@@ -77,11 +77,15 @@ FUZZ_SECONDS ?= 600
 FUZZ_BUILD := swift build --package-path Fuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld
 # SWIFT_BACKTRACE=enable=no: a failing input ends the run at once with its report.
 FUZZ_RUN := SWIFT_BACKTRACE=enable=no
-.PHONY: fuzz-decoder fuzz-engine fuzz-ingest
+.PHONY: fuzz-decoder fuzz-engine fuzz-ingest fuzz-connections
 fuzz-decoder: deps
 	$(FUZZ_BUILD) --product FuzzDecoder
 	mkdir -p Fuzz/findings
 	$(FUZZ_RUN) Fuzz/.build/debug/FuzzDecoder -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=Fuzz/findings/ -print_final_stats=1 Fuzz/Corpus/decoder
+fuzz-connections: deps
+	$(FUZZ_BUILD) --product FuzzConnections
+	mkdir -p Fuzz/findings Fuzz/Corpus/connections
+	$(FUZZ_RUN) Fuzz/.build/debug/FuzzConnections -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=Fuzz/findings/ -print_final_stats=1 Fuzz/Corpus/connections
 fuzz-engine: deps
 	$(FUZZ_BUILD) --product FuzzEngine
 	mkdir -p Fuzz/findings

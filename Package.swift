@@ -28,6 +28,7 @@ let package = Package(
         .library(name: "FlowDBCapture", targets: ["Capture"]),
         .library(name: "FlowDBIngest", targets: ["Ingest", "Store"]),
         .library(name: "FlowDBReassembly", targets: ["Reassembly"]),
+        .library(name: "FlowDBConnections", targets: ["Connections"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

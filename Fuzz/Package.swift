@@ -21,6 +21,10 @@ let package = Package(
             dependencies: ["CFuzzSupport", .product(name: "FlowDBReassembly", package: flowdb)]
         ),
         .executableTarget(
+            name: "FuzzConnections",
+            dependencies: ["CFuzzSupport", .product(name: "FlowDBConnections", package: flowdb)]
+        ),
+        .executableTarget(
             name: "FuzzDecoder",
             dependencies: ["CFuzzSupport", .product(name: "FlowDBDecoding", package: flowdb)]
         ),
