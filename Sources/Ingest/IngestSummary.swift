@@ -18,7 +18,11 @@ public struct IngestSummary {
         out += "packets:        \(c.packets) (TCP \(c.tcpPackets)"
         out += c.truncatedPayloads > 0 ? ", \(c.truncatedPayloads) with payload cut by the snaplen)\n" : ")\n"
         out += "skipped:        \(c.skipped) (non-IP \(c.nonIP), non-TCP \(c.nonTCP), fragments \(c.fragments), malformed \(c.malformed), truncated \(c.truncated), link type not decoded \(c.unsupportedLink))\n"
-        out += "flows:          \(report.flows)\n"
+        out += "flows:          \(report.flows)"
+        if !report.connectionStates.isEmpty {
+            out += " (" + report.connectionStates.map { "\($0.state) \($0.flows)" }.joined(separator: ", ") + ")"
+        }
+        out += "\n"
         out += "bytes:          \(report.bytesDelivered) reassembled, \(report.bytesStored) stored\n"
         out += "gaps:           \(report.gaps)\n"
         let rate = seconds > 0 ? Double(report.inputBytes) / 1e6 / seconds : 0

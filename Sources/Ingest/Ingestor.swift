@@ -46,6 +46,8 @@ public struct IngestReport: Sendable {
     public var files: [(path: String, outcome: Outcome)] = []
     public var counters = DecodeCounters()
     public var flows = 0
+    /// The run's flows by Zeek connection state, most frequent first.
+    public var connectionStates: [(state: String, flows: Int)] = []
     public var bytesDelivered = 0
     public var bytesStored = 0
     public var gaps = 0
@@ -198,9 +200,24 @@ public final class Ingestor {
             throw IngestError(description: message)
         }
         report.flows = writer.flowsCreated
+        report.connectionStates = try connectionStates(of: begun)
         report.bytesDelivered = writer.bytesDelivered
         report.bytesStored = writer.bytesStored
         report.gaps = writer.gapsRecorded
+    }
+
+    /// How many of the flows of `captures` ended in each Zeek connection state.
+    func connectionStates(of captures: [Int64]) throws -> [(state: String, flows: Int)] {
+        guard !captures.isEmpty else { return [] }
+        let s = try archive.connection.prepare("""
+            SELECT coalesce(conn_state, '-'), count(*) FROM flow
+            WHERE capture_id IN (\(Array(repeating: "?", count: captures.count).joined(separator: ", ")))
+            GROUP BY 1 ORDER BY 2 DESC, 1
+            """)
+        for (i, id) in captures.enumerated() { try s.bind(id, at: Int32(i + 1)) }
+        var out: [(state: String, flows: Int)] = []
+        while try s.step() { out.append((s.text(0) ?? "-", s.int(1))) }
+        return out
     }
 
     /// Decides whether `path` is read: nil to read it, or why it is skipped.

@@ -60,9 +60,11 @@ public final class ArchiveWriter: @unchecked Sendable {
         var id: Int64, captureID: Int64, isIPv6: Bool
         var client: Address, clientPort: UInt16, server: Address, serverPort: UInt16
         var firstTimestamp: Int64, firstPacket: Int
-        /// The flow's final totals when it ended before its row was written: one
-        /// INSERT then replaces an INSERT and an UPDATE.
+        /// The flow's totals when it finished before its row was written: one
+        /// INSERT then replaces an INSERT and an UPDATE. Taken at the commit.
         var totals: RecordingStream.Totals?
+        /// The flow's record, until the commit takes its totals (main thread only).
+        var flow: FlowState?
         /// What the row holds before the flow's first totals arrive.
         var initialTotals: RecordingStream.Totals {
             RecordingStream.Totals(flowID: id, lastTimestamp: firstTimestamp)
@@ -296,11 +298,18 @@ public final class ArchiveWriter: @unchecked Sendable {
         batch.gaps.append(GapRow(flowID: flowID, dir: dir, streamOffset: streamOffset, length: length, timestamp: timestamp))
     }
 
-    func finishFlow(_ totals: RecordingStream.Totals, handle: FlowHandle) {
-        if handle.generation == generation {
-            batch.flows[handle.row].totals = totals
-        } else {
-            batch.flowUpdates.append(totals)
+    /// Gives the pending row of a new flow its record, whose totals the commit takes.
+    func attach(_ flow: FlowState) {
+        if flow.handle.generation == generation { batch.flows[flow.handle.row].flow = flow }
+    }
+
+    /// A stream of `flow` completed. A row still pending takes the flow's totals
+    /// at the commit (so the packets after a close, seen soon after, cost no
+    /// UPDATE); a written row is updated, unless nothing changed since it was written.
+    func finishFlow(_ flow: FlowState) {
+        if flow.handle.generation != generation, flow.changes != flow.written {
+            batch.flowUpdates.append(flow.snapshot())
+            flow.written = flow.changes
         }
     }
 
@@ -313,6 +322,14 @@ public final class ArchiveWriter: @unchecked Sendable {
     /// transaction. Runs still open are closed with it: a run never spans two transactions.
     public func commit() throws {
         guard !batch.isEmpty else { return }
+        for i in batch.flows.indices {
+            guard let flow = batch.flows[i].flow else { continue }
+            if flow.finished {
+                batch.flows[i].totals = flow.snapshot()
+                flow.written = flow.changes
+            }
+            batch.flows[i].flow = nil      // the writer thread gets values only
+        }
         let full = batch
         batch = Batch()
         generation += 1

@@ -35,6 +35,13 @@ final class FlowState {
     var openRuns = PerDirection<ArchiveWriter.Run?>(nil)
     /// Engine streams feeding this record now (at most one at a time).
     var liveStreams = 0
+    /// Whether a stream of it completed: its row then carries its totals.
+    var finished = false
+    /// Counts the packets and deliveries recorded; `written` is the count the
+    /// archive's row (or the pending row) last took, so an unchanged flow is not
+    /// written again when a later stream of it completes.
+    var changes = 0
+    var written = -1
 
     init(handle: ArchiveWriter.FlowHandle, key: FlowKey, client: Address, clientPort: UInt16, firstTimestamp: Int64,
          flipped: Bool) {
@@ -44,6 +51,15 @@ final class FlowState {
         self.clientPort = clientPort
         totals = RecordingStream.Totals(flowID: handle.id, lastTimestamp: firstTimestamp)
         connection = TCPConnection(flipped: flipped)
+    }
+
+    /// The totals as the flow's row holds them, with the connection's state now.
+    func snapshot() -> RecordingStream.Totals {
+        var t = totals
+        t.complete = finished
+        t.connState = connection.state.rawValue
+        t.history = connection.history
+        return t
     }
 
     /// Whether a packet with this key comes from the originator.
@@ -104,6 +120,7 @@ public final class RecordingStream: Stream {
                        nextSequence: TCPSequence?, start: inout Bool) -> Bool {
         let dir = flowDirection(direction)
         let flow = self.flow
+        flow.changes &+= 1
         if captureInfo.timestamp > flow.totals.lastTimestamp { flow.totals.lastTimestamp = captureInfo.timestamp }
         flow.totals.packets[dir] += 1
         flow.totals.ipBytes[dir] += cursor.ipLength
@@ -118,6 +135,7 @@ public final class RecordingStream: Stream {
         let (direction, start, end, skip) = sg.info
         let dir = flowDirection(direction)
         let flow = self.flow
+        flow.changes &+= 1
         let length = sg.lengths().available
         let stats = sg.stats
         let tsFirst = length > 0 ? sg.captureInfo(at: 0).timestamp : nil
@@ -169,13 +187,11 @@ public final class RecordingStream: Stream {
     public func reassemblyComplete(context: CaptureInfo?) -> Bool {
         let flow = self.flow
         flow.liveStreams -= 1
-        flow.totals.complete = true
-        flow.totals.connState = flow.connection.state.rawValue
-        flow.totals.history = flow.connection.history
+        flow.finished = true
         // A later stream of this connection starts runs of its own; a closed
         // connection holds no buffer while it waits out the close delay.
         flow.openRuns = PerDirection(nil)
-        writer.finishFlow(flow.totals, handle: flow.handle)
+        writer.finishFlow(flow)
         table.remember(flow)
         return true
     }
@@ -216,6 +232,7 @@ public final class RecordingStream: Stream {
                                         firstTimestamp: context.timestamp, firstPacket: cursor.packetIndex)
             let flow = FlowState(handle: handle, key: key, client: client, clientPort: clientPort,
                                  firstTimestamp: context.timestamp, flipped: flipped)
+            writer.attach(flow)
             return RecordingStream(writer: writer, flow: flow, reversed: flipped, cursor: cursor, table: table)
         }
     }
