@@ -413,8 +413,13 @@ public struct TCPConnection: Sendable {
         }
     }
 
+    /// The longest history kept: S, F and R repeat with every new sequence number,
+    /// so a flood on one connection would otherwise grow it without end.
+    public static let maximumHistory = 256
+
     /// Appends an upper-case letter, in lower case for the responder.
     private static func add(_ letter: UInt8, isOriginator: Bool, to history: inout String) {
+        guard history.utf8.count < maximumHistory else { return }
         history.unicodeScalars.append(Unicode.Scalar(isOriginator ? letter : letter | 0x20))
     }
 }

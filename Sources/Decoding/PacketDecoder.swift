@@ -41,6 +41,9 @@ public struct DecodedPacket {
     /// IPv6 header plus payload length or jumbogram length), header included:
     /// what Zeek counts as a packet's IP bytes. May exceed the bytes captured.
     public var ipLength = 0
+    /// TCP payload bytes as the IP header announces them: `payload.count`, or more
+    /// when the snaplen cut the packet.
+    public var payloadLength = 0
 
     public init() {}
 }
@@ -264,6 +267,7 @@ public struct PacketDecoder: Sendable {
         let base = p.baseAddress!
         out.options = UnsafeRawBufferPointer(start: base + start + 20, count: dataOffset - 20)
         out.payload = UnsafeRawBufferPointer(start: base + start + dataOffset, count: available - dataOffset)
+        out.payloadLength = max(available - dataOffset, out.networkOffset + out.ipLength - (start + dataOffset))
         return .tcp
     }
 

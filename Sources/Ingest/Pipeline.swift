@@ -86,6 +86,7 @@ public final class Pipeline<Factory: StreamFactory> {
                 guard decoded == .tcp else { continue }
                 cursor.packetIndex = raw.index
                 cursor.ipLength = packet.ipLength
+                cursor.payloadLength = packet.payloadLength
                 assembler.assemble(
                     TCPSegment(packet),
                     key: FlowKey(packet),

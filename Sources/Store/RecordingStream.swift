@@ -8,8 +8,10 @@ public final class PacketCursor {
     public var fileIndex = -1
     /// 0-based index of the packet being assembled in its file; -1 during flushes.
     public var packetIndex = -1
-    /// The IP length of the packet being assembled (`DecodedPacket.ipLength`).
+    /// The IP length of the packet being assembled (`DecodedPacket.ipLength`), and
+    /// its TCP payload length as announced (more than captured when the snaplen cut it).
     public var ipLength = 0
+    public var payloadLength = 0
     public init() {}
 }
 
@@ -126,7 +128,7 @@ public final class RecordingStream: Stream {
         flow.totals.ipBytes[dir] += cursor.ipLength
         flow.connection.observe(TCPPacket(flags: segment.flags.rawValue, sequence: segment.sequence,
                                           acknowledgment: segment.acknowledgment, window: segment.window,
-                                          payloadLength: segment.payload.count),
+                                          payloadLength: cursor.payloadLength),
                                 fromOriginator: dir == 0)
         return true
     }

@@ -236,6 +236,15 @@ import Testing
         #expect(c.state == .rstrh)
     }
 
+    /// SYNs with ever new sequence numbers add an S each, up to the cap.
+    @Test func historyIsCapped() {
+        var steps: [Step] = []
+        for i in 0..<1000 { steps.append(Step(orig: true, flags: Self.syn, seq: UInt32(i) * 7919)) }
+        let c = Self.run(steps)
+        #expect(c.history == String(repeating: "S", count: TCPConnection.maximumHistory))
+        #expect(c.state == .s0)
+    }
+
     @Test func rstos0Pattern() {
         #expect(TCPConnection.isSYNThenRST("SR"))
         #expect(TCPConnection.isSYNThenRST("^SsR"))

@@ -60,6 +60,7 @@ func decode(_ link: LinkType, _ bytes: [UInt8]) -> (DecodeResult, DecodedPacket,
         #expect(payload == hello)
         #expect(!p.payloadTruncated)
         #expect(p.networkOffset == 14)
+        #expect(p.ipLength == 20 + 20 + options.count + hello.count && p.payloadLength == hello.count)
     }
 
     @Test func ethernetPaddingIsNotPayload() {
@@ -104,6 +105,7 @@ func decode(_ link: LinkType, _ bytes: [UInt8]) -> (DecodeResult, DecodedPacket,
         // a zero total length (TCP segmentation offload) means "as captured"
         let tso = decode(.raw, Build.ipv4(totalLength: 0, body: Build.tcp(payload: hello)))
         #expect(tso.0 == .tcp && tso.payload == hello)
+        #expect(tso.1.ipLength == 45 && tso.1.payloadLength == 5)
     }
 
     @Test func snaplenCutPayloadIsDeliveredAndFlagged() {
@@ -113,6 +115,8 @@ func decode(_ link: LinkType, _ bytes: [UInt8]) -> (DecodeResult, DecodedPacket,
         #expect(result == .tcp)
         #expect(payload.count == 30)
         #expect(p.payloadTruncated)
+        // the lengths the IP header announces, for connection accounting
+        #expect(p.ipLength == 140 && p.payloadLength == 100)
         // a TCP header cut short is truncated, not malformed
         #expect(decode(.raw, Array(full.prefix(30))).0 == .truncated)
         #expect(decode(.raw, Array(full.prefix(19))).0 == .truncated)

@@ -1,5 +1,8 @@
 import CFuzzSupport
 import Connections
+#if canImport(Glibc)
+import Glibc
+#endif
 
 // Zeek connection accounting under arbitrary packet sequences. Input: 12-byte
 // records, each one packet: byte 0 bit 0 the direction (originator or responder),
@@ -11,7 +14,8 @@ import Connections
 let letters = Set("^SHADFRTWGIQshadfrtwgiq".utf8)
 
 @_cdecl("LLVMFuzzerTestOneInput")
-public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
+public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+    guard let data else { return 0 }
     let bytes = UnsafeBufferPointer(start: data, count: size)
     var connection = TCPConnection(flipped: size > 0 && bytes[0] & 0x80 != 0)
     var i = 0
@@ -36,3 +40,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     }
     return 0
 }
+
+var argc = CommandLine.argc
+var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
+exit(LLVMFuzzerRunDriver(&argc, &argv) { data, size in fuzzOne(data, size) })
