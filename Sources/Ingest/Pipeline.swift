@@ -87,6 +87,9 @@ public final class Pipeline<Factory: StreamFactory> {
                 cursor.packetIndex = raw.index
                 cursor.ipLength = packet.ipLength
                 cursor.payloadLength = packet.payloadLength
+                if !packet.encapsulation.isEmpty || !cursor.encapsulation.isEmpty {
+                    cursor.encapsulation = packet.encapsulation
+                }
                 assembler.assemble(
                     TCPSegment(packet),
                     key: FlowKey(packet),
@@ -121,9 +124,11 @@ extension Address {
 }
 
 extension FlowKey {
+    /// The packet's innermost 4-tuple, in the zone of the tunnels around it.
     init(_ p: DecodedPacket) {
         self.init(source: Address(p.source), destination: Address(p.destination),
-                  sourcePort: p.sourcePort, destinationPort: p.destinationPort)
+                  sourcePort: p.sourcePort, destinationPort: p.destinationPort,
+                  zone: p.encapsulation.isEmpty ? 0 : p.encapsulation.zone())
     }
 }
 

@@ -50,6 +50,8 @@ public struct FlowFilter: Sendable, Equatable {
     public var ended = false
     /// Zeek connection states (codes); the flow's must be one of them.
     public var connStates: [String] = []
+    /// Text the flow's encapsulation chain must contain (`vxlan:4242`, `gre`, `192.0.2.10`).
+    public var tunnel: String?
 
     public init() {}
 
@@ -91,6 +93,7 @@ public struct FlowFilter: Sendable, Equatable {
         if let minBytes { terms.append("f.c2s_bytes + f.s2c_bytes >= ?"); values.append(.integer(Int64(minBytes))) }
         if withGaps { terms.append("f.gaps > 0") }
         if ended { terms.append("f.c2s_closed = 1 AND f.s2c_closed = 1") }
+        if let tunnel { terms.append("instr(f.encapsulation, ?) > 0"); values.append(.text(tunnel)) }
         if !connStates.isEmpty {
             terms.append("f.conn_state IN (" + Array(repeating: "?", count: connStates.count).joined(separator: ", ") + ")")
             values += connStates.map { .text($0) }

@@ -33,6 +33,8 @@ public struct FlowRecord: Sendable, Equatable {
     public var c2sMissed: Int = 0
     public var s2cMissed: Int = 0
     public var overlapBytes: Int = 0
+    /// The tunnels around the packet that opened it (migration 0005), e.g. `vxlan:4242 192.0.2.10>192.0.2.20`.
+    public var encapsulation: String?
 
     /// The readable state: from Zeek's code, or (archives before 0004) from the closed flags.
     public var state: String {
@@ -54,12 +56,14 @@ public struct QueryError: Error, CustomStringConvertible {
 public final class FlowQuery {
     let connection: SQLiteConnection
 
-    /// Whether the archive has migration 0004's connection columns.
+    /// Whether the archive has migration 0004's connection columns, and 0005's encapsulation.
     let hasConnections: Bool
+    let hasEncapsulation: Bool
 
     public init(archive: Archive) {
         connection = archive.connection
         hasConnections = archive.version >= 4
+        hasEncapsulation = archive.version >= 5
     }
 
     static let baseColumns = """
@@ -77,7 +81,10 @@ public final class FlowQuery {
         0, 0, 0
         """
 
-    var columns: String { Self.baseColumns + ", " + (hasConnections ? Self.connectionColumns : Self.olderColumns) }
+    var columns: String {
+        Self.baseColumns + ", " + (hasConnections ? Self.connectionColumns : Self.olderColumns)
+            + (hasEncapsulation ? ", f.encapsulation" : ", NULL")
+    }
 
     /// The flows matching `filter` (and containing `needle` in either direction,
     /// when given), in id order. `more` tells whether `limit` cut the list.
@@ -110,6 +117,9 @@ public final class FlowQuery {
         if !filter.connStates.isEmpty && !hasConnections {
             throw QueryError("--state: this archive has no connection states (schema version before 4); `flowdb ingest` upgrades it, and connections ingested after that have them")
         }
+        if filter.tunnel != nil && !hasEncapsulation {
+            throw QueryError("--tunnel: this archive records no encapsulations (schema version before 5); `flowdb ingest` upgrades it")
+        }
         var (clause, values) = filter.sql()
         // With a condition, "+f.id" keeps SQLite from walking the whole table in id
         // order instead of using the filter's indexes (measured: 111 ms -> 5 ms for
@@ -133,7 +143,7 @@ public final class FlowQuery {
                           c2sClosed: s.int(16) != 0, s2cClosed: s.int(17) != 0, complete: s.int(18) != 0,
                           connState: s.text(19), history: s.text(20), c2sPackets: optional(21), s2cPackets: optional(22),
                           c2sIPBytes: optional(23), s2cIPBytes: optional(24), c2sMissed: s.int(25), s2cMissed: s.int(26),
-                          overlapBytes: s.int(27))
+                          overlapBytes: s.int(27), encapsulation: s.text(28))
     }
 }
 

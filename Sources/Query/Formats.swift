@@ -46,7 +46,8 @@ public enum Formats {
             + "\"conn_state\":\(f.connState.map(json) ?? "null"),\"history\":\(f.history.map(json) ?? "null"),"
             + "\"c2s_packets\":\(number(f.c2sPackets)),\"s2c_packets\":\(number(f.s2cPackets)),"
             + "\"c2s_ip_bytes\":\(number(f.c2sIPBytes)),\"s2c_ip_bytes\":\(number(f.s2cIPBytes)),"
-            + "\"c2s_missed\":\(f.c2sMissed),\"s2c_missed\":\(f.s2cMissed),\"overlap_bytes\":\(f.overlapBytes)}\n"
+            + "\"c2s_missed\":\(f.c2sMissed),\"s2c_missed\":\(f.s2cMissed),\"overlap_bytes\":\(f.overlapBytes),"
+            + "\"encapsulation\":\(f.encapsulation.map(json) ?? "null")}\n"
     }
 
     static func number(_ n: Int?) -> String { n.map(String.init) ?? "null" }

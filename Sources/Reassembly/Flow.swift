@@ -19,24 +19,30 @@ public struct Address: Hashable, Sendable {
     }
 }
 
-/// The 4-tuple of one TCP packet, oriented from its sender to its receiver.
+/// The 4-tuple of one TCP packet, oriented from its sender to its receiver, and
+/// the zone it travels in: connections in different zones are different even with
+/// the same addresses and ports (tenants of different tunnels). Zone 0 is the
+/// untunnelled network; the engine only compares zones.
 @frozen
 public struct FlowKey: Hashable, Sendable {
     public var source: Address
     public var destination: Address
     public var sourcePort: UInt16
     public var destinationPort: UInt16
+    public var zone: UInt64
 
     @inlinable
-    public init(source: Address, destination: Address, sourcePort: UInt16, destinationPort: UInt16) {
+    public init(source: Address, destination: Address, sourcePort: UInt16, destinationPort: UInt16, zone: UInt64 = 0) {
         self.source = source
         self.destination = destination
         self.sourcePort = sourcePort
         self.destinationPort = destinationPort
+        self.zone = zone
     }
 
     /// Five words into the (seeded, flood-resistant) hasher instead of eight
-    /// fields: the connection table hashes every packet's key.
+    /// fields: the connection table hashes every packet's key. A zone other than
+    /// 0 adds a sixth.
     @inlinable
     public func hash(into hasher: inout Hasher) {
         let family: UInt64 = (source.isIPv6 ? 1 << 32 : 0) | (destination.isIPv6 ? 1 << 33 : 0)
@@ -45,12 +51,13 @@ public struct FlowKey: Hashable, Sendable {
         hasher.combine(destination.high)
         hasher.combine(destination.low)
         hasher.combine(UInt64(sourcePort) << 16 | UInt64(destinationPort) | family)
+        if zone != 0 { hasher.combine(zone) }
     }
 
     /// The same flow seen from the other end.
     @inlinable
     public var reversed: FlowKey {
-        FlowKey(source: destination, destination: source, sourcePort: destinationPort, destinationPort: sourcePort)
+        FlowKey(source: destination, destination: source, sourcePort: destinationPort, destinationPort: sourcePort, zone: zone)
     }
 }
 

@@ -60,6 +60,8 @@ public final class ArchiveWriter: @unchecked Sendable {
         var id: Int64, captureID: Int64, isIPv6: Bool
         var client: Address, clientPort: UInt16, server: Address, serverPort: UInt16
         var firstTimestamp: Int64, firstPacket: Int
+        /// The tunnels around the packet that opened it (`flow.encapsulation`).
+        var encapsulation: String?
         /// The flow's totals when it finished before its row was written: one
         /// INSERT then replaces an INSERT and an UPDATE. Taken at the commit.
         var totals: RecordingStream.Totals?
@@ -135,8 +137,8 @@ public final class ArchiveWriter: @unchecked Sendable {
             """)
         insertFlow = try connection.prepare("""
             INSERT INTO flow(id, capture_id, ip_version, client_ip, client_port, server_ip, server_port,
-                             client_ip_key, server_ip_key, first_ts, first_packet, \(Self.totalsColumns))
-            VALUES (\(Array(repeating: "?", count: 11 + Self.totalsCount).joined(separator: ", ")))
+                             client_ip_key, server_ip_key, first_ts, first_packet, encapsulation, \(Self.totalsColumns))
+            VALUES (\(Array(repeating: "?", count: 12 + Self.totalsCount).joined(separator: ", ")))
             """)
         updateFlow = try connection.prepare("""
             UPDATE flow SET \(Self.totalsColumns.split(separator: ",").map { $0.trimmingSpaces + " = ?" }.joined(separator: ", "))
@@ -243,12 +245,13 @@ public final class ArchiveWriter: @unchecked Sendable {
     // MARK: flows and deliveries (called by RecordingStream)
 
     func addFlow(isIPv6: Bool, client: Address, clientPort: UInt16, server: Address, serverPort: UInt16,
-                 firstTimestamp: Int64, firstPacket: Int) -> FlowHandle {
+                 firstTimestamp: Int64, firstPacket: Int, encapsulation: String? = nil) -> FlowHandle {
         let id = nextFlowID
         nextFlowID += 1
         flowsCreated += 1
         batch.flows.append(FlowRow(id: id, captureID: currentCaptureID, isIPv6: isIPv6, client: client, clientPort: clientPort,
-                                   server: server, serverPort: serverPort, firstTimestamp: firstTimestamp, firstPacket: firstPacket))
+                                   server: server, serverPort: serverPort, firstTimestamp: firstTimestamp, firstPacket: firstPacket,
+                                   encapsulation: encapsulation))
         return FlowHandle(id: id, generation: generation, row: batch.flows.count - 1)
     }
 
@@ -389,8 +392,9 @@ public final class ArchiveWriter: @unchecked Sendable {
         try IPAddress(f.server).withBytes16 { b throws in try s.bind(bytes: b, at: 9) }
         try s.bind(f.firstTimestamp, at: 10)
         try s.bind(f.firstPacket, at: 11)
+        if let e = f.encapsulation { try s.bind(e, at: 12) } else { try s.bindNull(at: 12) }
         // A flow still open when its batch is written: its totals so far (an UPDATE follows).
-        try bindTotals(f.totals ?? f.initialTotals, s, from: 12)
+        try bindTotals(f.totals ?? f.initialTotals, s, from: 13)
         try s.step()
     }
 

@@ -1,4 +1,5 @@
 import Connections
+import Decoding
 import Reassembly
 
 /// Where the pipeline stands, shared with the stream factory and the streams:
@@ -12,6 +13,8 @@ public final class PacketCursor {
     /// its TCP payload length as announced (more than captured when the snaplen cut it).
     public var ipLength = 0
     public var payloadLength = 0
+    /// The tunnels around the packet being assembled (kept only while packets have some).
+    public var encapsulation = Encapsulation()
     public init() {}
 }
 
@@ -231,7 +234,8 @@ public final class RecordingStream: Stream {
                 : (key.source, key.sourcePort, key.destination, key.destinationPort)
             let handle = writer.addFlow(isIPv6: key.source.isIPv6, client: client, clientPort: clientPort,
                                         server: server, serverPort: serverPort,
-                                        firstTimestamp: context.timestamp, firstPacket: cursor.packetIndex)
+                                        firstTimestamp: context.timestamp, firstPacket: cursor.packetIndex,
+                                        encapsulation: cursor.encapsulation.isEmpty ? nil : cursor.encapsulation.text)
             let flow = FlowState(handle: handle, key: key, client: client, clientPort: clientPort,
                                  firstTimestamp: context.timestamp, flipped: flipped)
             writer.attach(flow)

@@ -47,6 +47,8 @@ struct QueryCommand: ParsableCommand {
     @Flag(help: "Flows closed in both directions.") var ended = false
     @Option(name: .customLong("state"), help: ArgumentHelp("Connections in this state (repeatable): a Zeek conn_state (SF, S0, REJ, RSTO, ...) or a word of the flows view (closed, reset, rejected, attempt, half-closed, open, midstream).", valueName: "state"))
     var states: [String] = []
+    @Option(help: ArgumentHelp("Flows whose encapsulation chain contains this text (e.g. vxlan:4242, gre:77, 192.0.2.10).", valueName: "text"))
+    var tunnel: String?
     @Option(help: "List at most N flows (default: 100 on a terminal, all in a pipe; 0: all).") var limit: Int?
 
     @Flag(help: "One JSON object per line (--format json).") var json = false
@@ -105,6 +107,7 @@ struct QueryCommand: ParsableCommand {
             for code in FlowFilter.connStates(named: state) ?? [] where !codes.contains(code) { codes.append(code) }
         }
         f.connStates = codes
+        f.tunnel = tunnel
         return f
     }
 

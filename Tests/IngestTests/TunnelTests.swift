@@ -1,0 +1,93 @@
+import Foundation
+import Testing
+import TestSupport
+import Query
+import Store
+@testable import Ingest
+
+/// Connections inside tunnels, through the whole ingest: the flow is the innermost
+/// TCP connection, tenants under different VNIs never merge, and each flow records
+/// the chain around it.
+@Suite struct TunnelTests {
+    struct P {
+        var vni: UInt32
+        var fromClient: Bool
+        var seq: UInt32
+        var ack: UInt32 = 0
+        var flags: UInt8
+        var payload = ""
+    }
+
+    static let syn: UInt8 = 0x02, ack: UInt8 = 0x10, fin: UInt8 = 0x01
+
+    static func be16(_ v: Int) -> [UInt8] { [UInt8(v >> 8 & 0xff), UInt8(v & 0xff)] }
+    static func be32(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8(v >> 16 & 0xff), UInt8(v >> 8 & 0xff), UInt8(v & 0xff)] }
+    static func ipv4(_ src: [UInt8], _ dst: [UInt8], proto: UInt8, _ body: [UInt8]) -> [UInt8] {
+        [0x45, 0] + be16(20 + body.count) + [0, 0, 0x40, 0, 64, proto, 0, 0] + src + dst + body
+    }
+
+    /// VXLAN between VTEPs 192.0.2.1 and 192.0.2.2 (outer direction follows the inner
+    /// one), carrying Ethernet, IPv4 10.77.0.2:40001 <-> 10.77.0.1:80 and TCP.
+    static func pcap(_ packets: [P]) -> [UInt8] {
+        var out: [UInt8] = [0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0] + [UInt8](repeating: 0, count: 8) + [0xff, 0xff, 0, 0, 1, 0, 0, 0]
+        for (i, p) in packets.enumerated() {
+            let client: [UInt8] = [10, 77, 0, 2], server: [UInt8] = [10, 77, 0, 1]
+            let payload = Array(p.payload.utf8)
+            let tcp = be16(p.fromClient ? 40_001 : 80) + be16(p.fromClient ? 80 : 40_001) + be32(p.seq) + be32(p.ack)
+                + [0x50, p.flags, 0xff, 0xff, 0, 0, 0, 0] + payload
+            let inner = [2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x08, 0x00]
+                + ipv4(p.fromClient ? client : server, p.fromClient ? server : client, proto: 6, tcp)
+            let vxlan: [UInt8] = [0x08, 0, 0, 0] + be32(p.vni << 8) + inner
+            let udp = be16(50_000 + Int(p.vni)) + be16(4789) + be16(8 + vxlan.count) + [0, 0] + vxlan
+            let vtepA: [UInt8] = [192, 0, 2, 1], vtepB: [UInt8] = [192, 0, 2, 2]
+            let frame = [2, 0, 0, 0, 0, 9, 2, 0, 0, 0, 0, 8, 0x08, 0x00]
+                + ipv4(p.fromClient ? vtepA : vtepB, p.fromClient ? vtepB : vtepA, proto: 17, udp)
+            let le: (UInt32) -> [UInt8] = { v in [UInt8(v & 0xff), UInt8(v >> 8 & 0xff), UInt8(v >> 16 & 0xff), UInt8(v >> 24)] }
+            out += le(1_795_000_000) + le(UInt32(i) * 1000) + le(UInt32(frame.count)) + le(UInt32(frame.count)) + frame
+        }
+        return out
+    }
+
+    static func connection(vni: UInt32, request: String, response: String) -> [P] {
+        let q = UInt32(request.utf8.count), r = UInt32(response.utf8.count)
+        return [P(vni: vni, fromClient: true, seq: 1000, flags: syn),
+                P(vni: vni, fromClient: false, seq: 5000, ack: 1001, flags: syn | ack),
+                P(vni: vni, fromClient: true, seq: 1001, ack: 5001, flags: ack, payload: request),
+                P(vni: vni, fromClient: false, seq: 5001, ack: 1001 + q, flags: ack, payload: response),
+                P(vni: vni, fromClient: true, seq: 1001 + q, ack: 5001 + r, flags: fin | ack),
+                P(vni: vni, fromClient: false, seq: 5001 + r, ack: 1002 + q, flags: fin | ack),
+                P(vni: vni, fromClient: true, seq: 1002 + q, ack: 5002 + r, flags: ack)]
+    }
+
+    /// Two tenants, VNI 100 and VNI 200, use the same inner addresses and ports at
+    /// the same time with different content: two flows, each with its own bytes.
+    @Test func twoVNIsWithTheSameAddressesStayTwoFlows() throws {
+        let a = Self.connection(vni: 100, request: "GET /tenant-a", response: "A-ONLY")
+        let b = Self.connection(vni: 200, request: "GET /tenant-b", response: "B-ONLY-LONGER")
+        var interleaved: [P] = []
+        for i in 0..<a.count { interleaved += [a[i], b[i]] }
+        let dir = Paths.temporaryDirectory()
+        try Data(Self.pcap(interleaved)).write(to: URL(fileURLWithPath: dir + "/vxlan.pcap"))
+        let db = dir + "/a.sqlite"
+        let report = try Ingestor(archive: try Archive(path: db, create: true), options: IngestOptions()).run(paths: [dir + "/vxlan.pcap"])
+        #expect(report.flows == 2 && report.counters.tcpPackets == 14)
+        let c = try SQLiteConnection(path: db, mode: .readOnly)
+        let s = try c.prepare("""
+            SELECT f.client_ip || ':' || f.client_port || ' ' || f.server_ip || ':' || f.server_port, f.conn_state, f.encapsulation,
+                   (SELECT group_concat(CAST(data AS TEXT), '|') FROM (SELECT data FROM chunk WHERE flow_id = f.id AND length > 0 ORDER BY id))
+            FROM flow AS f ORDER BY f.id
+            """)
+        var rows: [String] = []
+        while try s.step() { rows.append((0..<4).map { s.text($0) ?? "-" }.joined(separator: " ; ")) }
+        #expect(rows == [
+            "10.77.0.2:40001 10.77.0.1:80 ; SF ; vxlan:100 192.0.2.1>192.0.2.2 ; GET /tenant-a|A-ONLY",
+            "10.77.0.2:40001 10.77.0.1:80 ; SF ; vxlan:200 192.0.2.1>192.0.2.2 ; GET /tenant-b|B-ONLY-LONGER",
+        ])
+        // --tunnel selects by the chain
+        let store = try Archive(path: db, create: false)
+        var f = FlowFilter(); f.tunnel = "vxlan:200"
+        #expect(try FlowQuery(archive: store).flows(f).flows.map(\.id) == [2])
+        f.tunnel = "192.0.2.1>"
+        #expect(try FlowQuery(archive: store).flows(f).flows.map(\.id) == [1, 2])
+    }
+}
