@@ -18,7 +18,11 @@ public struct SurveyReport {
         out += "TCP packets:       \(c.tcpPackets)"
         out += c.truncatedPayloads > 0 ? " (\(c.truncatedPayloads) with payload cut by the snaplen)\n" : "\n"
         out += "skipped:           \(c.skipped) (non-IP \(c.nonIP), non-TCP \(c.nonTCP), fragments \(c.fragments), malformed \(c.malformed), truncated \(c.truncated), link type not decoded \(c.unsupportedLink))\n"
-        out += "TCP connections:   \(survey.conversations.count) by 4-tuple\n"
+        let kinds = survey.encapsulations
+        if !kinds.isEmpty {
+            out += "encapsulations:    " + kinds.map { "\($0.kind.name) \($0.packets)" }.joined(separator: ", ") + " (packets)\n"
+        }
+        out += "TCP connections:   \(survey.conversations.count) by 4-tuple\(kinds.contains { $0.kind.separatesTenants } ? " and tunnel" : "")\n"
         for conversation in survey.conversations.prefix(limit) {
             let t = survey.tallies[conversation]!
             out += "  \(Self.endpoint(conversation.a, conversation.aPort)) <-> \(Self.endpoint(conversation.b, conversation.bPort))"

@@ -89,5 +89,11 @@ import Store
         #expect(try FlowQuery(archive: store).flows(f).flows.map(\.id) == [2])
         f.tunnel = "192.0.2.1>"
         #expect(try FlowQuery(archive: store).flows(f).flows.map(\.id) == [1, 2])
+        // flowdb inspect: the encapsulations seen, and two conversations, one per tenant
+        var survey = CaptureSurvey()
+        try survey.add(path: dir + "/vxlan.pcap")
+        #expect(survey.encapsulations.map { "\($0.kind.name) \($0.packets)" } == ["vxlan 14"])
+        #expect(survey.conversations.count == 2)
+        #expect(SurveyReport(survey: survey, limit: 0).text.contains("encapsulations:    vxlan 14 (packets)\nTCP connections:   2 by 4-tuple and tunnel\n"))
     }
 }
