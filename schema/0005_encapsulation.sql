@@ -12,6 +12,11 @@
 -- `flowdb query --tunnel TEXT` selects the flows whose chain contains TEXT.
 ALTER TABLE flow ADD COLUMN encapsulation TEXT;
 
+-- Packets of the capture that came through each kind of encapsulation, as a JSON
+-- object ({"vxlan":1200,"vlan":40}; a packet counts once for each kind around it).
+-- NULL: none, or an archive upgraded from version 4.
+ALTER TABLE capture ADD COLUMN encapsulations TEXT;
+
 DROP VIEW flows;
 CREATE VIEW flows AS
 SELECT id,

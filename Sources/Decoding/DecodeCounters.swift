@@ -12,8 +12,24 @@ public struct DecodeCounters: Sendable, Equatable {
     public var malformed = 0
     public var truncated = 0
     public var unsupportedLink = 0
+    /// Packets that came through each kind of encapsulation, by `EncapsulationKind.rawValue`.
+    public var encapsulated = EncapsulationCounts()
 
     public init() {}
+
+    /// Counts the encapsulation kinds around a packet (each kind once per packet).
+    @inlinable
+    public mutating func record(_ encapsulation: Encapsulation) {
+        guard !encapsulation.isEmpty else { return }
+        var seen: UInt32 = 0
+        for i in 0..<encapsulation.count {
+            let bit: UInt32 = 1 << UInt32(encapsulation[i].kind.rawValue)
+            if seen & bit == 0 {
+                seen |= bit
+                encapsulated[encapsulation[i].kind] += 1
+            }
+        }
+    }
 
     @inlinable
     public mutating func record(_ result: DecodeResult, capturedBytes: Int, payloadTruncated: Bool) {
@@ -40,5 +56,31 @@ public struct DecodeCounters: Sendable, Equatable {
         a.truncatedPayloads += b.truncatedPayloads; a.nonIP += b.nonIP; a.nonTCP += b.nonTCP
         a.fragments += b.fragments; a.malformed += b.malformed; a.truncated += b.truncated
         a.unsupportedLink += b.unsupportedLink
+        for kind in EncapsulationKind.allCases { a.encapsulated[kind] += b.encapsulated[kind] }
+    }
+}
+
+/// Packet counts per encapsulation kind, stored inline.
+public struct EncapsulationCounts: Sendable, Equatable {
+    var counts = [Int](repeating: 0, count: 16)
+
+    public init() {}
+
+    public subscript(kind: EncapsulationKind) -> Int {
+        get { counts[Int(kind.rawValue) & 15] }
+        set { counts[Int(kind.rawValue) & 15] = newValue }
+    }
+
+    /// The kinds seen, most packets first (then in kind order).
+    public var seen: [(kind: EncapsulationKind, packets: Int)] {
+        EncapsulationKind.allCases.filter { self[$0] > 0 }.map { ($0, self[$0]) }
+            .sorted { $0.packets != $1.packets ? $0.packets > $1.packets : $0.kind.rawValue < $1.kind.rawValue }
+    }
+
+    /// `{"vxlan":120,"vlan":40}`, or nil when none was seen.
+    public var json: String? {
+        let s = seen
+        guard !s.isEmpty else { return nil }
+        return "{" + s.map { "\"\($0.kind.name)\":\($0.packets)" }.joined(separator: ",") + "}"
     }
 }

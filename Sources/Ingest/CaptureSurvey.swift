@@ -27,16 +27,9 @@ public struct CaptureSurvey {
     public private(set) var tallies: [Conversation: Tally] = [:]
     public private(set) var linkTypes: [String] = []
     public private(set) var packetIndex = 0
-    /// Packets that came through each kind of encapsulation (a packet with a VLAN
-    /// tag inside VXLAN counts for both), indexed by `EncapsulationKind.rawValue`.
-    public private(set) var encapsulated = [Int](repeating: 0, count: 32)
-
-    /// The kinds seen, most packets first.
-    public var encapsulations: [(kind: EncapsulationKind, packets: Int)] {
-        EncapsulationKind.allCases.filter { encapsulated[Int($0.rawValue)] > 0 }
-            .map { ($0, encapsulated[Int($0.rawValue)]) }
-            .sorted { $0.packets != $1.packets ? $0.packets > $1.packets : $0.kind.rawValue < $1.kind.rawValue }
-    }
+    /// The encapsulation kinds seen (a packet with a VLAN tag inside VXLAN counts
+    /// for both), most packets first.
+    public var encapsulations: [(kind: EncapsulationKind, packets: Int)] { counters.encapsulated.seen }
 
     public init() {}
 
@@ -51,9 +44,7 @@ public struct CaptureSurvey {
             let result = decoder.decode(raw.bytes, into: &packet)
             counters.record(result, capturedBytes: raw.bytes.count, payloadTruncated: packet.payloadTruncated)
             defer { packetIndex += 1 }
-            var kinds: UInt32 = 0
-            for i in 0..<packet.encapsulation.count { kinds |= 1 << UInt32(packet.encapsulation[i].kind.rawValue) }
-            for k in 0..<32 where kinds & (1 << UInt32(k)) != 0 { encapsulated[k] += 1 }
+            counters.record(packet.encapsulation)
             guard result == .tcp else { continue }
             let zone = packet.encapsulation.zone()
             let forward = Conversation(a: packet.source, aPort: packet.sourcePort, b: packet.destination, bPort: packet.destinationPort,

@@ -17,6 +17,10 @@ public struct IngestSummary {
         var out = "ingested \(read) of \(report.files.count) file(s) into \(archive)\n"
         out += "packets:        \(c.packets) (TCP \(c.tcpPackets)"
         out += c.truncatedPayloads > 0 ? ", \(c.truncatedPayloads) with payload cut by the snaplen)\n" : ")\n"
+        let kinds = c.encapsulated.seen
+        if !kinds.isEmpty {
+            out += "encapsulations: " + kinds.map { "\($0.kind.name) \($0.packets)" }.joined(separator: ", ") + " (packets)\n"
+        }
         out += "skipped:        \(c.skipped) (non-IP \(c.nonIP), non-TCP \(c.nonTCP), fragments \(c.fragments), malformed \(c.malformed), truncated \(c.truncated), link type not decoded \(c.unsupportedLink))\n"
         out += "flows:          \(report.flows)"
         if !report.connectionStates.isEmpty {

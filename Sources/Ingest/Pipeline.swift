@@ -83,6 +83,7 @@ public final class Pipeline<Factory: StreamFactory> {
                 result.lastTimestamp = raw.timestamp
                 let decoded = decoder.decode(raw.bytes, into: &packet)
                 result.counters.record(decoded, capturedBytes: raw.bytes.count, payloadTruncated: packet.payloadTruncated)
+                result.counters.record(packet.encapsulation)
                 guard decoded == .tcp else { continue }
                 cursor.packetIndex = raw.index
                 cursor.ipLength = packet.ipLength

@@ -132,7 +132,7 @@ public final class ArchiveWriter: @unchecked Sendable {
         finishCapture = try connection.prepare("""
             UPDATE capture SET sha256 = ?, size = ?, packets = ?, bytes = ?, tcp_packets = ?, truncated_payloads = ?,
                 skipped_non_ip = ?, skipped_non_tcp = ?, skipped_fragments = ?, skipped_malformed = ?,
-                skipped_truncated = ?, skipped_link_type = ?, first_ts = ?, last_ts = ?
+                skipped_truncated = ?, skipped_link_type = ?, first_ts = ?, last_ts = ?, encapsulations = ?
             WHERE id = ?
             """)
         insertFlow = try connection.prepare("""
@@ -199,7 +199,8 @@ public final class ArchiveWriter: @unchecked Sendable {
                 for (i, v) in values.enumerated() { try s.bind(v, at: Int32(i + 2)) }
                 try bindOptional(s, t.firstTimestamp, at: 13)
                 try bindOptional(s, t.lastTimestamp, at: 14)
-                try s.bind(id, at: 15)
+                if let json = c.encapsulated.json { try s.bind(json, at: 15) } else { try s.bindNull(at: 15) }
+                try s.bind(id, at: 16)
                 try s.step()
             }
         }

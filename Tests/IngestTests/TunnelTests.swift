@@ -71,7 +71,10 @@ import Store
         let db = dir + "/a.sqlite"
         let report = try Ingestor(archive: try Archive(path: db, create: true), options: IngestOptions()).run(paths: [dir + "/vxlan.pcap"])
         #expect(report.flows == 2 && report.counters.tcpPackets == 14)
+        #expect(IngestSummary(report: report, seconds: 1, archive: db).text.contains("\nencapsulations: vxlan 14 (packets)\n"))
         let c = try SQLiteConnection(path: db, mode: .readOnly)
+        let kinds = try c.prepare("SELECT encapsulations FROM capture")
+        #expect(try kinds.step() && kinds.text(0) == #"{"vxlan":14}"#)
         let s = try c.prepare("""
             SELECT f.client_ip || ':' || f.client_port || ' ' || f.server_ip || ':' || f.server_port, f.conn_state, f.encapsulation,
                    (SELECT group_concat(CAST(data AS TEXT), '|') FROM (SELECT data FROM chunk WHERE flow_id = f.id AND length > 0 ORDER BY id))
