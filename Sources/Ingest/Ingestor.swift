@@ -24,6 +24,8 @@ public struct IngestOptions: Sendable {
     /// a retransmitted FIN or RST, late data) still belong to it, as Zeek's
     /// `tcp_close_delay`; 0 gives each such stream a flow of its own, as gopacket does.
     public var closeDelay: Int64 = 5_000_000_000
+    /// VLAN ids separate connections (`--vlan-aware`); by default they are only recorded.
+    public var vlanAware = false
     public init() {}
 }
 
@@ -134,6 +136,7 @@ public final class Ingestor {
         let cursor = PacketCursor()
         let factory = RecordingStream.Factory(writer: writer, cursor: cursor, closeDelay: options.closeDelay)
         let pipeline = Pipeline(factory: factory, cursor: cursor, options: options.assembler, flushPolicy: options.flushPolicy)
+        pipeline.vlanAware = options.vlanAware
         var finished: [(id: Int64, failure: String?)] = []
         var begun: [Int64] = []       // this run's captures, in the archive as 'running'
         var current = ""

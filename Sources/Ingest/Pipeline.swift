@@ -48,6 +48,9 @@ public final class Pipeline<Factory: StreamFactory> {
     public let assembler: Assembler<Factory>
     public let cursor: PacketCursor
     public let flushPolicy: FlushPolicy
+    /// VLAN ids separate connections too (by default they are recorded only:
+    /// SPAN ports often tag the two directions of a connection differently).
+    public var vlanAware = false
     var tcpPackets = 0
 
     public init(factory: Factory, cursor: PacketCursor, options: AssemblerOptions, flushPolicy: FlushPolicy) {
@@ -93,7 +96,7 @@ public final class Pipeline<Factory: StreamFactory> {
                 }
                 assembler.assemble(
                     TCPSegment(packet),
-                    key: FlowKey(packet),
+                    key: FlowKey(packet, vlanAware: vlanAware),
                     context: CaptureInfo(timestamp: raw.timestamp, captureLength: raw.bytes.count, length: raw.wireLength)
                 )
                 cursor.packetIndex = -1
@@ -126,10 +129,10 @@ extension Address {
 
 extension FlowKey {
     /// The packet's innermost 4-tuple, in the zone of the tunnels around it.
-    init(_ p: DecodedPacket) {
+    init(_ p: DecodedPacket, vlanAware: Bool = false) {
         self.init(source: Address(p.source), destination: Address(p.destination),
                   sourcePort: p.sourcePort, destinationPort: p.destinationPort,
-                  zone: p.encapsulation.isEmpty ? 0 : p.encapsulation.zone())
+                  zone: p.encapsulation.isEmpty ? 0 : p.encapsulation.zone(vlanAware: vlanAware))
     }
 }
 

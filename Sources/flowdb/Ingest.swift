@@ -53,6 +53,9 @@ struct Ingest: ParsableCommand {
     @Option(help: ArgumentHelp("Packets this long after a connection closed (capture time) still belong to it, like Zeek's tcp_close_delay; 0: none.", valueName: "duration"))
     var closeDelay: String = "5s"
 
+    @Flag(help: "VLAN ids separate connections (by default they are recorded but not part of a connection's identity: SPAN ports often tag the two directions differently).")
+    var vlanAware = false
+
     @Flag(help: "Print nothing but errors.")
     var quiet = false
 
@@ -78,6 +81,7 @@ struct Ingest: ParsableCommand {
         options.force = force
         options.batchBytes = batchBytes
         options.closeDelay = Durations.nanoseconds(closeDelay) ?? options.closeDelay
+        options.vlanAware = vlanAware
         let started = Clock.nowNanoseconds()
         let report: IngestReport
         do {

@@ -59,6 +59,38 @@ import Store
                 P(vni: vni, fromClient: true, seq: 1002 + q, ack: 5002 + r, flags: ack)]
     }
 
+    /// The same connection tagged VLAN 10 one way and VLAN 20 the other (as SPAN
+    /// ports do) is one flow by default; `vlanAware` makes VLAN ids part of a
+    /// connection's identity, and then the two directions are two flows.
+    @Test func vlanTagsAreRecordedNotIdentityUnlessVLANAware() throws {
+        func frame(_ p: P, vlan: Int) -> [UInt8] {
+            let client: [UInt8] = [10, 77, 0, 2], server: [UInt8] = [10, 77, 0, 1]
+            let payload = Array(p.payload.utf8)
+            let tcp = Self.be16(p.fromClient ? 40_001 : 80) + Self.be16(p.fromClient ? 80 : 40_001) + Self.be32(p.seq) + Self.be32(p.ack)
+                + [0x50, p.flags, 0xff, 0xff, 0, 0, 0, 0] + payload
+            return [2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x81, 0x00] + Self.be16(vlan) + [0x08, 0x00]
+                + Self.ipv4(p.fromClient ? client : server, p.fromClient ? server : client, proto: 6, tcp)
+        }
+        var out: [UInt8] = [0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0] + [UInt8](repeating: 0, count: 8) + [0xff, 0xff, 0, 0, 1, 0, 0, 0]
+        for (i, p) in Self.connection(vni: 0, request: "GET /", response: "OK").enumerated() {
+            let f = frame(p, vlan: p.fromClient ? 10 : 20)
+            let le: (UInt32) -> [UInt8] = { v in [UInt8(v & 0xff), UInt8(v >> 8 & 0xff), UInt8(v >> 16 & 0xff), UInt8(v >> 24)] }
+            out += le(1_795_000_000) + le(UInt32(i) * 1000) + le(UInt32(f.count)) + le(UInt32(f.count)) + f
+        }
+        let dir = Paths.temporaryDirectory()
+        try Data(out).write(to: URL(fileURLWithPath: dir + "/span.pcap"))
+        for (aware, flows) in [(false, 1), (true, 2)] {
+            var options = IngestOptions()
+            options.vlanAware = aware
+            let db = dir + "/\(aware).sqlite"
+            let report = try Ingestor(archive: try Archive(path: db, create: true), options: options).run(paths: [dir + "/span.pcap"])
+            #expect(report.flows == flows, "vlanAware \(aware)")
+            let c = try SQLiteConnection(path: db, mode: .readOnly)
+            let s = try c.prepare("SELECT encapsulation FROM flow WHERE id = 1")
+            #expect(try s.step() && s.text(0) == "vlan:10")
+        }
+    }
+
     /// Two tenants, VNI 100 and VNI 200, use the same inner addresses and ports at
     /// the same time with different content: two flows, each with its own bytes.
     @Test func twoVNIsWithTheSameAddressesStayTwoFlows() throws {
