@@ -46,6 +46,8 @@ public struct DecodedPacket {
     public var payloadLength = 0
     /// The tunnels, labels and tags around the innermost IP header, outermost first.
     public var encapsulation = Encapsulation()
+    /// For a `.fragment` result: where the fragment's parts lie.
+    public var fragment = FragmentInfo()
 
     public init() {}
 }
@@ -78,6 +80,18 @@ public struct PacketDecoder: Sendable {
 
     /// Decodes one captured packet into `out`. Returns `.tcp` when `out` holds a
     /// TCP segment; any other result says why the packet carries none.
+    /// Decodes a datagram put back together from fragments (`Defragmenter`): an IP
+    /// header at its start. The encapsulation chain of the fragment that completed
+    /// it is kept, and extended by what the datagram carries.
+    public func decodeReassembled(_ datagram: UnsafeRawBufferPointer, into out: inout DecodedPacket) -> DecodeResult {
+        guard datagram.count >= 1 else { return .truncated }
+        switch datagram[0] >> 4 {
+        case 4: return decodeIPv4(datagram, 0, &out)
+        case 6: return decodeIPv6(datagram, 0, &out)
+        default: return .malformed
+        }
+    }
+
     public func decode(_ packet: UnsafeRawBufferPointer, into out: inout DecodedPacket) -> DecodeResult {
         let n = packet.count
         out.encapsulation.removeAll()
@@ -417,7 +431,22 @@ public struct PacketDecoder: Sendable {
         }
         guard Self.validIPv4Options(p, from: start + 20, to: start + headerLength) else { return .malformed }
         let fragment = Self.be16(p, start + 6)
-        if fragment & 0x2000 != 0 || fragment & 0x1fff != 0 { return .fragment }
+        if fragment & 0x2000 != 0 || fragment & 0x1fff != 0 {
+            var f = FragmentInfo()
+            f.source = IPAddress(ipv4: Self.be32(p, start + 12))
+            f.destination = IPAddress(ipv4: Self.be32(p, start + 16))
+            f.identification = UInt32(Self.be16(p, start + 4))
+            f.offset = Int(fragment & 0x1fff) * 8
+            f.moreFragments = fragment & 0x2000 != 0
+            f.payloadProtocol = p[start + 9]
+            f.headerStart = start
+            f.headerLength = headerLength
+            f.dataStart = start + headerLength
+            f.dataLength = end - (start + headerLength)
+            f.truncated = out.payloadTruncated
+            out.fragment = f
+            return .fragment
+        }
         out.source = IPAddress(ipv4: Self.be32(p, start + 12))
         out.destination = IPAddress(ipv4: Self.be32(p, start + 16))
         return decodeIPPayload(p[start + 9], p, start + headerLength, end, &out)
@@ -481,6 +510,23 @@ public struct PacketDecoder: Sendable {
                 next = p[offset]
                 offset += length
             case 44:
+                // next header, reserved, offset (13 bits) and M flag, identification
+                guard end - offset >= 8 else { return .malformed }
+                var f = FragmentInfo()
+                f.isIPv6 = true
+                f.source = IPAddress(high: Self.be64(p, start + 8), low: Self.be64(p, start + 16), isIPv6: true)
+                f.destination = IPAddress(high: Self.be64(p, start + 24), low: Self.be64(p, start + 32), isIPv6: true)
+                f.identification = Self.be32(p, offset + 4)
+                let field = Self.be16(p, offset + 2)
+                f.offset = Int(field >> 3) * 8
+                f.moreFragments = field & 1 != 0
+                f.payloadProtocol = p[offset]
+                f.headerStart = start
+                f.headerLength = 40
+                f.dataStart = offset + 8
+                f.dataLength = end - (offset + 8)
+                f.truncated = out.payloadTruncated
+                out.fragment = f
                 return .fragment
             case 4, 17, 41, 47:
                 out.source = IPAddress(high: Self.be64(p, start + 8), low: Self.be64(p, start + 16), isIPv6: true)
