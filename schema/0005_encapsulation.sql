@@ -1,4 +1,5 @@
--- flowdb archive, migration 0005: the tunnels a connection travelled in.
+-- flowdb archive, migration 0005: the tunnels a connection travelled in, and IP
+-- fragments put back together.
 --
 -- flowdb decodes through VXLAN, Geneve, GRE (with ERSPAN I-III), IP in IP, MPLS,
 -- PPPoE, GTP-U, Teredo, AYIYA, 802.1ah PBB, VN-Tag, FabricPath and VLAN tags; a
@@ -16,6 +17,16 @@ ALTER TABLE flow ADD COLUMN encapsulation TEXT;
 -- object ({"vxlan":1200,"vlan":40}; a packet counts once for each kind around it).
 -- NULL: none, or an archive upgraded from version 4.
 ALTER TABLE capture ADD COLUMN encapsulations TEXT;
+
+-- IP defragmentation, per capture (its fragments are counted in skipped_fragments):
+-- datagrams put back together; fragments dropped unused (their datagram timed out
+-- or was evicted for memory); fragments whose bytes overlapped bytes already
+-- received and differed (the first bytes are kept); datagrams that would exceed
+-- 65,535 bytes (dropped). 0 in archives upgraded from version 4.
+ALTER TABLE capture ADD COLUMN datagrams_reassembled INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE capture ADD COLUMN fragments_expired INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE capture ADD COLUMN fragment_overlaps INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE capture ADD COLUMN oversized_datagrams INTEGER NOT NULL DEFAULT 0;
 
 DROP VIEW flows;
 CREATE VIEW flows AS

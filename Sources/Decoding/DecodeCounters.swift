@@ -14,6 +14,13 @@ public struct DecodeCounters: Sendable, Equatable {
     public var unsupportedLink = 0
     /// Packets that came through each kind of encapsulation, by `EncapsulationKind.rawValue`.
     public var encapsulated = EncapsulationCounts()
+    /// IP fragments (counted in `fragments`): datagrams put back together, fragments
+    /// dropped unused (timed out or evicted), fragments that overlapped other bytes,
+    /// datagrams over 65,535 bytes (dropped).
+    public var datagramsReassembled = 0
+    public var fragmentsExpired = 0
+    public var fragmentOverlaps = 0
+    public var oversizedDatagrams = 0
 
     public init() {}
 
@@ -57,6 +64,8 @@ public struct DecodeCounters: Sendable, Equatable {
         a.fragments += b.fragments; a.malformed += b.malformed; a.truncated += b.truncated
         a.unsupportedLink += b.unsupportedLink
         for kind in EncapsulationKind.allCases { a.encapsulated[kind] += b.encapsulated[kind] }
+        a.datagramsReassembled += b.datagramsReassembled; a.fragmentsExpired += b.fragmentsExpired
+        a.fragmentOverlaps += b.fragmentOverlaps; a.oversizedDatagrams += b.oversizedDatagrams
     }
 }
 

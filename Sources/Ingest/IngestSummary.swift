@@ -21,6 +21,10 @@ public struct IngestSummary {
         if !kinds.isEmpty {
             out += "encapsulations: " + kinds.map { "\($0.kind.name) \($0.packets)" }.joined(separator: ", ") + " (packets)\n"
         }
+        if c.fragments > 0 {
+            out += "fragments:      \(c.fragments) packets: \(c.datagramsReassembled) datagrams reassembled, \(c.fragmentsExpired) fragments expired, "
+                + "\(c.fragmentOverlaps) overlaps with other bytes, \(c.oversizedDatagrams) datagrams over 65,535 bytes\n"
+        }
         out += "skipped:        \(c.skipped) (non-IP \(c.nonIP), non-TCP \(c.nonTCP), fragments \(c.fragments), malformed \(c.malformed), truncated \(c.truncated), link type not decoded \(c.unsupportedLink))\n"
         out += "flows:          \(report.flows)"
         if !report.connectionStates.isEmpty {

@@ -26,6 +26,10 @@ public struct IngestOptions: Sendable {
     public var closeDelay: Int64 = 5_000_000_000
     /// VLAN ids separate connections (`--vlan-aware`); by default they are only recorded.
     public var vlanAware = false
+    /// Bytes held for incomplete fragmented datagrams (0: fragments are skipped,
+    /// not reassembled), and how long (capture time) a datagram waits for its fragments.
+    public var maxFragmentMemory = 64 << 20
+    public var fragmentTimeout: Int64 = 30_000_000_000
     public init() {}
 }
 
@@ -137,6 +141,9 @@ public final class Ingestor {
         let factory = RecordingStream.Factory(writer: writer, cursor: cursor, closeDelay: options.closeDelay)
         let pipeline = Pipeline(factory: factory, cursor: cursor, options: options.assembler, flushPolicy: options.flushPolicy)
         pipeline.vlanAware = options.vlanAware
+        if options.maxFragmentMemory > 0 {
+            pipeline.defragmenter = Defragmenter(maxMemory: options.maxFragmentMemory, timeout: options.fragmentTimeout)
+        }
         var finished: [(id: Int64, failure: String?)] = []
         var begun: [Int64] = []       // this run's captures, in the archive as 'running'
         var current = ""

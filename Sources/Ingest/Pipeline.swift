@@ -51,6 +51,9 @@ public final class Pipeline<Factory: StreamFactory> {
     /// VLAN ids separate connections too (by default they are recorded only:
     /// SPAN ports often tag the two directions of a connection differently).
     public var vlanAware = false
+    /// Reassembles IP fragments before TCP decoding; nil skips them (gopacket's way,
+    /// which `flowdb events` keeps for the comparison with it).
+    public var defragmenter: Defragmenter?
     var tcpPackets = 0
 
     public init(factory: Factory, cursor: PacketCursor, options: AssemblerOptions, flushPolicy: FlushPolicy) {
@@ -78,6 +81,7 @@ public final class Pipeline<Factory: StreamFactory> {
         var result = FileResult(dlt: reader.dlt, linkTypeName: reader.linkTypeName, snaplen: reader.snaplen)
         let decoder = PacketDecoder(linkType: LinkType(dlt: reader.dlt))
         var packet = DecodedPacket()
+        let defragStart = defragmenter?.counters ?? Defragmenter.Counters()
         defer { cursor.packetIndex = -1 }
         do {
             while let raw = try reader.next() {
@@ -87,31 +91,47 @@ public final class Pipeline<Factory: StreamFactory> {
                 let decoded = decoder.decode(raw.bytes, into: &packet)
                 result.counters.record(decoded, capturedBytes: raw.bytes.count, payloadTruncated: packet.payloadTruncated)
                 result.counters.record(packet.encapsulation)
+                if decoded == .fragment, let defragmenter {
+                    let zone = packet.encapsulation.isEmpty ? 0 : packet.encapsulation.zone(vlanAware: vlanAware)
+                    if let datagram = defragmenter.add(raw.bytes, packet.fragment, zone: zone, timestamp: raw.timestamp) {
+                        datagram.withUnsafeBytes { bytes in
+                            guard decoder.decodeReassembled(bytes, into: &packet) == .tcp else { return }
+                            assemble(packet, index: raw.index, context: CaptureInfo(timestamp: raw.timestamp,
+                                                                                     captureLength: bytes.count, length: bytes.count))
+                        }
+                    }
+                    continue
+                }
                 guard decoded == .tcp else { continue }
-                cursor.packetIndex = raw.index
-                cursor.ipLength = packet.ipLength
-                cursor.payloadLength = packet.payloadLength
-                if !packet.encapsulation.isEmpty || !cursor.encapsulation.isEmpty {
-                    cursor.encapsulation = packet.encapsulation
-                }
-                assembler.assemble(
-                    TCPSegment(packet),
-                    key: FlowKey(packet, vlanAware: vlanAware),
-                    context: CaptureInfo(timestamp: raw.timestamp, captureLength: raw.bytes.count, length: raw.wireLength)
-                )
-                cursor.packetIndex = -1
-                tcpPackets += 1
-                if flushPolicy.every > 0 && tcpPackets % flushPolicy.every == 0 {
-                    _ = assembler.flush(olderThan: raw.timestamp &- flushPolicy.after,
-                                        closeOlderThan: raw.timestamp &- flushPolicy.closeAfter)
-                }
+                assemble(packet, index: raw.index,
+                         context: CaptureInfo(timestamp: raw.timestamp, captureLength: raw.bytes.count, length: raw.wireLength))
             }
         } catch {
+            result.counters.add(defragmenter?.counters, since: defragStart)
             partial(result)
             throw error
         }
+        result.counters.add(defragmenter?.counters, since: defragStart)
         result.endOffset = reader.byteOffset
         return result
+    }
+
+    /// Feeds one decoded TCP segment to the assembler (and flushes when due).
+    @inline(__always)
+    private func assemble(_ packet: DecodedPacket, index: Int, context: CaptureInfo) {
+        cursor.packetIndex = index
+        cursor.ipLength = packet.ipLength
+        cursor.payloadLength = packet.payloadLength
+        if !packet.encapsulation.isEmpty || !cursor.encapsulation.isEmpty {
+            cursor.encapsulation = packet.encapsulation
+        }
+        assembler.assemble(TCPSegment(packet), key: FlowKey(packet, vlanAware: vlanAware), context: context)
+        cursor.packetIndex = -1
+        tcpPackets += 1
+        if flushPolicy.every > 0 && tcpPackets % flushPolicy.every == 0 {
+            _ = assembler.flush(olderThan: context.timestamp &- flushPolicy.after,
+                                closeOlderThan: context.timestamp &- flushPolicy.closeAfter)
+        }
     }
 
     /// Delivers everything still buffered and completes every stream.
@@ -140,5 +160,16 @@ extension TCPSegment {
     init(_ p: DecodedPacket) {
         self.init(sequence: p.sequence, acknowledgment: p.acknowledgment, flags: TCPFlags(rawValue: p.flags),
                   window: p.window, options: p.options, payload: p.payload)
+    }
+}
+
+extension DecodeCounters {
+    /// Adds what a defragmenter counted since `start`.
+    mutating func add(_ now: Defragmenter.Counters?, since start: Defragmenter.Counters) {
+        guard let now else { return }
+        datagramsReassembled += now.reassembled - start.reassembled
+        fragmentsExpired += now.expired - start.expired
+        fragmentOverlaps += now.overlapsDiffering - start.overlapsDiffering
+        oversizedDatagrams += now.oversized - start.oversized
     }
 }

@@ -132,7 +132,8 @@ public final class ArchiveWriter: @unchecked Sendable {
         finishCapture = try connection.prepare("""
             UPDATE capture SET sha256 = ?, size = ?, packets = ?, bytes = ?, tcp_packets = ?, truncated_payloads = ?,
                 skipped_non_ip = ?, skipped_non_tcp = ?, skipped_fragments = ?, skipped_malformed = ?,
-                skipped_truncated = ?, skipped_link_type = ?, first_ts = ?, last_ts = ?, encapsulations = ?
+                skipped_truncated = ?, skipped_link_type = ?, first_ts = ?, last_ts = ?, encapsulations = ?,
+                datagrams_reassembled = ?, fragments_expired = ?, fragment_overlaps = ?, oversized_datagrams = ?
             WHERE id = ?
             """)
         insertFlow = try connection.prepare("""
@@ -200,7 +201,11 @@ public final class ArchiveWriter: @unchecked Sendable {
                 try bindOptional(s, t.firstTimestamp, at: 13)
                 try bindOptional(s, t.lastTimestamp, at: 14)
                 if let json = c.encapsulated.json { try s.bind(json, at: 15) } else { try s.bindNull(at: 15) }
-                try s.bind(id, at: 16)
+                try s.bind(c.datagramsReassembled, at: 16)
+                try s.bind(c.fragmentsExpired, at: 17)
+                try s.bind(c.fragmentOverlaps, at: 18)
+                try s.bind(c.oversizedDatagrams, at: 19)
+                try s.bind(id, at: 20)
                 try s.step()
             }
         }

@@ -56,6 +56,12 @@ struct Ingest: ParsableCommand {
     @Flag(help: "VLAN ids separate connections (by default they are recorded but not part of a connection's identity: SPAN ports often tag the two directions differently).")
     var vlanAware = false
 
+    @Option(help: "Bytes held for IP datagrams waiting for fragments (the oldest are dropped past it); 0 skips fragments.")
+    var maxFragMemory: Int = 64 << 20
+
+    @Option(help: ArgumentHelp("How long (capture time) a fragmented datagram waits for its fragments.", valueName: "duration"))
+    var fragTimeout: String = "30s"
+
     @Flag(help: "Print nothing but errors.")
     var quiet = false
 
@@ -69,6 +75,8 @@ struct Ingest: ParsableCommand {
         if let n = maxBytesPerFlow, n < 0 { throw ValidationError("--max-bytes-per-flow must not be negative") }
         if batchBytes < 1 { throw ValidationError("--batch-bytes must be positive") }
         if Durations.nanoseconds(closeDelay) == nil { throw ValidationError("--close-delay: not a duration: \(closeDelay)") }
+        if Durations.nanoseconds(fragTimeout) == nil { throw ValidationError("--frag-timeout: not a duration: \(fragTimeout)") }
+        if maxFragMemory < 0 { throw ValidationError("--max-frag-memory must not be negative") }
     }
 
     func run() throws {
@@ -82,6 +90,8 @@ struct Ingest: ParsableCommand {
         options.batchBytes = batchBytes
         options.closeDelay = Durations.nanoseconds(closeDelay) ?? options.closeDelay
         options.vlanAware = vlanAware
+        options.maxFragmentMemory = maxFragMemory
+        options.fragmentTimeout = Durations.nanoseconds(fragTimeout) ?? options.fragmentTimeout
         let started = Clock.nowNanoseconds()
         let report: IngestReport
         do {

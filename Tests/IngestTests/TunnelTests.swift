@@ -132,3 +132,67 @@ import Store
         #expect(SurveyReport(survey: survey, limit: 0).text.contains("encapsulations:    vxlan 14 (packets)\nTCP connections:   2 by 4-tuple and tunnel\n"))
     }
 }
+
+/// IP fragments through the whole ingest: a connection whose data segment was cut
+/// into IPv4 fragments (sent in reverse order) keeps every byte; with
+/// defragmentation off, the segment is lost as before.
+@Suite struct FragmentIngestTests {
+    static func be16(_ v: Int) -> [UInt8] { [UInt8(v >> 8 & 0xff), UInt8(v & 0xff)] }
+    static func be32(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8(v >> 16 & 0xff), UInt8(v >> 8 & 0xff), UInt8(v & 0xff)] }
+
+    static func pcap() -> (bytes: [UInt8], data: [UInt8]) {
+        let client: [UInt8] = [10, 1, 0, 1], server: [UInt8] = [10, 1, 0, 2]
+        let data: [UInt8] = (0..<2500).map { UInt8(truncatingIfNeeded: $0 * 13 + 5) }
+        func tcp(_ fromClient: Bool, seq: UInt32, ack: UInt32, flags: UInt8, _ payload: [UInt8] = []) -> [UInt8] {
+            be16(fromClient ? 40_001 : 80) + be16(fromClient ? 80 : 40_001) + be32(seq) + be32(ack)
+                + [0x50, flags, 0xff, 0xff, 0, 0, 0, 0] + payload
+        }
+        func ip(_ fromClient: Bool, id: Int, fragment: Int, _ body: [UInt8]) -> [UInt8] {
+            [0x45, 0] + be16(20 + body.count) + be16(id) + be16(fragment) + [64, 6, 0, 0]
+                + (fromClient ? client : server) + (fromClient ? server : client) + body
+        }
+        var packets: [[UInt8]] = [
+            ip(true, id: 1, fragment: 0, tcp(true, seq: 100, ack: 0, flags: 0x02)),
+            ip(false, id: 2, fragment: 0, tcp(false, seq: 900, ack: 101, flags: 0x12)),
+            ip(true, id: 3, fragment: 0, tcp(true, seq: 101, ack: 901, flags: 0x10)),
+        ]
+        let segment = tcp(true, seq: 101, ack: 901, flags: 0x18, data)
+        let cuts = [0..<1200, 1200..<2400, 2400..<segment.count]
+        for cut in cuts.reversed() {
+            let more = cut.upperBound < segment.count ? 0x2000 : 0
+            packets.append(ip(true, id: 4, fragment: more | cut.lowerBound / 8, Array(segment[cut])))
+        }
+        packets += [ip(false, id: 5, fragment: 0, tcp(false, seq: 901, ack: 2601, flags: 0x11)),
+                    ip(true, id: 6, fragment: 0, tcp(true, seq: 2601, ack: 902, flags: 0x11)),
+                    ip(false, id: 7, fragment: 0, tcp(false, seq: 902, ack: 2602, flags: 0x10))]
+        var out: [UInt8] = [0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0] + [UInt8](repeating: 0, count: 8) + [0xff, 0xff, 0, 0, 101, 0, 0, 0]
+        let le: (UInt32) -> [UInt8] = { v in [UInt8(v & 0xff), UInt8(v >> 8 & 0xff), UInt8(v >> 16 & 0xff), UInt8(v >> 24)] }
+        for (i, p) in packets.enumerated() {
+            out += le(1_795_000_000) + le(UInt32(i) * 1000) + le(UInt32(p.count)) + le(UInt32(p.count)) + p
+        }
+        return (out, data)
+    }
+
+    @Test func fragmentedSegmentKeepsEveryByte() throws {
+        let (bytes, data) = Self.pcap()
+        let dir = Paths.temporaryDirectory()
+        try Data(bytes).write(to: URL(fileURLWithPath: dir + "/frag.pcap"))
+        for (memory, stored) in [(64 << 20, data.count), (0, 0)] {
+            var options = IngestOptions()
+            options.maxFragmentMemory = memory
+            let db = dir + "/\(memory).sqlite"
+            let report = try Ingestor(archive: try Archive(path: db, create: true), options: options).run(paths: [dir + "/frag.pcap"])
+            #expect(report.counters.fragments == 3)
+            #expect(report.counters.datagramsReassembled == (memory > 0 ? 1 : 0))
+            let c = try SQLiteConnection(path: db, mode: .readOnly)
+            #expect(try c.scalar("SELECT c2s_bytes FROM flow") == Int64(stored))
+            #expect(try c.scalar("SELECT datagrams_reassembled FROM capture") == (memory > 0 ? 1 : 0))
+            if memory > 0 {
+                let s = try c.prepare("SELECT data FROM chunk WHERE dir = 0 AND length > 0")
+                #expect(try s.step() && Array(s.blob(0)) == data)
+                #expect(IngestSummary(report: report, seconds: 1, archive: db).text.contains(
+                    "fragments:      3 packets: 1 datagrams reassembled, 0 fragments expired, 0 overlaps with other bytes, 0 datagrams over 65,535 bytes\n"))
+            }
+        }
+    }
+}
