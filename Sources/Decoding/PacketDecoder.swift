@@ -264,6 +264,20 @@ public struct PacketDecoder: Sendable {
             guard p[body] & 0x08 != 0 else { return .nonTCP }   // not VXLAN after all
             guard out.encapsulation.append(layer(.vxlan, Self.be32(p, body + 4) >> 8)) else { return .malformed }
             return decodeEthernet(p, body + 8, &out)
+        case 4790:
+            // VXLAN-GPE: flags (P: a next protocol is given; I: a VNI), 2 reserved,
+            // next protocol (1 IPv4, 2 IPv6, 3 Ethernet, 5 MPLS), VNI, 1 reserved
+            guard n >= body + 8 else { return .truncated }
+            guard p[body] & 0x08 != 0 else { return .nonTCP }
+            guard out.encapsulation.append(layer(.vxlan, Self.be32(p, body + 4) >> 8)) else { return .malformed }
+            let next = body + 8
+            switch p[body] & 0x04 != 0 ? p[body + 3] : 3 {
+            case 1: return decodeIPv4(p, next, &out)
+            case 2: return decodeIPv6(p, next, &out)
+            case 3: return decodeEthernet(p, next, &out)
+            case 5: return decodeOtherEtherType(0x8847, p, next, &out)
+            default: return .nonIP
+            }
         case 6081:
             // version and option length (4-byte words), flags, protocol, VNI; then options
             guard n >= body + 8 else { return .truncated }

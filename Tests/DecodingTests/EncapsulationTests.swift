@@ -39,6 +39,16 @@ import Testing
         #expect(decode(.ethernet, notVXLAN).0 == .nonTCP)
     }
 
+    /// VXLAN-GPE (UDP 4790): the next-protocol byte says what follows.
+    @Test func vxlanGPE() throws {
+        let gpe: [UInt8] = [0x0c, 0, 0, 1] + Build.be32(7 << 8)            // I and P flags, next protocol IPv4
+        let frame = Build.ethernet(type: 0x0800, body: Self.outerIPv4(proto: 17, Self.udp(dport: 4790, gpe + innerIPv4)))
+        #expect(try #require(innerSegment(frame)).encapsulation.text == "vxlan:7 192.0.2.10>192.0.2.20")
+        let ethernet: [UInt8] = [0x0c, 0, 0, 3] + Build.be32(8 << 8)
+        let tap = Build.ethernet(type: 0x0800, body: Self.outerIPv4(proto: 17, Self.udp(dport: 4790, ethernet + innerFrame)))
+        #expect(try #require(innerSegment(tap)).encapsulation.text == "vxlan:8 192.0.2.10>192.0.2.20")
+    }
+
     @Test func geneveWithOptionsCarryingEthernetOrIP() throws {
         let option: [UInt8] = [0x01, 0x02, 0x80, 0x01, 0xde, 0xad, 0xbe, 0xef]   // class, type, length 1 word, data
         let header: [UInt8] = [0x02, 0] + Build.be16(0x6558) + Build.be32(77 << 8) + option
