@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+"""Real traffic through tunnels, against its ground truth and tshark.
+
+    scripts/tunnel-check.py [--flowdb BIN] CAPTURE...
+
+Each CAPTURE (with CAPTURE.json, the bytes really sent: ../shared/realtraffic's
+format, as scripts/make-tunnel-traffic.sh writes it) is ingested into a fresh
+archive. Prints one row per capture: the encapsulation chains flowdb recorded, the
+directions whose bytes equal the ground truth out of all directions, flowdb's flows
+and tshark's TCP conversations (when tshark is installed), and ends with
+'N passed, M failed'. A capture passes when every direction is right, every real
+connection is one flow, and (with tshark) the two counts agree.
+"""
+import argparse, importlib.util, os, sqlite3, subprocess, sys, tempfile
+
+here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+spec = importlib.util.spec_from_file_location("archive_check", os.path.join(here, "scripts/archive-check.py"))
+ac = importlib.util.module_from_spec(spec); spec.loader.exec_module(ac)
+
+
+def tshark_conversations(capture):
+    try:
+        p = subprocess.run(["tshark", "-r", capture, "-q", "-z", "conv,tcp"], stdout=subprocess.PIPE,
+                           stderr=subprocess.DEVNULL, timeout=600)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return sum(1 for line in p.stdout.decode(errors="replace").splitlines() if "<->" in line)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--flowdb", default=os.path.join(here, ".build/release/flowdb"))
+    ap.add_argument("captures", nargs="+")
+    args = ap.parse_args()
+    passed = failed = 0
+    print(f"{'capture':28} {'encapsulation':44} {'directions right':>16} {'flows':>6} {'tshark':>6}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for n, capture in enumerate(args.captures):
+            db = os.path.join(tmp, f"a{n}.sqlite")
+            p = subprocess.run([args.flowdb, "ingest", "--quiet", "--db", db, capture], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            if p.returncode != 0 or not os.path.exists(capture + ".json"):
+                print(f"{os.path.basename(capture):28} ingest exit {p.returncode} {p.stderr.decode(errors='replace').strip()[:80]}")
+                failed += 1
+                continue
+            ok, truth = ac.check_truth(db, capture)              # "N passed, M failed" from truth.py
+            right, _, rest = truth.partition(" passed, ")
+            wrong = rest.split(" ")[0]
+            total = int(right) + int(wrong)
+            con = sqlite3.connect(db)
+            flows = con.execute("SELECT count(*) FROM flow").fetchone()[0]
+            chains = sorted({c or "-" for (c,) in con.execute("SELECT encapsulation FROM flow")})
+            con.close()
+            import json
+            with open(capture + ".json") as f:
+                connections = len(json.load(f)["flows"])
+            conversations = tshark_conversations(capture)
+            good = ok and flows == connections and (conversations is None or conversations == flows)
+            passed += good; failed += not good
+            shown = chains[0] if len(chains) == 1 else f"{chains[0]} (+{len(chains) - 1} more)"
+            print(f"{os.path.basename(capture):28} {shown[:44]:44} {f'{right} of {total}':>16} {flows:>6} "
+                  f"{'-' if conversations is None else conversations:>6}{'' if good else '  FAILED'}")
+    print(f"{passed} passed, {failed} failed")
+    sys.exit(0 if failed == 0 else 1)
+
+
+if __name__ == "__main__":
+    main()
