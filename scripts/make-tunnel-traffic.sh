@@ -18,7 +18,8 @@
 #
 # PLAN: a plan.py plan name (clean, many, ...) for bigger captures; by default a small plan
 # of 3 concurrent connections (one ending in RST) keeps each capture far below 1 MB.
-# ONLY="vxlan ipv4-frag ..." makes only the named captures.
+# ONLY="vxlan ipv4-frag ..." makes only the named captures; KEEP_SKIPPED=1 keeps the capture of a
+# capture that failed its checks as NAME.pcap.skipped.
 # Needs root, iproute2, tcpdump, ethtool, python3 (tshark for the fragment checks).
 set -euo pipefail
 [ $# -ge 1 ] || { echo "usage: $0 OUTDIR [PLAN]" >&2; exit 2; }
@@ -47,7 +48,9 @@ trap 'exit 130' INT TERM
 want() { [ -z "${ONLY:-}" ] || [[ " $ONLY " == *" $1 "* ]]; }
 skip() { # NAME REASON
   skipped+=("$1: $2"); echo "SKIP $1: $2" >&2
-  rm -f "$out/$1.pcap" "$out/$1.pcap.json"
+  if [ -n "${KEEP_SKIPPED:-}" ]; then mv -f "$out/$1.pcap" "$out/$1.pcap.skipped" 2>/dev/null || true
+  else rm -f "$out/$1.pcap"; fi
+  rm -f "$out/$1.pcap.json"
   reset
 }
 X() { local n=$1; shift; ip netns exec "$P-$n" "$@"; }      # run in namespace
@@ -59,7 +62,7 @@ mkns() {
     ip netns add "$P-$n"; nss+=("$P-$n")
     L "$n" link set lo up
     X "$n" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 \
-      net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
+      net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 net.ipv4.tcp_syn_retries=3
   done
 }
 veth() { # NS1 DEV1 NS2 DEV2 MTU: a veth pair, up, offloads off
@@ -67,10 +70,12 @@ veth() { # NS1 DEV1 NS2 DEV2 MTU: a veth pair, up, offloads off
   L "$1" link set "$2" up; L "$3" link set "$4" up
   nooff "$1" "$2"; nooff "$3" "$4"
 }
-underlay() { # A B [MTU]: ua in A (192.0.2.1, 2001:db8::1), ub in B (.2, ::2)
+underlay() { # A B [MTU]: ua in A (192.0.2.1, 2001:db8::1), ub in B (.2, ::2); no IPv6 below 1280
   veth "$1" ua "$2" ub "${3:-1500}"
-  L "$1" addr add 192.0.2.1/24 dev ua; L "$1" addr add 2001:db8::1/64 dev ua nodad
-  L "$2" addr add 192.0.2.2/24 dev ub; L "$2" addr add 2001:db8::2/64 dev ub nodad
+  L "$1" addr add 192.0.2.1/24 dev ua; L "$2" addr add 192.0.2.2/24 dev ub
+  if [ "${3:-1500}" -ge 1280 ]; then
+    L "$1" addr add 2001:db8::1/64 dev ua nodad; L "$2" addr add 2001:db8::2/64 dev ub nodad
+  fi
 }
 inner_addrs() { # A B DEV FAMILIES(4|6|46) [PREFIXLEN4 PREFIXLEN6]
   local l4=${5:-24} l6=${6:-64}
@@ -99,8 +104,15 @@ srv_start() { # NS ADDR
   done
   echo "server in $1 did not listen on $2" >&2; exit 1
 }
-client() { # NS ADDR PLAN TRUTH
-  timeout 300 ip netns exec "$P-$1" python3 "$rt/peer.py" client "$2" 9000 "$3" "$4"
+client() { # NS ADDR PLAN TRUTH: fails unless every planned connection is in the truth file
+  timeout 300 ip netns exec "$P-$1" python3 "$rt/peer.py" client "$2" 9000 "$3" "$4" || return 1
+  python3 - "$3" "$4" <<'EOF'
+import json, sys
+plan, flows = json.load(open(sys.argv[1]))["conns"], json.load(open(sys.argv[2]))["flows"]
+bad = sum(f is None for f in flows)
+if len(flows) != len(plan) or bad:
+    sys.exit(f"{bad} of {len(plan)} connections failed")
+EOF
 }
 traffic() { # NAME SERVER-NS CLIENT-NS FAMILY [CAPTURE-NS CAPTURE-DEV]
   local addr; addr=$(server_addr "$4")
@@ -138,7 +150,8 @@ dev_tunnel() {
 
 # --- SRv6 (seg6 lwtunnel): IPv4/IPv6 in IPv6, with an SRH (encap) or without (encap.red) ---
 # The inner addresses are on lo; the encap routes send them to a SID on the other side, whose
-# seg6local End.DX4 / End.DX6 route decapsulates.
+# seg6local route decapsulates: End.DX4 for IPv4; End.DT6 (lookup in the local table) for IPv6,
+# since End.DX6 will not deliver to a local address.
 srv6() { # NAME MODE INNER(4|6)
   local name=$1 mode=$2 f=$3 err
   want "$name" || return 0
@@ -154,8 +167,8 @@ srv6() { # NAME MODE INNER(4|6)
                L B route add 10.77.0.1/32 encap seg6 mode "$mode" segs 2001:db8:a::4 dev ub src 10.77.0.2 2>&1); then
       skip "$name" "$err"; return 0; fi
   else
-    if ! err=$(L A -6 route add 2001:db8:a::6/128 encap seg6local action End.DX6 nh6 fd77::1 dev ua 2>&1 &&
-               L B -6 route add 2001:db8:b::6/128 encap seg6local action End.DX6 nh6 fd77::2 dev ub 2>&1 &&
+    if ! err=$(L A -6 route add 2001:db8:a::6/128 encap seg6local action End.DT6 table 255 dev ua 2>&1 &&
+               L B -6 route add 2001:db8:b::6/128 encap seg6local action End.DT6 table 255 dev ub 2>&1 &&
                L A -6 route add fd77::2/128 encap seg6 mode "$mode" segs 2001:db8:b::6 dev ua src fd77::1 2>&1 &&
                L B -6 route add fd77::1/128 encap seg6 mode "$mode" segs 2001:db8:a::6 dev ub src fd77::2 2>&1); then
       skip "$name" "$err"; return 0; fi

@@ -251,6 +251,23 @@ let flowdbBinary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPa
         #expect(lines.contains { $0.hasSuffix("port-reuse.pcap: 4 connections, 4 flows; exactly one flow: 4; FIN both ways and SF: 2 of 2; RST and RSTO/RSTR: 2 of 2; other flows: 0") })
     }
 
+    /// scripts/tunnel-check.py on the real traffic of Tests/Fixtures/tunnels (made by
+    /// scripts/make-tunnel-traffic.sh through Linux's own tunnels): every direction's
+    /// bytes equal what was really sent, every connection is one flow, and (where
+    /// tshark is installed) flowdb's flows equal tshark's TCP conversations.
+    @Test func tunnelledRealTrafficKeepsEveryByte() throws {
+        let dir = Paths.repository + "/Tests/Fixtures/tunnels"
+        let captures = try FileManager.default.contentsOfDirectory(atPath: dir)
+            .filter { $0.hasSuffix(".pcap") && FileManager.default.fileExists(atPath: dir + "/" + $0 + ".json") }
+            .sorted().map { dir + "/" + $0 }
+        try #require(captures.count >= 7)
+        let (status, lines) = try runScript("tunnel-check.py", ["--flowdb", flowdbBinary] + captures)
+        #expect(status == 0, "\(lines.joined(separator: "\n"))")
+        #expect(lines.last == "\(captures.count) passed, 0 failed")
+        #expect(lines.contains { $0.hasPrefix("vxlan-frag4.pcap") && $0.contains("vxlan:4242") && $0.contains("6 of 6") })
+        #expect(lines.contains { $0.hasPrefix("ipv4-frag.pcap") && $0.contains("6 of 6") })
+    }
+
     /// scripts/interrupt-test.py: 20 kills at random moments.
     @Test func killedIngestsLeaveAConsistentArchive() throws {
         // 40 shifted copies of the sample (31 MB); trials go on until 20 kills have
