@@ -63,6 +63,13 @@ conn-check: build
 	scripts/make-realtraffic.sh
 	scripts/conn-check.py --flowdb $(FLOWDB) Samples/sample-loss.pcap Tests/Fixtures/*.pcap bench-data/realtraffic/*.pcap
 
+# Real traffic through every tunnel this kernel builds (bench-data/tunnels), checked
+# against its ground truth and tshark's conversation counts.
+.PHONY: tunnel-check
+tunnel-check: build
+	scripts/make-tunnel-traffic.sh bench-data/tunnels
+	scripts/tunnel-check.py --flowdb $(FLOWDB) Tests/Fixtures/tunnels/*.pcap bench-data/tunnels/*.pcap
+
 # Regenerate the bundled sample and the small test fixtures from real traffic (root, netns).
 sample:
 	scripts/make-sample.sh
