@@ -28,6 +28,11 @@ ALTER TABLE capture ADD COLUMN fragments_expired INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE capture ADD COLUMN fragment_overlaps INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE capture ADD COLUMN oversized_datagrams INTEGER NOT NULL DEFAULT 0;
 
+-- TCP segments whose header the IP length cut inside its options, the fixed 20
+-- bytes whole (counted in tcp_packets: decoded without the options; the SYNs of
+-- Mirai-style scanners look like this). 0 in archives upgraded from version 4.
+ALTER TABLE capture ADD COLUMN tcp_headers_cut INTEGER NOT NULL DEFAULT 0;
+
 DROP VIEW flows;
 CREATE VIEW flows AS
 SELECT id,

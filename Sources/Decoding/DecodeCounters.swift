@@ -17,6 +17,9 @@ public struct DecodeCounters: Sendable, Equatable {
     /// IP fragments (counted in `fragments`): datagrams put back together, fragments
     /// dropped unused (timed out or evicted), fragments that overlapped other bytes,
     /// datagrams over 65,535 bytes (dropped).
+    /// TCP segments whose header the IP length cut inside the options (decoded
+    /// without them: the SYNs of some scanners look like this).
+    public var tcpHeadersCut = 0
     public var datagramsReassembled = 0
     public var fragmentsExpired = 0
     public var fragmentOverlaps = 0
@@ -64,6 +67,7 @@ public struct DecodeCounters: Sendable, Equatable {
         a.fragments += b.fragments; a.malformed += b.malformed; a.truncated += b.truncated
         a.unsupportedLink += b.unsupportedLink
         for kind in EncapsulationKind.allCases { a.encapsulated[kind] += b.encapsulated[kind] }
+        a.tcpHeadersCut += b.tcpHeadersCut
         a.datagramsReassembled += b.datagramsReassembled; a.fragmentsExpired += b.fragmentsExpired
         a.fragmentOverlaps += b.fragmentOverlaps; a.oversizedDatagrams += b.oversizedDatagrams
     }

@@ -48,6 +48,9 @@ public struct DecodedPacket {
     public var encapsulation = Encapsulation()
     /// For a `.fragment` result: where the fragment's parts lie.
     public var fragment = FragmentInfo()
+    /// The IP length cut the TCP header inside its options (the fixed 20 bytes are
+    /// whole): the segment is decoded without options, and the anomaly counted.
+    public var headerCut = false
 
     public init() {}
 }
@@ -580,10 +583,19 @@ public struct PacketDecoder: Sendable {
     func decodeTCP(_ p: UnsafeRawBufferPointer, _ start: Int, _ end: Int, _ out: inout DecodedPacket) -> DecodeResult {
         let available = end - start
         guard available >= 20 else { return out.payloadTruncated ? .truncated : .malformed }
-        let dataOffset = Int(p[start + 12] >> 4) * 4
+        var dataOffset = Int(p[start + 12] >> 4) * 4
         guard dataOffset >= 20 else { return .malformed }
-        guard dataOffset <= available else { return out.payloadTruncated ? .truncated : .malformed }
-        guard Self.validTCPOptions(p, from: start + 20, to: start + dataOffset) else { return .malformed }
+        out.headerCut = false
+        if dataOffset > available {
+            if out.payloadTruncated { return .truncated }
+            // The IP length ends the packet inside the TCP options while the fixed
+            // 20 bytes are whole: scanners (Mirai and its kin) send SYNs like this.
+            // The segment still counts, without the options that are not there.
+            dataOffset = 20
+            out.headerCut = true
+        } else {
+            guard Self.validTCPOptions(p, from: start + 20, to: start + dataOffset) else { return .malformed }
+        }
         out.sourcePort = Self.be16(p, start)
         out.destinationPort = Self.be16(p, start + 2)
         out.sequence = Self.be32(p, start + 4)

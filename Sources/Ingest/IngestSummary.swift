@@ -16,7 +16,9 @@ public struct IngestSummary {
         guard read > 0 else { return "nothing ingested: the archive \(archive) already holds all \(report.files.count) file(s)\n" }
         var out = "ingested \(read) of \(report.files.count) file(s) into \(archive)\n"
         out += "packets:        \(c.packets) (TCP \(c.tcpPackets)"
-        out += c.truncatedPayloads > 0 ? ", \(c.truncatedPayloads) with payload cut by the snaplen)\n" : ")\n"
+        if c.truncatedPayloads > 0 { out += ", \(c.truncatedPayloads) with payload cut by the snaplen" }
+        if c.tcpHeadersCut > 0 { out += ", \(c.tcpHeadersCut) with the header cut inside its options" }
+        out += ")\n"
         let kinds = c.encapsulated.seen
         if !kinds.isEmpty {
             out += "encapsulations: " + kinds.map { "\($0.kind.name) \($0.packets)" }.joined(separator: ", ") + " (packets)\n"

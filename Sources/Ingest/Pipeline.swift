@@ -103,6 +103,7 @@ public final class Pipeline<Factory: StreamFactory> {
                     continue
                 }
                 guard decoded == .tcp else { continue }
+                if packet.headerCut { result.counters.tcpHeadersCut += 1 }
                 assemble(packet, index: raw.index,
                          context: CaptureInfo(timestamp: raw.timestamp, captureLength: raw.bytes.count, length: raw.wireLength))
             }

@@ -133,7 +133,8 @@ public final class ArchiveWriter: @unchecked Sendable {
             UPDATE capture SET sha256 = ?, size = ?, packets = ?, bytes = ?, tcp_packets = ?, truncated_payloads = ?,
                 skipped_non_ip = ?, skipped_non_tcp = ?, skipped_fragments = ?, skipped_malformed = ?,
                 skipped_truncated = ?, skipped_link_type = ?, first_ts = ?, last_ts = ?, encapsulations = ?,
-                datagrams_reassembled = ?, fragments_expired = ?, fragment_overlaps = ?, oversized_datagrams = ?
+                datagrams_reassembled = ?, fragments_expired = ?, fragment_overlaps = ?, oversized_datagrams = ?,
+                tcp_headers_cut = ?
             WHERE id = ?
             """)
         insertFlow = try connection.prepare("""
@@ -205,7 +206,8 @@ public final class ArchiveWriter: @unchecked Sendable {
                 try s.bind(c.fragmentsExpired, at: 17)
                 try s.bind(c.fragmentOverlaps, at: 18)
                 try s.bind(c.oversizedDatagrams, at: 19)
-                try s.bind(id, at: 20)
+                try s.bind(c.tcpHeadersCut, at: 20)
+                try s.bind(id, at: 21)
                 try s.step()
             }
         }

@@ -108,6 +108,19 @@ func decode(_ link: LinkType, _ bytes: [UInt8]) -> (DecodeResult, DecodedPacket,
         #expect(tso.1.ipLength == 45 && tso.1.payloadLength == 5)
     }
 
+    /// A SYN whose data offset announces options the IP length leaves out (24-byte
+    /// header, 40-byte datagram), as Mirai-style scanners send: decoded without
+    /// options, flagged. Cut by the snaplen instead, it stays truncated.
+    @Test func tcpHeaderCutInsideOptionsStillCounts() {
+        var syn = Build.tcp(flags: 0x02, options: [2, 4, 5, 0xb4])
+        syn.removeLast(4)                                      // data offset 6, only 20 bytes present
+        let (result, p, payload, options) = decode(.raw, Build.ipv4(body: syn))
+        #expect(result == .tcp && p.headerCut && payload.isEmpty && options.isEmpty && p.flags == 0x02)
+        let whole = Build.ipv4(body: Build.tcp(flags: 0x02, options: [2, 4, 5, 0xb4]))
+        #expect(decode(.raw, Array(whole.prefix(40))).0 == .truncated)     // the snaplen cut it
+        #expect(!decode(.raw, whole).1.headerCut)
+    }
+
     @Test func snaplenCutPayloadIsDeliveredAndFlagged() {
         let full = Build.ipv4(body: Build.tcp(payload: Array(repeating: 0x61, count: 100)))
         let cut = Array(full.prefix(20 + 20 + 30))
