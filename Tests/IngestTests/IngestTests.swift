@@ -266,6 +266,8 @@ let flowdbBinary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPa
         #expect(lines.last == "\(captures.count) passed, 0 failed")
         #expect(lines.contains { $0.hasPrefix("vxlan-frag4.pcap") && $0.contains("vxlan:4242") && $0.contains("6 of 6") })
         #expect(lines.contains { $0.hasPrefix("ipv4-frag.pcap") && $0.contains("6 of 6") })
+        // two tenants (VNI 100 and 200) with the same inner addresses and ports, other bytes
+        #expect(lines.contains { $0.hasPrefix("vxlan-two-vni.pcap") && $0.contains("16 of 16") })
     }
 
     /// scripts/interrupt-test.py: 20 kills at random moments.
