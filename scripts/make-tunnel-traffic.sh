@@ -9,7 +9,8 @@
 # Every capture has its own namespaces (fdbT<pid>-*), joined by a veth underlay
 # 192.0.2.1/24 + 2001:db8::1/64 (server side, "ua") <-> 192.0.2.2/24 + 2001:db8::2/64
 # (client side, "ub"); inner addresses are 10.77.0.1 / 10.77.0.2 and fd77::1 / fd77::2;
-# the server listens on port 9000; offloads are off on every veth and tunnel device.
+# the server listens on port 9000; offloads (tx checksum, TSO, GSO, GRO) are off on every veth
+# and tunnel device, so the captures have wire-sized packets and valid checksums.
 # The capture is taken on the client's underlay veth "ub" (no capture filter).
 #
 # Encapsulations whose device or route the kernel refuses are skipped with the kernel's
@@ -18,8 +19,8 @@
 #
 # PLAN: a plan.py plan name (clean, many, ...) for bigger captures; by default a small plan
 # of 3 concurrent connections (one ending in RST) keeps each capture far below 1 MB.
-# ONLY="vxlan ipv4-frag ..." makes only the named captures; KEEP_SKIPPED=1 keeps the capture of a
-# capture that failed its checks as NAME.pcap.skipped.
+# ONLY="vxlan ipv4-frag ..." makes only the named captures; KEEP_SKIPPED=1 keeps a capture that
+# failed its checks as NAME.pcap.skipped.
 # Needs root, iproute2, tcpdump, ethtool, python3 (tshark for the fragment checks).
 set -euo pipefail
 [ $# -ge 1 ] || { echo "usage: $0 OUTDIR [PLAN]" >&2; exit 2; }
