@@ -270,6 +270,25 @@ let flowdbBinary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPa
         #expect(lines.contains { $0.hasPrefix("vxlan-two-vni.pcap") && $0.contains("16 of 16") })
     }
 
+    /// scripts/wrap-captures.py puts the real IPv4 and IPv6 traffic of two fixtures in
+    /// every encapsulation this machine's kernel cannot build (GRE, gretap, ERSPAN II
+    /// and III, GRE in UDP, IP in IP both ways, Geneve, MPLS in a VLAN, PPPoE, GTP-U,
+    /// Teredo, AYIYA, PBB, VN-Tag, FabricPath) and into IPv4 and IPv6 fragments (also
+    /// inside VXLAN); scripts/tunnel-check.py then finds every direction's bytes right.
+    @Test func wrappedRealTrafficKeepsEveryByte() throws {
+        let dir = Paths.temporaryDirectory() + "/wrapped"
+        let (made, out) = try runScript("wrap-captures.py", [dir])
+        #expect(made == 0 && out.last == "wrote 37 captures into \(dir)")
+        let captures = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".pcap") }.sorted()
+            .map { dir + "/" + $0 }
+        let (status, lines) = try runScript("tunnel-check.py", ["--flowdb", flowdbBinary] + captures)
+        #expect(status == 0, "\(lines.joined(separator: "\n"))")
+        #expect(lines.last == "37 passed, 0 failed")
+        #expect(lines.contains { $0.hasPrefix("erspan3-6.pcap") && $0.contains("erspan:300") && $0.contains("6 of 6") })
+        #expect(lines.contains { $0.hasPrefix("vxlan-ipv6-frag.pcap") && $0.contains("6 of 6") })
+        #expect(lines.contains { $0.hasPrefix("vxlan-ipv4-frag.pcap") && $0.contains("6 of 6") })
+    }
+
     /// scripts/interrupt-test.py: 20 kills at random moments.
     @Test func killedIngestsLeaveAConsistentArchive() throws {
         // 40 shifted copies of the sample (31 MB); trials go on until 20 kills have

@@ -1,0 +1,169 @@
+#!/usr/bin/env python3
+"""Wraps the IP packets of real captures in the encapsulations this machine's kernel
+cannot build, byte by byte, keeping their ground truth.
+
+    scripts/wrap-captures.py OUTDIR [IPV4-CAPTURE IPV6-CAPTURE]
+
+The inputs (default: Tests/Fixtures/raw-ipv4.pcap and Tests/Fixtures/ipv6-loss.pcap,
+real TCP between two Linux stacks, each with CAPTURE.json) are read record by record;
+every IP packet is put, unchanged, inside each encapsulation below, and written with
+the record's timestamp as an Ethernet capture OUTDIR/NAME.pcap, beside a copy of the
+ground truth (NAME.pcap.json). Connections 10.77.0.2 -> 10.77.0.1 (IPv4) and
+fd77::2 -> fd77::1 (IPv6); tunnel endpoints 198.51.100.1 / .2 and 2001:db8:5::1 / ::2,
+the direction of the inner packet. The fragment captures cut every IP packet longer
+than 600 bytes into fragments of at most 512 bytes of data, the last one first, plain
+and inside VXLAN.
+
+Encapsulations: GRE (key, checksum, sequence), GRE over IPv6, gretap, ERSPAN II and
+III, GRE in UDP, IP in IP (4in4, 6in4, 4in6, 6in6), Geneve with an option, MPLS (two
+labels, inside a VLAN), PPPoE, GTP-U (with an extension header), Teredo, AYIYA,
+802.1ah PBB, VN-Tag, FabricPath, and IPv4 and IPv6 fragments (plain, and inside VXLAN).
+"""
+import os, shutil, struct, sys
+
+here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def be16(v): return struct.pack("!H", v & 0xffff)
+def be32(v): return struct.pack("!I", v & 0xffffffff)
+
+
+def records(path):
+    """(seconds, microseconds, ip packet) of a little-endian pcap of Ethernet or raw IP."""
+    data = open(path, "rb").read()
+    magic, = struct.unpack_from("<I", data, 0)
+    assert magic == 0xA1B2C3D4, path
+    link, = struct.unpack_from("<I", data, 20)
+    off = 24
+    while off + 16 <= len(data):
+        sec, usec, incl, _ = struct.unpack_from("<IIII", data, off)
+        off += 16
+        pkt = data[off:off + incl]
+        off += incl
+        if link == 1:
+            t = struct.unpack_from("!H", pkt, 12)[0]; p = 14
+            while t in (0x8100, 0x88a8):
+                t = struct.unpack_from("!H", pkt, p + 2)[0]; p += 4
+            if t not in (0x0800, 0x86dd): continue
+            pkt = pkt[p:]
+        yield sec, usec, pkt
+
+
+def ipv4(src, dst, proto, body, ident=0):
+    return bytes([0x45, 0]) + be16(20 + len(body)) + be16(ident) + b"\x40\x00" + bytes([64, proto, 0, 0]) + src + dst + body
+
+
+def ipv6(src, dst, nxt, body):
+    return b"\x60\0\0\0" + be16(len(body)) + bytes([nxt, 64]) + src + dst + body
+
+
+def udp(sport, dport, body): return be16(sport) + be16(dport) + be16(8 + len(body)) + b"\0\0" + body
+
+
+def eth(t, body, tags=()):
+    f = bytes([2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2])
+    for tp, v in tags: f += be16(tp) + be16(v)
+    return f + be16(t) + body
+
+
+A4, B4 = bytes([198, 51, 100, 1]), bytes([198, 51, 100, 2])
+A6, B6 = bytes.fromhex("20010db8000500000000000000000001"), bytes.fromhex("20010db8000500000000000000000002")
+
+
+def ends(ip, six=False):
+    """Outer endpoints in the direction of the inner packet (client 10.77.0.2 / fd77::2 is 'B')."""
+    fwd = ip[15] == 2 if ip[0] >> 4 == 4 else ip[23] == 2
+    a, b = (A6, B6) if six else (A4, B4)
+    return (b, a) if fwd else (a, b)
+
+
+def ethertype(ip): return 0x0800 if ip[0] >> 4 == 4 else 0x86dd
+
+
+def wrappers():
+    inner_eth = lambda ip: eth(ethertype(ip), ip)
+    return {
+        "gre-key": lambda ip: eth(0x0800, ipv4(*ends(ip), 47, be16(0xB000) + be16(ethertype(ip)) + b"\0\0\0\0" + be32(77) + be32(1) + ip)),
+        "gre6": lambda ip: eth(0x86dd, ipv6(*ends(ip, True), 47, be16(0) + be16(ethertype(ip)) + ip)),
+        "gretap": lambda ip: eth(0x0800, ipv4(*ends(ip), 47, be16(0x2000) + be16(0x6558) + be32(9) + inner_eth(ip))),
+        "erspan2": lambda ip: eth(0x0800, ipv4(*ends(ip), 47, be16(0x1000) + be16(0x88BE) + be32(1) + bytes([0x10, 0, 0, 123, 0, 0, 0, 0]) + inner_eth(ip))),
+        "erspan3": lambda ip: eth(0x0800, ipv4(*ends(ip), 47, be16(0x1000) + be16(0x22EB) + be32(1) + bytes([0x20, 0, 1, 0x2c]) + be32(0) + bytes([0, 0, 0, 0]) + inner_eth(ip))),
+        "gre-udp": lambda ip: eth(0x0800, ipv4(*ends(ip), 17, udp(40000, 4754, be16(0) + be16(ethertype(ip)) + ip))),
+        "ipip": lambda ip: eth(0x0800, ipv4(*ends(ip), 4 if ip[0] >> 4 == 4 else 41, ip)),
+        "ip6tnl": lambda ip: eth(0x86dd, ipv6(*ends(ip, True), 4 if ip[0] >> 4 == 4 else 41, ip)),
+        "geneve": lambda ip: eth(0x0800, ipv4(*ends(ip), 17, udp(40001, 6081, bytes([0x02, 0]) + be16(0x6558) + be32(77 << 8) + bytes([1, 2, 0x80, 1, 0xde, 0xad, 0xbe, 0xef]) + inner_eth(ip)))),
+        "mpls": lambda ip: eth(0x8847, be32(100 << 12 | 64) + be32(200 << 12 | 0x100 | 64) + ip, tags=[(0x8100, 10)]),
+        "pppoe": lambda ip: eth(0x8864, bytes([0x11, 0]) + be16(0x1234) + be16(2 + len(ip)) + be16(0x0021 if ip[0] >> 4 == 4 else 0x0057) + ip),
+        "gtpu": lambda ip: eth(0x0800, ipv4(*ends(ip), 17, udp(2152, 2152, bytes([0x34, 0xff]) + be16(len(ip) + 8) + be32(0xabcdef) + bytes([0, 0, 0, 0x85, 1, 0x10, 5, 0]) + ip))),
+        "teredo": lambda ip: eth(0x0800, ipv4(*ends(ip), 17, udp(3544, 40002, ip))),
+        "ayiya": lambda ip: eth(0x0800, ipv4(*ends(ip), 17, udp(5072, 5072, bytes([0x41, 0x52, 0x11, 4 if ip[0] >> 4 == 4 else 41]) + be32(0) + bytes(36) + ip))),
+        "pbb": lambda ip: eth(0x88e7, be32(123456) + inner_eth(ip)),
+        "vntag": lambda ip: eth(0x8926, be16(5) + be16(0) + be16(ethertype(ip)) + ip),
+        "fabricpath": lambda ip: eth(0x8903, be16(3 << 6 | 63) + inner_eth(ip)),
+    }
+
+
+def fragments6(ip, ident):
+    """An IPv6 packet longer than 600 bytes as fragments of 512 data bytes, last first."""
+    if ip[0] >> 4 != 6 or len(ip) <= 600:
+        return [ip]
+    nxt, payload = ip[6], ip[40:]
+    cuts = list(range(0, len(payload), 512))
+    out = []
+    for start in cuts:
+        chunk = payload[start:start + 512]
+        more = 1 if start + 512 < len(payload) else 0
+        out.append(ipv6(ip[8:24], ip[24:40], 44, bytes([nxt, 0]) + be16(start | more) + be32(ident) + chunk))
+    return list(reversed(out))
+
+
+def fragments4(ip):
+    """An IPv4 packet longer than 600 bytes as fragments of 512 data bytes, last first."""
+    if ip[0] >> 4 != 4 or len(ip) <= 600:
+        return [ip]
+    hl = (ip[0] & 0x0f) * 4
+    header, payload = bytearray(ip[:hl]), ip[hl:]
+    out = []
+    for start in range(0, len(payload), 512):
+        chunk = payload[start:start + 512]
+        more = 0x2000 if start + 512 < len(payload) else 0
+        h = bytearray(header)
+        h[2:4] = be16(hl + len(chunk))
+        h[6:8] = be16(more | start // 8)
+        out.append(bytes(h) + chunk)
+    return list(reversed(out))
+
+
+def write(path, frames):
+    with open(path, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, 1))
+        for sec, usec, frame in frames:
+            f.write(struct.pack("<IIII", sec, usec, len(frame), len(frame)) + frame)
+
+
+def main():
+    out = sys.argv[1]
+    v4 = sys.argv[2] if len(sys.argv) > 2 else os.path.join(here, "Tests/Fixtures/raw-ipv4.pcap")
+    v6 = sys.argv[3] if len(sys.argv) > 3 else os.path.join(here, "Tests/Fixtures/ipv6-loss.pcap")
+    os.makedirs(out, exist_ok=True)
+    for base, tag in ((v4, "4"), (v6, "6")):
+        packets = list(records(base))
+        for name, wrap in wrappers().items():
+            if name == "teredo" and tag == "4": continue          # Teredo carries IPv6 only
+            dest = os.path.join(out, f"{name}-{tag}.pcap")
+            write(dest, [(s, u, wrap(ip)) for s, u, ip in packets])
+            shutil.copy(base + ".json", dest + ".json")
+        frames, vx = [], []
+        for n, (s, u, ip) in enumerate(packets):
+            for frag in (fragments6(ip, 1000 + n) if tag == "6" else fragments4(ip)):
+                kind = 0x86dd if tag == "6" else 0x0800
+                frames.append((s, u, eth(kind, frag)))
+                vx.append((s, u, eth(0x0800, ipv4(*ends(ip), 17, udp(40003, 4789, b"\x08\0\0\0" + be32(42 << 8) + eth(kind, frag))))))
+        for name, fr in ((f"ipv{tag}-frag", frames), (f"vxlan-ipv{tag}-frag", vx)):
+            write(os.path.join(out, name + ".pcap"), fr)
+            shutil.copy(base + ".json", os.path.join(out, name + ".pcap.json"))
+    print(f"wrote {len([f for f in os.listdir(out) if f.endswith('.pcap')])} captures into {out}")
+
+
+if __name__ == "__main__":
+    main()
