@@ -76,17 +76,16 @@ def check_oracle(db, capture, oracle, flags):
             mine.setdefault(key, []).append(("sg", c if d == 0 else s_, bool(st), bool(en), sk, ln, hx.lower(),
                          t1, t2, tuple(sorted({"chunks": ch, "packets": pk, "queued_bytes": qb, "queued_packets": qp,
                                                "overlap_bytes": ob, "overlap_packets": op}.items()))))
-    want, streams = {}, {}
+    streams = {}   # connection key -> [(client, server, events)] of gopacket's streams
     for skey, ranked in theirs.items():
         net, _, tcp = skey.rpartition(":")
         a, b = net.split("->"); pa, pb = tcp.split("->")
         src, dst = f"{a}:{pa}", f"{b}:{pb}"
-        key = canonical(src, dst)
         for evs in ranked:
-            streams.setdefault(key, []).append(evs)
-    for key, ranked in streams.items():
+            streams.setdefault(canonical(src, dst), []).append((src, dst, evs))
+    for ranked in streams.values():
         # streams of one connection key, in creation order (the oracle numbers them)
-        ranked.sort(key=lambda evs: evs[0][1] if evs and evs[0][0] == "new" else 0)
+        ranked.sort(key=lambda s: s[2][0][1] if s[2] and s[2][0][0] == "new" else 0)
     diffs, deviations, accounting, compared, deliveries = [], [], 0, 0, 0
     for key in sorted(set(flows) | set(streams)):
         nf, ns = len(flows.get(key, [])), len(streams.get(key, []))
@@ -95,11 +94,7 @@ def check_oracle(db, capture, oracle, flags):
         if nf < ns:
             accounting += ns - nf
         expected = []
-        for evs in streams.get(key, []):
-            skey = next(k for k, v in theirs.items() if any(x is evs for x in v))
-            net, _, tcp = skey.rpartition(":")
-            a, b = net.split("->"); pa, pb = tcp.split("->")
-            src, dst = f"{a}:{pa}", f"{b}:{pb}"
+        for src, dst, evs in streams.get(key, []):
             expected += [("sg", src if e[2] == "client->server" else dst, e[3], e[4], e[5], e[6], e[8], e[9], e[10], e[11])
                          for e in evs if e[0] == "sg"]
         rows = mine.get(key, [])
