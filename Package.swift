@@ -69,7 +69,7 @@ let package = Package(
         ),
         .target(name: "CStream"),
         .target(name: "Ingest", dependencies: ["CStream", "Capture", "Decoding", "Reassembly", "Store"], swiftSettings: hotPath),
-        .target(name: "Query", dependencies: ["Connections", "Decoding", "Store"]),
+        .target(name: "Query", dependencies: ["Capture", "CPcap", "Connections", "Decoding", "Store"]),
         .executableTarget(
             name: "flowdb",
             dependencies: [

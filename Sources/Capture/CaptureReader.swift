@@ -29,8 +29,14 @@ public enum CaptureError: Error, Equatable, CustomStringConvertible {
 /// One packet record. `bytes` borrows libpcap's buffer and is valid only until
 /// the next call to `CaptureReader.next()`.
 public struct CapturedPacket {
-    /// 0-based index of the record in its file.
+    /// 0-based index of the record among the file's packet records (a BPF filter
+    /// skips records but does not renumber them: index n is tshark's frame n + 1).
     public var index: Int
+    /// Byte offset in the file where reading this record began, -1 when the
+    /// stream cannot tell (a pipe). In a pcap file that is the record's header;
+    /// in a pcapng file, its packet block, or the non-packet blocks (interface
+    /// descriptions, statistics, name resolution) read before it.
+    public var offset: Int64
     /// Capture time in nanoseconds since the Unix epoch.
     public var timestamp: Int64
     /// Bytes on the wire (may exceed `bytes.count` when the snaplen cut the packet).
@@ -46,9 +52,17 @@ public final class CaptureReader {
     public let dlt: Int32
     public let linkTypeName: String
     public let snaplen: Int
-    /// Records delivered so far (with a filter, records it rejected are not seen).
+    /// Packet records read so far, those a filter rejected included.
     public private(set) var packetsRead = 0
     private let handle: OpaquePointer
+    /// The compiled filter, applied here rather than by libpcap so that records it
+    /// rejects keep their place in the numbering and the offsets.
+    private var program = bpf_program()
+    private let filtered: Bool
+    /// The stream libpcap reads, when its position can be asked (not a pipe).
+    private let file: UnsafeMutablePointer<FILE>?
+    /// Where the stream stood after the last record (or the file's header).
+    private var position: Int64 = -1
     /// The stdio buffer of the capture stream, when flowdb opened it; freed after
     /// libpcap closes the stream.
     private let streamBuffer: UnsafeMutableRawPointer?
@@ -92,15 +106,14 @@ public final class CaptureReader {
             linkTypeName = "DLT \(dlt)"
         }
         snaplen = Int(pcap_snapshot(handle))
-        if let filter, !filter.isEmpty {
-            var program = bpf_program()
+        // ftell on a pipe would fail with a system call per packet: asked once here.
+        let stream = pcap_file(handle)
+        let start = stream.map { ftello($0) } ?? -1
+        self.file = start >= 0 ? stream : nil
+        position = Int64(start)
+        filtered = !(filter ?? "").isEmpty
+        if let filter, filtered {
             guard pcap_compile(handle, &program, filter, 1, PCAP_NETMASK_UNKNOWN) == 0 else {
-                // every stored property is set, so deinit closes the handle
-                let message = String(cString: pcap_geterr(handle))
-                throw .badFilter(path: path, filter: filter, message: message)
-            }
-            defer { pcap_freecode(&program) }
-            guard pcap_setfilter(handle, &program) == 0 else {
                 // every stored property is set, so deinit closes the handle
                 let message = String(cString: pcap_geterr(handle))
                 throw .badFilter(path: path, filter: filter, message: message)
@@ -109,6 +122,7 @@ public final class CaptureReader {
     }
 
     deinit {
+        if filtered { pcap_freecode(&program) }
         pcap_close(handle)
         streamBuffer?.deallocate()
     }
@@ -117,23 +131,29 @@ public final class CaptureReader {
     public func next() throws(CaptureError) -> CapturedPacket? {
         var header: UnsafeMutablePointer<pcap_pkthdr>?
         var data: UnsafePointer<UInt8>?
-        switch pcap_next_ex(handle, &header, &data) {
-        case 1:
-            guard let header, let data else { return nil }
-            let h = header.pointee
-            let index = packetsRead
-            packetsRead += 1
-            return CapturedPacket(
-                index: index,
-                timestamp: Self.nanoseconds(seconds: Int64(h.ts.tv_sec), fraction: Int64(h.ts.tv_usec)),
-                wireLength: Int(h.len),
-                bytes: UnsafeRawBufferPointer(start: data, count: Int(h.caplen))
-            )
-        case PCAP_ERROR_BREAK:
-            return nil
-        default:
-            let message = String(cString: pcap_geterr(handle))
-            throw .read(path: path, packetIndex: packetsRead, byteOffset: byteOffset, message: message)
+        while true {
+            switch pcap_next_ex(handle, &header, &data) {
+            case 1:
+                guard let header, let data else { return nil }
+                let offset = position
+                if let file { position = Int64(ftello(file)) }
+                let index = packetsRead
+                packetsRead += 1
+                if filtered && pcap_offline_filter(&program, header, data) == 0 { continue }
+                let h = header.pointee
+                return CapturedPacket(
+                    index: index,
+                    offset: offset,
+                    timestamp: Self.nanoseconds(seconds: Int64(h.ts.tv_sec), fraction: Int64(h.ts.tv_usec)),
+                    wireLength: Int(h.len),
+                    bytes: UnsafeRawBufferPointer(start: data, count: Int(h.caplen))
+                )
+            case PCAP_ERROR_BREAK:
+                return nil
+            default:
+                let message = String(cString: pcap_geterr(handle))
+                throw .read(path: path, packetIndex: packetsRead, byteOffset: byteOffset, message: message)
+            }
         }
     }
 

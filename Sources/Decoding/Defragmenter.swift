@@ -35,6 +35,18 @@ public struct FragmentInfo: Sendable, Equatable {
 ///
 /// The fragments' bytes are copied (they must outlive the capture's buffer); the
 /// reassembled datagram is handed out once, to be decoded at once.
+/// Where a packet record lies in its capture: its index among the packet records
+/// and the byte offset where reading it begins (-1 when unknown). The
+/// defragmenter only carries it, so that a rebuilt datagram names its fragments.
+public struct RecordLocation: Sendable, Hashable {
+    public var index: Int
+    public var offset: Int64
+    public init(index: Int, offset: Int64) {
+        self.index = index
+        self.offset = offset
+    }
+}
+
 public final class Defragmenter {
     public struct Counters: Sendable, Equatable {
         /// Datagrams put back together.
@@ -61,7 +73,9 @@ public final class Defragmenter {
         var ranges: [Range<Int>] = []
         var total: Int?
         var fragments = 0
-        var memory: Int { header.count + payload.count + ranges.count * 16 + 128 }
+        /// The records of its fragments, in arrival order.
+        var sources: [RecordLocation] = []
+        var memory: Int { header.count + payload.count + ranges.count * 16 + sources.count * 16 + 128 }
         init(firstSeen: Int64) { self.firstSeen = firstSeen }
     }
 
@@ -84,9 +98,15 @@ public final class Defragmenter {
     /// Datagrams waiting for fragments.
     public var pending: Int { datagrams.count }
 
+    /// The records of the fragments of the datagram the last `add` completed.
+    public private(set) var completedSources: [RecordLocation] = []
+
     /// Adds one fragment of `packet`. Returns the datagram (an IP header without
     /// fragmentation, then the whole payload) when this fragment completes it.
-    public func add(_ packet: UnsafeRawBufferPointer, _ f: FragmentInfo, zone: UInt64, timestamp: Int64) -> [UInt8]? {
+    /// `source` names the fragment's record; `completedSources` lists them all once
+    /// the datagram is complete.
+    public func add(_ packet: UnsafeRawBufferPointer, _ f: FragmentInfo, zone: UInt64, timestamp: Int64,
+                    source: RecordLocation = RecordLocation(index: -1, offset: -1)) -> [UInt8]? {
         expire(before: timestamp &- timeout)
         let key = Key(source: f.source, destination: f.destination, identification: f.identification,
                       payloadProtocol: f.payloadProtocol, isIPv6: f.isIPv6, zone: zone)
@@ -102,6 +122,7 @@ public final class Defragmenter {
             before = 0
         }
         d.fragments += 1
+        d.sources.append(source)
         let end = f.offset + f.dataLength
         // (a datagram whose header takes it past 65,535 is caught when it is rebuilt)
         if end > 65_535 {
@@ -125,6 +146,7 @@ public final class Defragmenter {
         if let total = d.total, !d.header.isEmpty, d.ranges.count == 1, d.ranges[0] == 0..<total {
             let datagram = rebuild(d, total: total, f)
             if datagram == nil { counters.oversized += 1 } else { counters.reassembled += 1 }
+            completedSources = d.sources
             drop(key, expired: false)
             return datagram
         }

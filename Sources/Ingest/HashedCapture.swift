@@ -20,9 +20,19 @@ import Glibc
 /// ever taking the stream, it simply hashes the file. Blocks are filled by read(2),
 /// never through a memory map: a file cut while it is read then only ends early,
 /// where a mapped page past the new end would raise SIGBUS.
+///
+/// Standard input is read the same way (`init(standardInputKeptIn:)`): its bytes
+/// are hashed, the stream can tell libpcap's position (so packet positions are
+/// recorded), and with a spool file every block is also written there before
+/// libpcap sees it, so the capture is kept for `query --pcap`.
 final class HashedCapture: @unchecked Sendable {
-    /// The file's size when it was opened.
+    /// The file's size when it was opened (0 for standard input).
     let openedSize: Int
+    /// Whether it reads a regular file (its size can be compared at the end).
+    let isFile: Bool
+    /// The file standard input is kept in, and why writing it failed.
+    private var spool: Int32 = -1
+    private(set) var spoolFailure: String?
     /// The stream to hand to libpcap (which closes it); nil once taken.
     private var stream: UnsafeMutablePointer<FILE>?
 
@@ -56,7 +66,7 @@ final class HashedCapture: @unchecked Sendable {
     /// Opens `path` when it is a regular file; nil for anything else (a FIFO, a
     /// device, `-`), which libpcap reads itself and nobody hashes, or when it
     /// cannot be opened (libpcap then reports why).
-    init?(path: String) {
+    convenience init?(path: String) {
         guard path != "-" else { return nil }
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
@@ -66,8 +76,33 @@ final class HashedCapture: @unchecked Sendable {
             return nil
         }
         _ = posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL)
+        self.init(fd: fd, size: Int(st.st_size), isFile: true)
+    }
+
+    /// Reads standard input; with `spoolPath`, keeps its bytes in that new file
+    /// (created with mode 0600, never over an existing file). Throws when the
+    /// spool file cannot be created.
+    convenience init(standardInputKeptIn spoolPath: String?) throws {
+        var spool: Int32 = -1
+        if let spoolPath {
+            spool = open(spoolPath, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+            guard spool >= 0 else {
+                throw IngestError(description: "\(spoolPath): cannot keep standard input there: \(String(cString: strerror(errno)))")
+            }
+        }
+        let fd = dup(0)
+        guard fd >= 0 else {
+            if spool >= 0 { close(spool) }
+            throw IngestError(description: "-: cannot read standard input: \(String(cString: strerror(errno)))")
+        }
+        self.init(fd: fd, size: 0, isFile: false)
+        self.spool = spool
+    }
+
+    private init(fd: Int32, size: Int, isFile: Bool) {
         self.fd = fd
-        openedSize = Int(st.st_size)
+        openedSize = size
+        self.isFile = isFile
         blocks = .allocate(byteCount: Self.blockSize * Self.blockCount, alignment: 4096)
         lengths = .allocate(capacity: Self.blockCount)
         lengths.initialize(repeating: 0, count: Self.blockCount)
@@ -82,11 +117,13 @@ final class HashedCapture: @unchecked Sendable {
         }, { context in
             Unmanaged<HashedCapture>.fromOpaque(context!).release()
         }, Self.streamBuffer)
-        guard let stream else {
+        // Without a stream (out of memory), libpcap gets none and reports the file
+        // as unreadable; deinit frees the blocks and closes the file.
+        if let stream {
+            self.stream = stream
+        } else {
             Unmanaged<HashedCapture>.fromOpaque(context).release()
-            return nil      // deinit frees the blocks and closes the file
         }
-        self.stream = stream
         startHasher()
     }
 
@@ -94,6 +131,7 @@ final class HashedCapture: @unchecked Sendable {
         blocks.deallocate()
         lengths.deallocate()
         close(fd)
+        if spool >= 0 { close(spool) }
     }
 
     /// The stream for libpcap, which then owns it.
@@ -118,12 +156,39 @@ final class HashedCapture: @unchecked Sendable {
             empty.signal()
             return false
         }
+        if spool >= 0 && spoolFailure == nil { keep(block(i), n) }
         lengths[i] = n
         readBytes += n
         current = i
         position = 0
         next = (i + 1) % Self.blockCount
         return true
+    }
+
+    /// Writes a block to the spool file; a failure ends the reading.
+    private func keep(_ bytes: UnsafeMutableRawPointer, _ count: Int) {
+        var done = 0
+        while done < count {
+            let w = write(spool, bytes + done, count - done)
+            if w < 0 && errno == EINTR { continue }
+            guard w > 0 else {
+                spoolFailure = "cannot keep standard input: \(String(cString: strerror(w < 0 ? errno : ENOSPC)))"
+                readFailed = true
+                return
+            }
+            done += w
+        }
+    }
+
+    /// Flushes the spool file to disk; nil when it was written whole.
+    func closeSpool() -> String? {
+        guard spool >= 0 else { return spoolFailure }
+        if spoolFailure == nil && fsync(spool) != 0 {
+            spoolFailure = "cannot keep standard input: \(String(cString: strerror(errno)))"
+        }
+        close(spool)
+        spool = -1
+        return spoolFailure
     }
 
     /// Gives the current block to the hasher.

@@ -30,6 +30,9 @@ public struct IngestOptions: Sendable {
     /// not reassembled), and how long (capture time) a datagram waits for its fragments.
     public var maxFragmentMemory = 64 << 20
     public var fragmentTimeout: Int64 = 30_000_000_000
+    /// Standard input ("-") is also written to this new file, which the
+    /// capture's row then names, so its packets can be exported later.
+    public var keepStdin: String?
     public init() {}
 }
 
@@ -150,8 +153,11 @@ public final class Ingestor {
         do {
             for path in toRead {
                 current = path
-                let capture = HashedCapture(path: path)
+                let fromStdin = path == "-"
+                let capture = fromStdin ? try HashedCapture(standardInputKeptIn: options.keepStdin) : HashedCapture(path: path)
                 defer { capture?.abandon() }
+                // The capture's row names the file its bytes can be read from again.
+                let recordedPath = fromStdin ? options.keepStdin ?? path : path
                 var captureID: Int64?
                 let fileSize = capture?.openedSize ?? 0
                 var result = FileResult()
@@ -160,8 +166,9 @@ public final class Ingestor {
                     result = try pipeline.run(
                         path: path, stream: capture?.takeStream(), filter: options.filter,
                         opened: { reader in
-                            let id = try writer.beginCapture(path: path, size: fileSize, dlt: reader.dlt,
-                                                             linkTypeName: reader.linkTypeName, snaplen: reader.snaplen)
+                            let id = try writer.beginCapture(path: recordedPath, size: fileSize, dlt: reader.dlt,
+                                                             linkTypeName: reader.linkTypeName, snaplen: reader.snaplen,
+                                                             stdinKept: fromStdin && options.keepStdin != nil)
                             captureID = id
                             begun.append(id)
                         },
@@ -176,10 +183,14 @@ public final class Ingestor {
                 }
                 report.counters += result.counters
                 let digest = capture?.finish()
+                if let spoolFailure = capture?.closeSpool(), let kept = options.keepStdin {
+                    failure = "\(kept): \(spoolFailure)"
+                }
                 let size = digest?.size ?? fileSize
                 // A file cut (or extended) at a record boundary while it is read ends
                 // without a read error; where reading and hashing stopped tells.
-                if failure == nil, let opened = capture?.openedSize {
+                if failure == nil, let capture, capture.isFile {
+                    let opened = capture.openedSize
                     let hashed = digest?.sha256 != nil ? size : opened, read = result.endOffset ?? opened
                     if hashed != opened || read != opened {
                         failure = "\(path): the file changed while it was read (\(opened) bytes when opened, \(hashed != opened ? hashed : read) at the end)"

@@ -83,9 +83,11 @@ public final class Pipeline<Factory: StreamFactory> {
         var packet = DecodedPacket()
         let defragStart = defragmenter?.counters ?? Defragmenter.Counters()
         defer { cursor.packetIndex = -1 }
+        var sinceTick = 0
         do {
             while let raw = try reader.next() {
-                if raw.index & 4095 == 4095 { try tick(reader, result) }
+                sinceTick &+= 1
+                if sinceTick & 4095 == 0 { try tick(reader, result) }
                 if result.firstTimestamp == nil { result.firstTimestamp = raw.timestamp }
                 result.lastTimestamp = raw.timestamp
                 let decoded = decoder.decode(raw.bytes, into: &packet)
@@ -93,18 +95,22 @@ public final class Pipeline<Factory: StreamFactory> {
                 result.counters.record(packet.encapsulation)
                 if decoded == .fragment, let defragmenter {
                     let zone = packet.encapsulation.isEmpty ? 0 : packet.encapsulation.zone(vlanAware: vlanAware)
-                    if let datagram = defragmenter.add(raw.bytes, packet.fragment, zone: zone, timestamp: raw.timestamp) {
+                    if let datagram = defragmenter.add(raw.bytes, packet.fragment, zone: zone, timestamp: raw.timestamp,
+                                                       source: RecordLocation(index: raw.index, offset: raw.offset)) {
                         datagram.withUnsafeBytes { bytes in
                             guard decoder.decodeReassembled(bytes, into: &packet) == .tcp else { return }
-                            assemble(packet, index: raw.index, context: CaptureInfo(timestamp: raw.timestamp,
-                                                                                     captureLength: bytes.count, length: bytes.count))
+                            // the datagram's packets are the records of all its fragments
+                            cursor.fragmentRecords = defragmenter.completedSources
+                            assemble(packet, index: raw.index, offset: raw.offset,
+                                     context: CaptureInfo(timestamp: raw.timestamp, captureLength: bytes.count, length: bytes.count))
+                            cursor.fragmentRecords = []
                         }
                     }
                     continue
                 }
                 guard decoded == .tcp else { continue }
                 if packet.headerCut { result.counters.tcpHeadersCut += 1 }
-                assemble(packet, index: raw.index,
+                assemble(packet, index: raw.index, offset: raw.offset,
                          context: CaptureInfo(timestamp: raw.timestamp, captureLength: raw.bytes.count, length: raw.wireLength))
             }
         } catch {
@@ -119,8 +125,9 @@ public final class Pipeline<Factory: StreamFactory> {
 
     /// Feeds one decoded TCP segment to the assembler (and flushes when due).
     @inline(__always)
-    private func assemble(_ packet: DecodedPacket, index: Int, context: CaptureInfo) {
+    private func assemble(_ packet: DecodedPacket, index: Int, offset: Int64, context: CaptureInfo) {
         cursor.packetIndex = index
+        cursor.recordOffset = offset
         cursor.ipLength = packet.ipLength
         cursor.payloadLength = packet.payloadLength
         if !packet.encapsulation.isEmpty || !cursor.encapsulation.isEmpty {

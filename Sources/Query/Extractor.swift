@@ -19,12 +19,20 @@ public struct Extractor {
     let directory: String
     let force: Bool
     let fillGaps: Bool
+    /// The archive's capture files: each flow's captures are checked (found, same
+    /// size and SHA-256, unless `verify` is false) before anything is written,
+    /// and named with their SHA-256 in the manifest.
+    let captures: CaptureFiles?
+    let verify: Bool
 
-    public init(reader: FlowReader, directory: String, force: Bool, fillGaps: Bool) {
+    public init(reader: FlowReader, directory: String, force: Bool, fillGaps: Bool, captures: CaptureFiles? = nil,
+                verify: Bool = true) {
         self.reader = reader
         self.directory = directory
         self.force = force
         self.fillGaps = fillGaps
+        self.captures = captures
+        self.verify = verify
     }
 
     /// The file name of one direction of a flow.
@@ -40,6 +48,18 @@ public struct Extractor {
 
     /// Extracts `flows`; returns the paths written (manifest last).
     public func extract(_ flows: [FlowRecord]) throws -> [String] {
+        // Every capture is checked before the first file is written.
+        var sources: [Int64: String] = [:]
+        if let captures {
+            for f in flows {
+                var list: [String] = []
+                for id in try captures.captures(ofFlows: [f.id]) {
+                    let c = verify ? try captures.open(id) : try captures.record(id)
+                    list.append("{\"capture_id\":\(id),\"path\":\(Formats.json(c.path ?? c.recordedPath)),\"sha256\":\(c.sha256.map { "\"\($0)\"" } ?? "null"),\"verified\":\"\(c.check.rawValue)\"}")
+                }
+                sources[f.id] = "[" + list.joined(separator: ",") + "]"
+            }
+        }
         let directoryFD = try openDirectory()
         defer { close(directoryFD) }
         var written: [String] = []
@@ -62,7 +82,9 @@ public struct Extractor {
             }
             var entry = Formats.jsonLine(f)
             entry.removeLast(2)   // "}\n"
-            entry += ",\"files\":[\(files.joined(separator: ","))],\"gaps\":[\(gaps.joined(separator: ","))],\"gaps_filled\":\(fillGaps)}"
+            entry += ",\"files\":[\(files.joined(separator: ","))],\"gaps\":[\(gaps.joined(separator: ","))],\"gaps_filled\":\(fillGaps)"
+            if let list = sources[f.id] { entry += ",\"captures\":\(list)" }
+            entry += "}"
             manifest += entry + (n == flows.count - 1 ? "\n" : ",\n")
         }
         manifest += "]}\n"
@@ -152,7 +174,7 @@ public struct Extractor {
     }
 
     /// Writes all of `bytes` to `fd`.
-    static func write(_ bytes: UnsafeRawBufferPointer, to fd: Int32, path: String) throws {
+    public static func write(_ bytes: UnsafeRawBufferPointer, to fd: Int32, path: String) throws {
         guard var base = bytes.baseAddress else { return }
         var left = bytes.count
         while left > 0 {

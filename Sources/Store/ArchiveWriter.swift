@@ -45,8 +45,11 @@ public final class ArchiveWriter: @unchecked Sendable {
     public var runBytes = 256 << 10
     /// A flow's `delivery_block` row holds at most this many deliveries.
     public var deliveriesPerBlock = 4096
+    /// A flow's `packet_block` row holds at most this many packet records.
+    public var packetsPerBlock = 4096
 
     private let insertCapture, finishCapture, insertFlow, updateFlow, insertPayload, insertBlock, insertGap: Statement
+    private let insertPacketBlock: Statement
     /// The text of the `delivery_block` row being written (used on the writer thread only).
     private let blockText = DeliveryBlockText()
 
@@ -81,6 +84,7 @@ public final class ArchiveWriter: @unchecked Sendable {
         var stats: ReassemblyStats
     }
     struct GapRow { var flowID: Int64, dir: Int, streamOffset: Int64, length: Int?, timestamp: Int64? }
+    struct PacketBlockRow { var flowID: Int64, captureID: Int64, packets: Int, first: Int, last: Int, records: [UInt8] }
     /// A run of one direction's stored bytes, becoming one payload row. It joins
     /// its batch when created, and takes bytes until it is full, the stream skips,
     /// or its batch is committed (`generation` then differs from the writer's).
@@ -102,7 +106,10 @@ public final class ArchiveWriter: @unchecked Sendable {
         var gaps: [GapRow] = []
         var flowUpdates: [RecordingStream.Totals] = []
         var runs: [Run] = []
-        var isEmpty: Bool { flows.isEmpty && deliveries.isEmpty && gaps.isEmpty && flowUpdates.isEmpty }
+        var packetBlocks: [PacketBlockRow] = []
+        var isEmpty: Bool {
+            flows.isEmpty && deliveries.isEmpty && gaps.isEmpty && flowUpdates.isEmpty && packetBlocks.isEmpty
+        }
     }
 
     private var batch = Batch()
@@ -126,8 +133,8 @@ public final class ArchiveWriter: @unchecked Sendable {
         try connection.execute("PRAGMA foreign_keys = OFF")
         try connection.execute("PRAGMA cache_size = -65536")
         insertCapture = try connection.prepare("""
-            INSERT INTO capture(id, ingest_run, path, size, link_type, link_type_name, snaplen, ingested_at, status)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running')
+            INSERT INTO capture(id, ingest_run, path, size, link_type, link_type_name, snaplen, ingested_at, status, stdin_kept)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?)
             """)
         finishCapture = try connection.prepare("""
             UPDATE capture SET sha256 = ?, size = ?, packets = ?, bytes = ?, tcp_packets = ?, truncated_payloads = ?,
@@ -151,6 +158,9 @@ public final class ArchiveWriter: @unchecked Sendable {
             INSERT INTO delivery_block(last_delivery, flow_id, first_delivery, deliveries, records) VALUES (?, ?, ?, ?, ?)
             """)
         insertGap = try connection.prepare("INSERT INTO gap(flow_id, dir, stream_offset, length, ts) VALUES (?, ?, ?, ?, ?)")
+        insertPacketBlock = try connection.prepare("""
+            INSERT INTO packet_block(flow_id, capture_id, packets, first_packet, last_packet, records) VALUES (?, ?, ?, ?, ?, ?)
+            """)
         nextFlowID = (try connection.scalar("SELECT coalesce(max(id), 0) + 1 FROM flow")) ?? 1
         nextPayloadID = (try connection.scalar("SELECT coalesce(max(id), 0) + 1 FROM payload")) ?? 1
         // last_delivery is the rowid: its max is one B-tree descent.
@@ -163,7 +173,8 @@ public final class ArchiveWriter: @unchecked Sendable {
 
     /// Records that reading a file began (status 'running'); written before any of its flows.
     @discardableResult
-    public func beginCapture(path: String, size: Int, dlt: Int32, linkTypeName: String, snaplen: Int) throws -> Int64 {
+    public func beginCapture(path: String, size: Int, dlt: Int32, linkTypeName: String, snaplen: Int,
+                             stdinKept: Bool = false) throws -> Int64 {
         try commit()
         let id = nextCaptureID
         nextCaptureID += 1
@@ -181,6 +192,7 @@ public final class ArchiveWriter: @unchecked Sendable {
                 try s.bind(linkTypeName, at: 6)
                 try s.bind(snaplen, at: 7)
                 try s.bind(started, at: 8)
+                try s.bind(stdinKept ? 1 : 0, at: 9)
                 try s.step()
             }
         }
@@ -309,6 +321,21 @@ public final class ArchiveWriter: @unchecked Sendable {
         batch.gaps.append(GapRow(flowID: flowID, dir: dir, streamOffset: streamOffset, length: length, timestamp: timestamp))
     }
 
+    /// Notes where one packet record of `flow` lies (`packet_block`).
+    @inline(__always)
+    func recordPacket(_ flow: FlowState, index: Int, offset: Int64) {
+        if !flow.packetBlock.accepts(captureID: currentCaptureID, limit: packetsPerBlock) { takePacketBlock(flow) }
+        flow.packetBlock.append(captureID: currentCaptureID, index: index, offset: offset)
+    }
+
+    /// Moves the flow's pending packet records into the batch as one block.
+    func takePacketBlock(_ flow: FlowState) {
+        guard !flow.packetBlock.isEmpty else { return }
+        let b = flow.packetBlock
+        batch.packetBlocks.append(PacketBlockRow(flowID: flow.handle.id, captureID: b.captureID, packets: b.packets,
+                                                 first: b.firstIndex, last: b.lastIndex, records: flow.packetBlock.take()))
+    }
+
     /// Gives the pending row of a new flow its record, whose totals the commit takes.
     func attach(_ flow: FlowState) {
         if flow.handle.generation == generation { batch.flows[flow.handle.row].flow = flow }
@@ -360,6 +387,7 @@ public final class ArchiveWriter: @unchecked Sendable {
         for r in b.runs { try write(r) }
         try writeBlocks(b.deliveries)
         for g in b.gaps { try write(g) }
+        for p in b.packetBlocks { try write(p) }
         // In id order: the rows' pages are then visited once each, in order
         // (connections complete in hash order at the end of an ingest).
         for u in b.flowUpdates.sorted(by: { $0.flowID < $1.flowID }) { try write(u) }
@@ -469,6 +497,21 @@ public final class ArchiveWriter: @unchecked Sendable {
         if let length = g.length { try s.bind(length, at: 4) } else { try s.bindNull(at: 4) }
         try bindOptional(s, g.timestamp, at: 5)
         try s.step()
+    }
+
+    private func write(_ p: PacketBlockRow) throws {
+        let s = insertPacketBlock
+        s.reset()
+        try s.bind(p.flowID, at: 1)
+        try s.bind(p.captureID, at: 2)
+        try s.bind(p.packets, at: 3)
+        try s.bind(p.first, at: 4)
+        try s.bind(p.last, at: 5)
+        try p.records.withUnsafeBytes { text throws in
+            try s.bind(borrowingText: text, at: 6)
+            defer { s.reset() }      // SQLite must not keep the pointer past this scope
+            try s.step()
+        }
     }
 
     private func write(_ u: RecordingStream.Totals) throws {

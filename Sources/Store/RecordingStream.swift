@@ -9,6 +9,11 @@ public final class PacketCursor {
     public var fileIndex = -1
     /// 0-based index of the packet being assembled in its file; -1 during flushes.
     public var packetIndex = -1
+    /// Byte offset of its record in the file (`CapturedPacket.offset`).
+    public var recordOffset: Int64 = -1
+    /// For a datagram rebuilt from IP fragments: the records of all its fragments
+    /// (then `packetIndex` is the last one's); empty otherwise.
+    public var fragmentRecords: [RecordLocation] = []
     /// The IP length of the packet being assembled (`DecodedPacket.ipLength`), and
     /// its TCP payload length as announced (more than captured when the snaplen cut it).
     public var ipLength = 0
@@ -47,6 +52,8 @@ final class FlowState {
     /// written again when a later stream of it completes.
     var changes = 0
     var written = -1
+    /// Where its packets lie in the capture, until a block is full or a stream completes.
+    var packetBlock = PacketBlockBuilder()
 
     init(handle: ArchiveWriter.FlowHandle, key: FlowKey, client: Address, clientPort: UInt16, firstTimestamp: Int64,
          flipped: Bool) {
@@ -129,6 +136,11 @@ public final class RecordingStream: Stream {
         if captureInfo.timestamp > flow.totals.lastTimestamp { flow.totals.lastTimestamp = captureInfo.timestamp }
         flow.totals.packets[dir] += 1
         flow.totals.ipBytes[dir] += cursor.ipLength
+        if cursor.fragmentRecords.isEmpty {
+            writer.recordPacket(flow, index: cursor.packetIndex, offset: cursor.recordOffset)
+        } else {
+            for r in cursor.fragmentRecords { writer.recordPacket(flow, index: r.index, offset: r.offset) }
+        }
         flow.connection.observe(TCPPacket(flags: segment.flags.rawValue, sequence: segment.sequence,
                                           acknowledgment: segment.acknowledgment, window: segment.window,
                                           payloadLength: cursor.payloadLength),
@@ -196,6 +208,7 @@ public final class RecordingStream: Stream {
         // A later stream of this connection starts runs of its own; a closed
         // connection holds no buffer while it waits out the close delay.
         flow.openRuns = PerDirection(nil)
+        writer.takePacketBlock(flow)
         writer.finishFlow(flow)
         table.remember(flow)
         return true

@@ -32,6 +32,7 @@ struct Ingest: ParsableCommand {
           flowdb ingest capture.pcap
           flowdb ingest --db case42.sqlite rotated-*.pcap
           tcpdump -w - -i eth0 | flowdb ingest -
+          tcpdump -w - -i eth0 | flowdb ingest - --keep-stdin eth0-capture.pcap
         """
     )
 
@@ -62,6 +63,9 @@ struct Ingest: ParsableCommand {
     @Option(help: ArgumentHelp("How long (capture time) a fragmented datagram waits for its fragments.", valueName: "duration"))
     var fragTimeout: String = "30s"
 
+    @Option(help: ArgumentHelp("With '-': also write standard input to this new file, which the archive then names as the capture, so `query --pcap` can export its packets.", valueName: "file"))
+    var keepStdin: String?
+
     @Flag(help: "Print nothing but errors.")
     var quiet = false
 
@@ -77,6 +81,11 @@ struct Ingest: ParsableCommand {
         if Durations.nanoseconds(closeDelay) == nil { throw ValidationError("--close-delay: not a duration: \(closeDelay)") }
         if Durations.nanoseconds(fragTimeout) == nil { throw ValidationError("--frag-timeout: not a duration: \(fragTimeout)") }
         if maxFragMemory < 0 { throw ValidationError("--max-frag-memory must not be negative") }
+        if let keepStdin {
+            guard files.contains("-") else { throw ValidationError("--keep-stdin goes with '-' (standard input) among the files") }
+            guard files.filter({ $0 == "-" }).count == 1 else { throw ValidationError("--keep-stdin keeps one standard input; '-' is given twice") }
+            guard !keepStdin.isEmpty, access(keepStdin, F_OK) != 0 else { throw ValidationError("--keep-stdin: \(keepStdin) exists; flowdb keeps standard input only in a new file") }
+        }
     }
 
     func run() throws {
@@ -92,6 +101,7 @@ struct Ingest: ParsableCommand {
         options.vlanAware = vlanAware
         options.maxFragmentMemory = maxFragMemory
         options.fragmentTimeout = Durations.nanoseconds(fragTimeout) ?? options.fragmentTimeout
+        options.keepStdin = keepStdin
         let started = Clock.nowNanoseconds()
         let report: IngestReport
         do {

@@ -20,6 +20,8 @@ struct QueryCommand: ParsableCommand {
           flowdb query --contains 'password=' --show ascii
           flowdb query --flow 42 --show raw --dir server > response.bin
           flowdb query --server 10.77.0.1 --extract out/
+          flowdb query --flow 42 --pcap flow42.pcap
+          flowdb query --port 443 --since 2026-11-24 --pcap - | wireshark -k -i -
           flowdb query --state reset --state S0 --format zeek | zeek-cut id.orig_h conn_state history
         """
     )
@@ -61,7 +63,13 @@ struct QueryCommand: ParsableCommand {
     @Flag(help: "With --show raw or --extract: write zero bytes for gaps of known length, so offsets line up.") var fillGaps = false
     @Option(help: ArgumentHelp("Write each flow's directions as files into this directory, with manifest.json.", valueName: "dir"))
     var extract: String?
-    @Flag(help: "With --extract: overwrite existing files.") var force = false
+    @Flag(help: "With --extract or --pcap: overwrite existing files.") var force = false
+    @Option(help: ArgumentHelp("Write the original packets of every selected flow, in capture order, to this pcap file ('-': standard output), with a chain-of-custody record beside it (FILE.custody.json; on standard error for '-').", valueName: "file"))
+    var pcap: String?
+    @Flag(help: "With --pcap: check the captures' sizes but not their SHA-256; with --extract: do not look for the captures at all.")
+    var noVerify = false
+    @Option(name: .customLong("capture-dir"), help: ArgumentHelp("With --pcap or --extract: look for capture files in this directory, by file name, before their recorded paths (repeatable).", valueName: "dir"))
+    var captureDirs: [String] = []
     @Flag(help: "Print SQLite's plan for selecting the flows (EXPLAIN QUERY PLAN) instead of results.") var explain = false
 
     func validate() throws {
@@ -73,6 +81,11 @@ struct QueryCommand: ParsableCommand {
         if dir != nil && show != .raw { throw ValidationError("--dir goes with --show raw") }
         if contains != nil && containsHex != nil { throw ValidationError("give --contains or --contains-hex, not both") }
         if let limit, limit < 0 { throw ValidationError("--limit must not be negative") }
+        if pcap != nil && (show != nil || extract != nil) { throw ValidationError("--pcap goes without --show and --extract") }
+        if pcap == "" { throw ValidationError("--pcap needs a file name, or - for standard output") }
+        if (noVerify || !captureDirs.isEmpty) && pcap == nil && extract == nil {
+            throw ValidationError("--no-verify and --capture-dir go with --pcap or --extract")
+        }
     }
 
     func filter() throws -> FlowFilter {
@@ -132,7 +145,7 @@ struct QueryCommand: ParsableCommand {
         let store: Archive
         do { store = try Archive(path: archive.path, create: false) } catch { throw fail("\(error)") }
         let interactive = isatty(1) == 1
-        let effectiveLimit: Int? = limit.map { $0 == 0 ? nil : $0 } ?? (interactive && show == nil && extract == nil ? 100 : nil)
+        let effectiveLimit: Int? = limit.map { $0 == 0 ? nil : $0 } ?? (interactive && show == nil && extract == nil && pcap == nil ? 100 : nil)
         let out = OutputBuffer()
         if explain {
             do {
@@ -146,9 +159,14 @@ struct QueryCommand: ParsableCommand {
                 printError("no flows match")
                 return
             }
-            if let directory = extract {
+            if let pcap {
+                try exportPackets(found.map(\.id), from: store, to: pcap)
+            } else if let directory = extract {
                 let reader = try FlowReader(archive: store)
-                let paths = try Extractor(reader: reader, directory: directory, force: force, fillGaps: fillGaps).extract(found)
+                let files = CaptureFiles(archive: store)
+                files.directories = captureDirs
+                let paths = try Extractor(reader: reader, directory: directory, force: force, fillGaps: fillGaps,
+                                          captures: files, verify: !noVerify).extract(found)
                 printError("extracted \(found.count) flow(s) into \(directory): \(paths.count - 1) files and manifest.json")
             } else if let show {
                 let reader = try FlowReader(archive: store)
@@ -198,5 +216,35 @@ struct QueryCommand: ParsableCommand {
             out.flush()
             throw fail("\(error)")
         }
+    }
+
+    /// `--pcap`: the packets into `output` (written under a temporary name and
+    /// renamed, so a failed export leaves nothing), and the custody record.
+    func exportPackets(_ flowIDs: [Int64], from store: Archive, to output: String) throws {
+        let files = CaptureFiles(archive: store)
+        files.directories = captureDirs
+        files.verifyHash = !noVerify
+        let exporter = PacketExporter(archive: store, files: files)
+        let now = Clock.nowNanoseconds()
+        if output == "-" {
+            guard isatty(1) == 0 else { throw fail("--pcap -: standard output is a terminal; pipe it (| wireshark -k -i -) or redirect it") }
+            let report = try exporter.export(flowIDs: flowIDs, to: ExportSink(fd: 1, name: "standard output"))
+            var stderr = StandardError()
+            stderr.write(report.custodyJSON(archive: ExportFile.absolutePath(store.path), output: "-", exportedAt: now))
+            return
+        }
+        let custody = output + ".custody.json"
+        for path in [output, custody] where !force && access(path, F_OK) == 0 {
+            throw fail("\(path): exists; --force overwrites")
+        }
+        let report = try ExportFile.write(output) { fd in
+            try exporter.export(flowIDs: flowIDs, to: ExportSink(fd: fd, name: output))
+        }
+        let text = report.custodyJSON(archive: ExportFile.absolutePath(store.path), output: ExportFile.absolutePath(output), exportedAt: now)
+        try ExportFile.write(custody) { fd in
+            try Array(text.utf8).withUnsafeBytes { try Extractor.write($0, to: fd, path: custody) }
+        }
+        let checked = report.captures.map { "capture \($0.capture.id) \($0.capture.check == .sha256 ? "sha256 verified" : "size checked")" }
+        printError("wrote \(report.packets) packets of \(flowIDs.count) flow(s) to \(output) (sha256 \(report.sha256)); \(checked.joined(separator: ", ")); chain of custody in \(custody)")
     }
 }

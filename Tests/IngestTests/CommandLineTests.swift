@@ -14,11 +14,14 @@ import Store
         p.standardOutput = out
         p.standardError = err
         if let stdin {
+            // flowdb may exit before reading its input (a refused option): the
+            // write must then fail, not kill the test process.
+            signal(SIGPIPE, SIG_IGN)
             let input = Pipe()
             p.standardInput = input
             try p.run()
-            input.fileHandleForWriting.write(stdin)
-            try input.fileHandleForWriting.close()
+            try? input.fileHandleForWriting.write(contentsOf: stdin)
+            try? input.fileHandleForWriting.close()
         } else {
             try p.run()
         }
