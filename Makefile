@@ -84,7 +84,7 @@ FUZZ_SECONDS ?= 600
 FUZZ_BUILD := swift build --package-path Fuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld
 # SWIFT_BACKTRACE=enable=no: a failing input ends the run at once with its report.
 FUZZ_RUN := SWIFT_BACKTRACE=enable=no
-.PHONY: fuzz-decoder fuzz-engine fuzz-ingest fuzz-connections
+.PHONY: fuzz-decoder fuzz-engine fuzz-ingest fuzz-connections fuzz-export
 fuzz-decoder: deps
 	$(FUZZ_BUILD) --product FuzzDecoder
 	mkdir -p Fuzz/findings
@@ -93,6 +93,12 @@ fuzz-connections: deps
 	$(FUZZ_BUILD) --product FuzzConnections
 	mkdir -p Fuzz/findings Fuzz/Corpus/connections
 	$(FUZZ_RUN) Fuzz/.build/debug/FuzzConnections -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=Fuzz/findings/ -print_final_stats=1 Fuzz/Corpus/connections
+# Ingest, then export every flow's packets (query --pcap's path) from the same hostile file.
+fuzz-export: deps
+	$(FUZZ_BUILD) --product FuzzExport
+	mkdir -p Fuzz/findings Fuzz/Corpus/export
+	[ -n "$$(ls Fuzz/Corpus/export)" ] || find Tests/Fixtures ../shared/captures -name '*.pcap*' -size -64k -exec cp {} Fuzz/Corpus/export/ \;
+	$(FUZZ_RUN) Fuzz/.build/debug/FuzzExport -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -artifact_prefix=Fuzz/findings/ -print_final_stats=1 Fuzz/Corpus/export
 fuzz-engine: deps
 	$(FUZZ_BUILD) --product FuzzEngine
 	mkdir -p Fuzz/findings

@@ -29,6 +29,7 @@ let package = Package(
         .library(name: "FlowDBIngest", targets: ["Ingest", "Store"]),
         .library(name: "FlowDBReassembly", targets: ["Reassembly"]),
         .library(name: "FlowDBConnections", targets: ["Connections"]),
+        .library(name: "FlowDBQuery", targets: ["Query"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

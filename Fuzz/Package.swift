@@ -17,6 +17,11 @@ let package = Package(
             dependencies: ["CFuzzSupport", .product(name: "FlowDBIngest", package: flowdb)]
         ),
         .executableTarget(
+            name: "FuzzExport",
+            dependencies: ["CFuzzSupport", .product(name: "FlowDBIngest", package: flowdb),
+                           .product(name: "FlowDBQuery", package: flowdb)]
+        ),
+        .executableTarget(
             name: "FuzzEngine",
             dependencies: ["CFuzzSupport", .product(name: "FlowDBReassembly", package: flowdb)]
         ),

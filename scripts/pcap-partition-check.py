@@ -7,7 +7,9 @@ none altered, none missing, nothing else.
 Which records carry TCP is decided by tshark, not by flowdb:
   tshark -r CAP -Y 'tcp && !icmp && !icmpv6' (plus IP fragments of TCP datagrams).
 It also reports how flows map to tshark's tcp.stream numbers (a flow equal to one
-whole stream is what `tshark -Y 'tcp.stream eq N' -w` writes).
+whole stream is what `tshark -Y 'tcp.stream eq N' -w` writes). Without tshark, a
+small decoder here (Ethernet with VLAN tags, Linux cooked v1/v2, raw IP; IPv4 and
+IPv6 with a fragment header) decides, and the stream report is left out.
 
 usage: pcap-partition-check.py [--flowdb BIN] [--keep DIR] CAPTURE...
 Exit status 0 when every capture partitions exactly.
@@ -41,6 +43,45 @@ def records(path):
     if i != len(data):
         raise SystemExit(f'{path}: {len(data) - i} trailing bytes after the last record')
     return data[:24], out
+
+
+def python_tcp_records(capture):
+    """Frame numbers of records carrying TCP or an IP fragment, for plain captures."""
+    data = open(capture, 'rb').read()
+    order = '<' if data[:4] in (b'\xd4\xc3\xb2\xa1', b'\x4d\x3c\xb2\xa1') else '>'
+    link = struct.unpack(order + 'I', data[20:24])[0] & 0xffff
+    found, i, n = set(), 24, 0
+    while i + 16 <= len(data):
+        n += 1
+        caplen = struct.unpack(order + 'I', data[i + 8:i + 12])[0]
+        p = data[i + 16:i + 16 + caplen]
+        i += 16 + caplen
+        if link == 1:
+            off, ethertype = 14, struct.unpack('>H', p[12:14])[0] if len(p) >= 14 else 0
+            while ethertype in (0x8100, 0x88a8) and len(p) >= off + 4:
+                ethertype = struct.unpack('>H', p[off + 2:off + 4])[0]
+                off += 4
+        elif link == 113:
+            off, ethertype = 16, struct.unpack('>H', p[14:16])[0] if len(p) >= 16 else 0
+        elif link == 276:
+            off, ethertype = 20, struct.unpack('>H', p[0:2])[0] if len(p) >= 20 else 0
+        elif link in (101, 12, 14):
+            off, ethertype = 0, (0x0800 if p[:1] and p[0] >> 4 == 4 else 0x86dd)
+        else:
+            raise SystemExit(f'{capture}: link type {link}: install tshark to check it')
+        ip = p[off:]
+        if ethertype == 0x0800 and len(ip) >= 20:
+            frag = struct.unpack('>H', ip[6:8])[0]
+            if ip[9] == 6 or (frag & 0x3fff):
+                found.add(n)
+        elif ethertype == 0x86dd and len(ip) >= 40:
+            if ip[6] in (6, 44):
+                found.add(n)
+    return found
+
+
+def have_tshark():
+    return shutil.which('tshark') is not None
 
 
 def tshark_fields(capture, display_filter, *fields):
@@ -87,10 +128,13 @@ def check(capture, flowdb, keep):
                 os.unlink(out)
                 os.unlink(out + '.custody.json')
 
-        tcp = {int(f[0]) for f in tshark_fields(capture, 'tcp && !icmp && !icmpv6', 'frame.number')}
-        fragments = {int(f[0]) for f in tshark_fields(
-            capture, '(ip.flags.mf == 1 || ip.frag_offset > 0 || ipv6.fragment) && !icmp && !icmpv6', 'frame.number')}
-        expected = tcp | fragments
+        if have_tshark():
+            tcp = {int(f[0]) for f in tshark_fields(capture, 'tcp && !icmp && !icmpv6', 'frame.number')}
+            fragments = {int(f[0]) for f in tshark_fields(
+                capture, '(ip.flags.mf == 1 || ip.frag_offset > 0 || ipv6.fragment) && !icmp && !icmpv6', 'frame.number')}
+            expected, judge = tcp | fragments, 'tshark'
+        else:
+            expected, judge = python_tcp_records(capture), 'no tshark: own decoder'
         missing = sorted(expected - exported.keys())
         extra = sorted(exported.keys() - expected)
         if missing:
@@ -99,7 +143,8 @@ def check(capture, flowdb, keep):
             problems.append(f'{len(extra)} exported records tshark does not see as TCP, e.g. frames {extra[:10]}')
 
         # How flows map to tshark's streams.
-        stream_of = {int(f[0]): f[1] for f in tshark_fields(capture, 'tcp', 'frame.number', 'tcp.stream')}
+        stream_of = ({int(f[0]): f[1] for f in tshark_fields(capture, 'tcp', 'frame.number', 'tcp.stream')}
+                     if have_tshark() else {})
         frames_of_flow = collections.defaultdict(set)
         for frame, flow in exported.items():
             frames_of_flow[flow].add(frame)
@@ -111,10 +156,11 @@ def check(capture, flowdb, keep):
                     if len({stream_of.get(f) for f in frames}) == 1
                     and frames == frames_of_stream.get(stream_of.get(next(iter(frames)))))
         verdict = 'OK' if not problems else 'FAIL'
-        print(f'{verdict} {capture}: {len(original)} records, {len(expected)} TCP records (tshark), '
+        streams = (f'; {equal} of {len(flows)} flows equal one whole tshark tcp.stream ({len(frames_of_stream)} streams)'
+                   if stream_of else '')
+        print(f'{verdict} {os.path.basename(capture)}: {len(original)} records, {len(expected)} TCP records ({judge}), '
               f'{len(flows)} flows exported one by one, {len(exported)} records exported, '
-              f'{len(missing)} missing, {len(extra)} extra; {equal} of {len(flows)} flows equal one whole '
-              f'tshark tcp.stream ({len(frames_of_stream)} streams)')
+              f'{len(missing)} missing, {len(extra)} extra{streams}')
         for p in problems[:20]:
             print('   ', p)
         if keep:
@@ -130,8 +176,9 @@ def main():
     parser.add_argument('--keep', help='keep the archive and the exported pcaps in this directory')
     parser.add_argument('captures', nargs='+')
     args = parser.parse_args()
-    ok = all([check(c, args.flowdb, args.keep) for c in args.captures])
-    sys.exit(0 if ok else 1)
+    results = [check(c, args.flowdb, args.keep) for c in args.captures]
+    print(f'{results.count(True)} passed, {results.count(False)} failed')
+    sys.exit(0 if all(results) else 1)
 
 
 if __name__ == '__main__':

@@ -63,6 +63,13 @@ public final class CaptureReader {
     private let file: UnsafeMutablePointer<FILE>?
     /// Where the stream stood after the last record (or the file's header).
     private var position: Int64 = -1
+    /// Whether positions are counted rather than asked: in a pcap file a record is
+    /// its 16-byte header and its bytes, so the next begins where this one ends.
+    /// Checked on the first record (a pcap variant with longer record headers, or
+    /// a pcapng file, keeps asking), and asked again for a record as long as the
+    /// snaplen, which libpcap may have cut shorter than the file's record.
+    private var counting = false
+    private var checkedCounting = false
     /// The stdio buffer of the capture stream, when flowdb opened it; freed after
     /// libpcap closes the stream.
     private let streamBuffer: UnsafeMutableRawPointer?
@@ -136,7 +143,18 @@ public final class CaptureReader {
             case 1:
                 guard let header, let data else { return nil }
                 let offset = position
-                if let file { position = Int64(ftello(file)) }
+                if let file {
+                    let caplen = Int64(header.pointee.caplen)
+                    if counting && caplen < Int64(min(snaplen, 65535)) {
+                        position &+= 16 &+ caplen
+                    } else {
+                        position = Int64(ftello(file))
+                        if !checkedCounting {
+                            checkedCounting = true
+                            counting = offset == 24 && position == offset + 16 + caplen
+                        }
+                    }
+                }
                 let index = packetsRead
                 packetsRead += 1
                 if filtered && pcap_offline_filter(&program, header, data) == 0 { continue }

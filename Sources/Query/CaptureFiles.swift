@@ -152,7 +152,10 @@ public final class CaptureFiles {
     public func captures(ofFlows flowIDs: [Int64]) throws -> [Int64] {
         var ids = Set<Int64>()
         let own = try connection.prepare("SELECT capture_id FROM flow WHERE id = ?")
-        let blocks = hasPackets ? try connection.prepare("SELECT DISTINCT capture_id FROM packet_block WHERE flow_id = ?") : nil
+        let blocks = hasPackets ? try connection.prepare("""
+            SELECT capture_id FROM packet_block WHERE flow_id = ?1
+            UNION SELECT packet_capture_id FROM flow WHERE id = ?1 AND packet_capture_id IS NOT NULL
+            """) : nil
         for f in flowIDs {
             own.reset()
             try own.bind(f, at: 1)

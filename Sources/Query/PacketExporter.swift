@@ -49,7 +49,11 @@ public final class PacketExporter {
             throw QueryError("\(archive.path): this archive records no packet positions (schema version \(archive.version)); `flowdb ingest` upgrades it, and captures ingested after that (or again with --force) have them")
         }
         var out: [Int64: [RecordLocation]] = [:]
-        let s = try connection.prepare("SELECT capture_id, records FROM packet_block WHERE flow_id = ? ORDER BY id")
+        // A flow's full blocks, then its last block on its own row.
+        let s = try connection.prepare("""
+            SELECT capture_id, records FROM packet_block WHERE flow_id = ?1
+            UNION ALL SELECT packet_capture_id, packet_records FROM flow WHERE id = ?1 AND packet_records IS NOT NULL
+            """)
         var missing: [Int64] = []
         var list: [RecordLocation] = []
         for id in flowIDs {
@@ -61,7 +65,7 @@ public final class PacketExporter {
                 list.removeAll(keepingCapacity: true)
                 let blob = s.blob(1)
                 guard Self.parse(blob, into: &list) else {
-                    throw QueryError("\(archive.path): flow \(id): a packet_block row is not a list of [index, offset] pairs")
+                    throw QueryError("\(archive.path): flow \(id): its packet positions are not a list of [index, offset] pairs")
                 }
                 out[s.int64(0), default: []].append(contentsOf: list)
             }

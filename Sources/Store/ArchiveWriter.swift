@@ -45,6 +45,8 @@ public final class ArchiveWriter: @unchecked Sendable {
     public var runBytes = 256 << 10
     /// A flow's `delivery_block` row holds at most this many deliveries.
     public var deliveriesPerBlock = 4096
+    /// First buffers of flows' packet blocks (reassembly thread only).
+    let buffers = BufferPool()
     /// A flow's `packet_block` row holds at most this many packet records.
     public var packetsPerBlock = 4096
 
@@ -84,7 +86,9 @@ public final class ArchiveWriter: @unchecked Sendable {
         var stats: ReassemblyStats
     }
     struct GapRow { var flowID: Int64, dir: Int, streamOffset: Int64, length: Int?, timestamp: Int64? }
-    struct PacketBlockRow { var flowID: Int64, captureID: Int64, packets: Int, first: Int, last: Int, records: [UInt8] }
+    struct PacketBlockRow {
+        var flowID: Int64, block: Int, captureID: Int64, packets: Int, first: Int, last: Int, records: [UInt8]
+    }
     /// A run of one direction's stored bytes, becoming one payload row. It joins
     /// its batch when created, and takes bytes until it is full, the stream skips,
     /// or its batch is committed (`generation` then differs from the writer's).
@@ -159,7 +163,8 @@ public final class ArchiveWriter: @unchecked Sendable {
             """)
         insertGap = try connection.prepare("INSERT INTO gap(flow_id, dir, stream_offset, length, ts) VALUES (?, ?, ?, ?, ?)")
         insertPacketBlock = try connection.prepare("""
-            INSERT INTO packet_block(flow_id, capture_id, packets, first_packet, last_packet, records) VALUES (?, ?, ?, ?, ?, ?)
+            INSERT INTO packet_block(flow_id, block, capture_id, packets, first_packet, last_packet, records)
+            VALUES (?, ?, ?, ?, ?, ?, ?)
             """)
         nextFlowID = (try connection.scalar("SELECT coalesce(max(id), 0) + 1 FROM flow")) ?? 1
         nextPayloadID = (try connection.scalar("SELECT coalesce(max(id), 0) + 1 FROM payload")) ?? 1
@@ -324,6 +329,7 @@ public final class ArchiveWriter: @unchecked Sendable {
     /// Notes where one packet record of `flow` lies (`packet_block`).
     @inline(__always)
     func recordPacket(_ flow: FlowState, index: Int, offset: Int64) {
+        if flow.packetBlock.needsBuffer { flow.packetBlock.adopt(buffers.take()) }
         if !flow.packetBlock.accepts(captureID: currentCaptureID, limit: packetsPerBlock) { takePacketBlock(flow) }
         flow.packetBlock.append(captureID: currentCaptureID, index: index, offset: offset)
     }
@@ -332,8 +338,10 @@ public final class ArchiveWriter: @unchecked Sendable {
     func takePacketBlock(_ flow: FlowState) {
         guard !flow.packetBlock.isEmpty else { return }
         let b = flow.packetBlock
-        batch.packetBlocks.append(PacketBlockRow(flowID: flow.handle.id, captureID: b.captureID, packets: b.packets,
-                                                 first: b.firstIndex, last: b.lastIndex, records: flow.packetBlock.take()))
+        batch.packetBlocks.append(PacketBlockRow(flowID: flow.handle.id, block: flow.packetBlocks, captureID: b.captureID,
+                                                 packets: b.packets, first: b.firstIndex, last: b.lastIndex,
+                                                 records: flow.packetBlock.take()))
+        flow.packetBlocks += 1
     }
 
     /// Gives the pending row of a new flow its record, whose totals the commit takes.
@@ -397,9 +405,10 @@ public final class ArchiveWriter: @unchecked Sendable {
     static let totalsColumns = """
         last_ts, c2s_bytes, s2c_bytes, c2s_stored, s2c_stored, c2s_data_packets, s2c_data_packets, gaps, \
         c2s_closed, s2c_closed, complete, c2s_packets, s2c_packets, c2s_ip_bytes, s2c_ip_bytes, c2s_missed, s2c_missed, \
-        overlap_bytes, overlap_packets, queued_bytes, queued_packets, conn_state, history
+        overlap_bytes, overlap_packets, queued_bytes, queued_packets, conn_state, history, \
+        packet_blocks, packet_capture_id, packet_records
         """
-    static let totalsCount = 23
+    static let totalsCount = 26
 
     /// Binds a flow's totals from parameter `first` on (`totalsCount` of them).
     private func bindTotals(_ t: RecordingStream.Totals, _ s: Statement, from first: Int32) throws {
@@ -412,6 +421,14 @@ public final class ArchiveWriter: @unchecked Sendable {
         // NULL until the flow's first stream completes.
         if let state = t.connState { try s.bind(state, at: first + 21) } else { try s.bindNull(at: first + 21) }
         if let history = t.history { try s.bind(history, at: first + 22) } else { try s.bindNull(at: first + 22) }
+        try s.bind(t.packetBlocks, at: first + 23)
+        if let tail = t.packetTail {
+            try s.bind(tail.captureID, at: first + 24)
+            try tail.records.withUnsafeBytes { try s.bind(text: $0, at: first + 25) }
+        } else {
+            try s.bindNull(at: first + 24)
+            try s.bindNull(at: first + 25)
+        }
     }
 
     private func write(_ f: FlowRow) throws {
@@ -503,12 +520,13 @@ public final class ArchiveWriter: @unchecked Sendable {
         let s = insertPacketBlock
         s.reset()
         try s.bind(p.flowID, at: 1)
-        try s.bind(p.captureID, at: 2)
-        try s.bind(p.packets, at: 3)
-        try s.bind(p.first, at: 4)
-        try s.bind(p.last, at: 5)
+        try s.bind(p.block, at: 2)
+        try s.bind(p.captureID, at: 3)
+        try s.bind(p.packets, at: 4)
+        try s.bind(p.first, at: 5)
+        try s.bind(p.last, at: 6)
         try p.records.withUnsafeBytes { text throws in
-            try s.bind(borrowingText: text, at: 6)
+            try s.bind(borrowingText: text, at: 7)
             defer { s.reset() }      // SQLite must not keep the pointer past this scope
             try s.step()
         }

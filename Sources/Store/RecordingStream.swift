@@ -13,7 +13,11 @@ public final class PacketCursor {
     public var recordOffset: Int64 = -1
     /// For a datagram rebuilt from IP fragments: the records of all its fragments
     /// (then `packetIndex` is the last one's); empty otherwise.
-    public var fragmentRecords: [RecordLocation] = []
+    public var fragmentRecords: [RecordLocation] = [] {
+        didSet { isRebuiltDatagram = !fragmentRecords.isEmpty }
+    }
+    /// Whether `fragmentRecords` holds any (read per packet without touching the array).
+    public private(set) var isRebuiltDatagram = false
     /// The IP length of the packet being assembled (`DecodedPacket.ipLength`), and
     /// its TCP payload length as announced (more than captured when the snaplen cut it).
     public var ipLength = 0
@@ -52,17 +56,30 @@ final class FlowState {
     /// written again when a later stream of it completes.
     var changes = 0
     var written = -1
-    /// Where its packets lie in the capture, until a block is full or a stream completes.
+    /// Where its latest packets lie in the capture: the block still filling, which
+    /// the flow's row carries (`flow.packet_records`) each time its totals are
+    /// written. A full block (or one of an earlier capture file) becomes a
+    /// `packet_block` row.
     var packetBlock = PacketBlockBuilder()
+    /// `packet_block` rows taken so far (the next one's `block`).
+    var packetBlocks = 0
+
+    /// Where its packet block's first buffer comes from and goes back to.
+    let buffers: BufferPool
 
     init(handle: ArchiveWriter.FlowHandle, key: FlowKey, client: Address, clientPort: UInt16, firstTimestamp: Int64,
-         flipped: Bool) {
+         flipped: Bool, buffers: BufferPool) {
         self.handle = handle
+        self.buffers = buffers
         self.key = key.canonical
         self.client = client
         self.clientPort = clientPort
         totals = RecordingStream.Totals(flowID: handle.id, lastTimestamp: firstTimestamp)
         connection = TCPConnection(flipped: flipped)
+    }
+
+    deinit {
+        if let buffer = packetBlock.releaseBuffer() { buffers.put(buffer) } else { packetBlock.deallocate() }
     }
 
     /// The totals as the flow's row holds them, with the connection's state now.
@@ -71,6 +88,10 @@ final class FlowState {
         t.complete = finished
         t.connState = connection.state.rawValue
         t.history = connection.history
+        t.packetBlocks = packetBlocks
+        if !packetBlock.isEmpty {
+            t.packetTail = (packetBlock.captureID, packetBlock.text())
+        }
         return t
     }
 
@@ -104,6 +125,10 @@ public final class RecordingStream: Stream {
         var complete = false
         var connState: String?
         var history: String?
+        /// `packet_block` rows written before the tail, and the tail: the block
+        /// still filling (its capture and JSON text).
+        var packetBlocks = 0
+        var packetTail: (captureID: Int64, records: [UInt8])?
     }
 
     let writer: ArchiveWriter
@@ -136,7 +161,7 @@ public final class RecordingStream: Stream {
         if captureInfo.timestamp > flow.totals.lastTimestamp { flow.totals.lastTimestamp = captureInfo.timestamp }
         flow.totals.packets[dir] += 1
         flow.totals.ipBytes[dir] += cursor.ipLength
-        if cursor.fragmentRecords.isEmpty {
+        if !cursor.isRebuiltDatagram {
             writer.recordPacket(flow, index: cursor.packetIndex, offset: cursor.recordOffset)
         } else {
             for r in cursor.fragmentRecords { writer.recordPacket(flow, index: r.index, offset: r.offset) }
@@ -208,7 +233,6 @@ public final class RecordingStream: Stream {
         // A later stream of this connection starts runs of its own; a closed
         // connection holds no buffer while it waits out the close delay.
         flow.openRuns = PerDirection(nil)
-        writer.takePacketBlock(flow)
         writer.finishFlow(flow)
         table.remember(flow)
         return true
@@ -250,7 +274,7 @@ public final class RecordingStream: Stream {
                                         firstTimestamp: context.timestamp, firstPacket: cursor.packetIndex,
                                         encapsulation: cursor.encapsulation.isEmpty ? nil : cursor.encapsulation.text)
             let flow = FlowState(handle: handle, key: key, client: client, clientPort: clientPort,
-                                 firstTimestamp: context.timestamp, flipped: flipped)
+                                 firstTimestamp: context.timestamp, flipped: flipped, buffers: writer.buffers)
             writer.attach(flow)
             return RecordingStream(writer: writer, flow: flow, reversed: flipped, cursor: cursor, table: table)
         }

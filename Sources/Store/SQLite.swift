@@ -157,6 +157,12 @@ public final class Statement {
     }
 
     /// Binds UTF-8 text without copying it, under the same rule as `bind(borrowing:at:)`.
+    /// Binds UTF-8 text, copied by SQLite.
+    public func bind(text: UnsafeRawBufferPointer, at index: Int32) throws(SQLiteError) {
+        let start = text.baseAddress.map { $0.assumingMemoryBound(to: CChar.self) } ?? UnsafePointer(bitPattern: 1)
+        try check(sqlite3_bind_text64(handle, index, start, UInt64(text.count), flowdb_sqlite_transient(), UInt8(SQLITE_UTF8)))
+    }
+
     public func bind(borrowingText text: UnsafeRawBufferPointer, at index: Int32) throws(SQLiteError) {
         let start = text.baseAddress.map { $0.assumingMemoryBound(to: CChar.self) } ?? UnsafePointer(bitPattern: 1)
         try check(sqlite3_bind_text64(handle, index, start, UInt64(text.count), flowdb_sqlite_static(), UInt8(SQLITE_UTF8)))

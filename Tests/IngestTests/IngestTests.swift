@@ -165,7 +165,7 @@ let flowdbBinary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPa
         }
         let fresh = Paths.temporaryDirectory() + "/fresh.sqlite"
         let expected = try indexes(Archive(path: fresh, create: true).connection)
-        #expect(expected.count == 15)
+        #expect(expected.count == 13)
         #expect(expected.contains("delivery_block_by_flow: CREATE INDEX delivery_block_by_flow ON delivery_block(flow_id, first_delivery)"))
         #expect(!expected.contains { $0.hasPrefix("delivery_by_flow") })      // dropped by 0003
         #expect(BulkLoad.deferredIndexes.map(\.name) == ["flow_by_server_port", "flow_by_client_port", "flow_by_server_ip",
@@ -182,8 +182,6 @@ let flowdbBinary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPa
                                    "capture_by_sha256: CREATE INDEX capture_by_sha256 ON capture(sha256)",
                                    "delivery_block_by_flow: CREATE INDEX delivery_block_by_flow ON delivery_block(flow_id, first_delivery)",
                                    "gap_by_flow: CREATE INDEX gap_by_flow ON gap(flow_id, dir)",
-                                   "packet_block_by_capture: CREATE INDEX packet_block_by_capture ON packet_block(capture_id, first_packet)",
-                                   "packet_block_by_flow: CREATE INDEX packet_block_by_flow ON packet_block(flow_id)",
                                    "payload_by_flow: CREATE INDEX payload_by_flow ON payload(flow_id, dir, stream_offset)"])
         #expect(try c.scalar("SELECT count(*) FROM chunk WHERE flow_id = 3") == 70)     // still answers, by scanning
         let report = try Self.ingest([Paths.sample], into: db)
