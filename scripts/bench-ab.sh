@@ -26,6 +26,7 @@ for cap in "${caps[@]}"; do
       mbs=$(awk -v b="$size" -v s="$s" -v e="$e" 'BEGIN {printf "%.0f", b / 1000 / ((e - s) / 1000000)}')
       echo "$mbs" >> "$out/$side.txt"
       echo "$(basename "$cap") run $i $([ $side = a ] && echo before || echo after): $mbs MB/s, RSS $(( $(cat "$out/rss") / 1024 )) MB, archive $(stat -c %s "$out/$side.sqlite") bytes"
+      rm -f "$out/$side.sqlite"*      # one archive on tmpfs at a time
     done
   done
   a=$(median < "$out/a.txt"); b=$(median < "$out/b.txt")

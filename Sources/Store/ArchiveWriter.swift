@@ -111,6 +111,8 @@ public final class ArchiveWriter: @unchecked Sendable {
         var flowUpdates: [RecordingStream.Totals] = []
         var runs: [Run] = []
         var packetBlocks: [PacketBlockRow] = []
+        /// The text of the flows' last packet blocks, which their totals point into.
+        var text: [UInt8] = []
         var isEmpty: Bool {
             flows.isEmpty && deliveries.isEmpty && gaps.isEmpty && flowUpdates.isEmpty && packetBlocks.isEmpty
         }
@@ -354,7 +356,7 @@ public final class ArchiveWriter: @unchecked Sendable {
     /// UPDATE); a written row is updated, unless nothing changed since it was written.
     func finishFlow(_ flow: FlowState) {
         if flow.handle.generation != generation, flow.changes != flow.written {
-            batch.flowUpdates.append(flow.snapshot())
+            batch.flowUpdates.append(flow.snapshot(text: &batch.text))
             flow.written = flow.changes
         }
     }
@@ -371,7 +373,7 @@ public final class ArchiveWriter: @unchecked Sendable {
         for i in batch.flows.indices {
             guard let flow = batch.flows[i].flow else { continue }
             if flow.finished {
-                batch.flows[i].totals = flow.snapshot()
+                batch.flows[i].totals = flow.snapshot(text: &batch.text)
                 flow.written = flow.changes
             }
             batch.flows[i].flow = nil      // the writer thread gets values only
@@ -391,14 +393,14 @@ public final class ArchiveWriter: @unchecked Sendable {
     }
 
     private func write(_ b: Batch) throws {
-        for f in b.flows { try write(f) }
+        for f in b.flows { try write(f, b) }
         for r in b.runs { try write(r) }
         try writeBlocks(b.deliveries)
         for g in b.gaps { try write(g) }
         for p in b.packetBlocks { try write(p) }
         // In id order: the rows' pages are then visited once each, in order
         // (connections complete in hash order at the end of an ingest).
-        for u in b.flowUpdates.sorted(by: { $0.flowID < $1.flowID }) { try write(u) }
+        for u in b.flowUpdates.sorted(by: { $0.flowID < $1.flowID }) { try write(u, b) }
     }
 
     /// The columns of `flow` that a flow's totals fill, in the order `bindTotals` binds them.
@@ -411,7 +413,7 @@ public final class ArchiveWriter: @unchecked Sendable {
     static let totalsCount = 26
 
     /// Binds a flow's totals from parameter `first` on (`totalsCount` of them).
-    private func bindTotals(_ t: RecordingStream.Totals, _ s: Statement, from first: Int32) throws {
+    private func bindTotals(_ t: RecordingStream.Totals, _ s: Statement, from first: Int32, _ b: Batch) throws {
         let numbers = [t.bytes[0], t.bytes[1], t.stored[0], t.stored[1], t.dataPackets[0], t.dataPackets[1], t.gaps,
                        t.closed[0] ? 1 : 0, t.closed[1] ? 1 : 0, t.complete ? 1 : 0, t.packets[0], t.packets[1],
                        t.ipBytes[0], t.ipBytes[1], t.missed[0], t.missed[1],
@@ -424,14 +426,14 @@ public final class ArchiveWriter: @unchecked Sendable {
         try s.bind(t.packetBlocks, at: first + 23)
         if let tail = t.packetTail {
             try s.bind(tail.captureID, at: first + 24)
-            try tail.records.withUnsafeBytes { try s.bind(text: $0, at: first + 25) }
+            try b.text.withUnsafeBytes { try s.bind(text: UnsafeRawBufferPointer(rebasing: $0[tail.records]), at: first + 25) }
         } else {
             try s.bindNull(at: first + 24)
             try s.bindNull(at: first + 25)
         }
     }
 
-    private func write(_ f: FlowRow) throws {
+    private func write(_ f: FlowRow, _ b: Batch) throws {
         let s = insertFlow
         s.reset()
         try s.bind(f.id, at: 1)
@@ -447,7 +449,7 @@ public final class ArchiveWriter: @unchecked Sendable {
         try s.bind(f.firstPacket, at: 11)
         if let e = f.encapsulation { try s.bind(e, at: 12) } else { try s.bindNull(at: 12) }
         // A flow still open when its batch is written: its totals so far (an UPDATE follows).
-        try bindTotals(f.totals ?? f.initialTotals, s, from: 13)
+        try bindTotals(f.totals ?? f.initialTotals, s, from: 13, b)
         try s.step()
     }
 
@@ -532,10 +534,10 @@ public final class ArchiveWriter: @unchecked Sendable {
         }
     }
 
-    private func write(_ u: RecordingStream.Totals) throws {
+    private func write(_ u: RecordingStream.Totals, _ b: Batch) throws {
         let s = updateFlow
         s.reset()
-        try bindTotals(u, s, from: 1)
+        try bindTotals(u, s, from: 1, b)
         try s.bind(u.flowID, at: Int32(Self.totalsCount + 1))
         try s.step()
     }

@@ -60,9 +60,16 @@ struct PacketBlockBuilder {
 
     /// The pending block's text so far (closed), without emptying the builder.
     func text() -> [UInt8] {
-        guard let bytes, packets > 0 else { return [] }
+        var out: [UInt8] = []
+        appendText(to: &out)
+        return out
+    }
+
+    /// Appends the pending block's text so far (closed) to `out`.
+    func appendText(to out: inout [UInt8]) {
+        guard let bytes, packets > 0 else { return }
         bytes[count] = UInt8(ascii: "]")      // count < capacity: append leaves room
-        return Array(UnsafeBufferPointer(start: bytes, count: count + 1))
+        out.append(contentsOf: UnsafeBufferPointer(start: bytes, count: count + 1))
     }
 
     /// The finished block's text, leaving the builder empty for the next block

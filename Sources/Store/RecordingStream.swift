@@ -83,14 +83,18 @@ final class FlowState {
     }
 
     /// The totals as the flow's row holds them, with the connection's state now.
-    func snapshot() -> RecordingStream.Totals {
+    /// `text` receives the text of its last packet block, which the totals then
+    /// point into (one buffer per batch: no allocation per flow).
+    func snapshot(text: inout [UInt8]) -> RecordingStream.Totals {
         var t = totals
         t.complete = finished
         t.connState = connection.state.rawValue
         t.history = connection.history
         t.packetBlocks = packetBlocks
         if !packetBlock.isEmpty {
-            t.packetTail = (packetBlock.captureID, packetBlock.text())
+            let start = text.count
+            packetBlock.appendText(to: &text)
+            t.packetTail = (packetBlock.captureID, start..<text.count)
         }
         return t
     }
@@ -128,7 +132,7 @@ public final class RecordingStream: Stream {
         /// `packet_block` rows written before the tail, and the tail: the block
         /// still filling (its capture and JSON text).
         var packetBlocks = 0
-        var packetTail: (captureID: Int64, records: [UInt8])?
+        var packetTail: (captureID: Int64, records: Range<Int>)?
     }
 
     let writer: ArchiveWriter
