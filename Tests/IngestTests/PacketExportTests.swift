@@ -102,6 +102,24 @@ func sha256Hex(_ path: String) throws -> String {
         #expect(ours.header == tshark.header)
     }
 
+    /// A BPF filter skips records without renumbering them: the flow's packets
+    /// export the same as without the filter, and its first packet keeps its index.
+    @Test func filteredIngestKeepsRecordNumbers() throws {
+        let dir = Paths.temporaryDirectory()
+        let all = dir + "/all.sqlite", some = dir + "/some.sqlite"
+        _ = try Self.run(["ingest", "--quiet", "--db", all, Paths.sample])
+        _ = try Self.run(["ingest", "--quiet", "--db", some, "--filter", "tcp port 45788", Paths.sample])
+        let a = try Self.run(["query", "--db", all, "--client-port", "45788", "--pcap", dir + "/a.pcap"])
+        let b = try Self.run(["query", "--db", some, "--pcap", dir + "/b.pcap"])
+        #expect(a.status == 0 && b.status == 0, "\(a.err) \(b.err)")
+        let records = try pcapRecords(dir + "/b.pcap").records
+        #expect(records.count == 184)
+        #expect(records == (try pcapRecords(dir + "/a.pcap").records))
+        let first = try Archive(path: some, create: false).connection.scalar("SELECT first_packet FROM flow")
+        let unfiltered = try Archive(path: all, create: false).connection.scalar("SELECT first_packet FROM flow WHERE client_port = 45788")
+        #expect(first == unfiltered && (first ?? 0) > 0)
+    }
+
     /// From a pcapng capture the same packets come out as nanosecond pcap records
     /// with the same times, lengths and bytes.
     @Test func pcapngSourceGivesTheSamePackets() throws {
