@@ -84,7 +84,7 @@ FUZZ_SECONDS ?= 600
 FUZZ_BUILD := swift build --package-path Fuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld
 # SWIFT_BACKTRACE=enable=no: a failing input ends the run at once with its report.
 FUZZ_RUN := SWIFT_BACKTRACE=enable=no
-.PHONY: fuzz-decoder fuzz-engine fuzz-ingest fuzz-connections fuzz-export
+.PHONY: fuzz-decoder fuzz-engine fuzz-ingest fuzz-connections fuzz-export fuzz-applications
 fuzz-decoder: deps
 	$(FUZZ_BUILD) --product FuzzDecoder
 	mkdir -p Fuzz/findings
@@ -93,6 +93,12 @@ fuzz-connections: deps
 	$(FUZZ_BUILD) --product FuzzConnections
 	mkdir -p Fuzz/findings Fuzz/Corpus/connections
 	$(FUZZ_RUN) Fuzz/.build/debug/FuzzConnections -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=Fuzz/findings/ -print_final_stats=1 Fuzz/Corpus/connections
+# TLS (and later HTTP, SSH) parsers on arbitrary stream bytes; seeded with the client and
+# server streams' first bytes of the TLS captures (scripts/fuzz-seed-applications.sh).
+fuzz-applications: deps
+	$(FUZZ_BUILD) --product FuzzApplications
+	mkdir -p Fuzz/findings Fuzz/Corpus/applications
+	$(FUZZ_RUN) Fuzz/.build/debug/FuzzApplications -max_total_time=$(FUZZ_SECONDS) -max_len=16384 -artifact_prefix=Fuzz/findings/ -print_final_stats=1 Fuzz/Corpus/applications
 # Ingest, then export every flow's packets (query --pcap's path) from the same hostile file.
 fuzz-export: deps
 	$(FUZZ_BUILD) --product FuzzExport

@@ -30,6 +30,7 @@ let package = Package(
         .library(name: "FlowDBReassembly", targets: ["Reassembly"]),
         .library(name: "FlowDBConnections", targets: ["Connections"]),
         .library(name: "FlowDBQuery", targets: ["Query"]),
+        .library(name: "FlowDBApplications", targets: ["Applications"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -61,6 +62,8 @@ let package = Package(
         // Zeek's connection states and history letters, from packet headers alone.
         .target(name: "Connections", swiftSettings: hotPath),
         .target(name: "Capture", dependencies: ["CPcap"]),
+        // Application protocols (TLS, ...) read from reassembled streams; imports nothing.
+        .target(name: "Applications"),
         .plugin(name: "EmbedSchema", capability: .buildTool()),
         .target(
             name: "Store",
@@ -85,6 +88,7 @@ let package = Package(
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "Decoding", "TestSupport"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "CSQLite", "TestSupport"]),
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "Query", "Store", "TestSupport"]),
+        .testTarget(name: "ApplicationsTests", dependencies: ["Applications", "Ingest", "Query", "Store", "TestSupport"]),
         .testTarget(name: "QueryTests", dependencies: ["Query", "Ingest", "Store", "TestSupport"]),
     ]
 )

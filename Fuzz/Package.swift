@@ -17,6 +17,10 @@ let package = Package(
             dependencies: ["CFuzzSupport", .product(name: "FlowDBIngest", package: flowdb)]
         ),
         .executableTarget(
+            name: "FuzzApplications",
+            dependencies: ["CFuzzSupport", .product(name: "FlowDBApplications", package: flowdb)]
+        ),
+        .executableTarget(
             name: "FuzzExport",
             dependencies: ["CFuzzSupport", .product(name: "FlowDBIngest", package: flowdb),
                            .product(name: "FlowDBQuery", package: flowdb)]

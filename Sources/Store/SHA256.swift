@@ -56,3 +56,19 @@ public struct SHA256: @unchecked Sendable {
         return h.hexDigest
     }
 }
+
+/// MD5, for fingerprints defined on it (JA3, JA3S, HASSH): not for integrity.
+public enum MD5 {
+    /// The lowercase hex MD5 of `text`'s UTF-8 bytes.
+    public static func hex(_ text: String) -> String {
+        var digest = [UInt8](repeating: 0, count: 16)
+        var length: UInt32 = 0
+        var bytes = Array(text.utf8)
+        let ctx = EVP_MD_CTX_new()
+        defer { EVP_MD_CTX_free(ctx) }
+        EVP_DigestInit_ex(ctx, EVP_md5(), nil)
+        bytes.withUnsafeMutableBytes { _ = EVP_DigestUpdate(ctx, $0.baseAddress, $0.count) }
+        EVP_DigestFinal_ex(ctx, &digest, &length)
+        return digest.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+    }
+}

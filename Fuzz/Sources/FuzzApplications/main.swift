@@ -1,0 +1,30 @@
+import Applications
+import CFuzzSupport
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// The application-protocol parsers on arbitrary stream bytes: each input is the
+// start of one direction of a connection. Finding and parsing hellos, and every
+// fingerprint of what was found, must never crash, hang or read out of bounds.
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+    guard let data else { return 0 }
+    let bytes = UnsafeRawBufferPointer(start: data, count: size)
+    if let (_, hello) = TLS.findClientHello(in: bytes) {
+        _ = TLS.ja3String(hello)
+        _ = TLS.ja4Raw(hello)
+        _ = TLS.ja4(hello) { String($0.utf8.count) }
+        _ = TLS.versionName(hello.offeredVersion)
+    }
+    if let (_, hello) = TLS.findServerHello(in: bytes) {
+        _ = TLS.ja3sString(hello)
+        _ = TLS.versionName(hello.version)
+    }
+    return 0
+}
+
+var argc = CommandLine.argc
+var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
+exit(LLVMFuzzerRunDriver(&argc, &argv) { data, size in fuzzOne(data, size) })

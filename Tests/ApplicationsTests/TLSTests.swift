@@ -1,0 +1,140 @@
+import Foundation
+import Testing
+import TestSupport
+import Applications
+import Ingest
+import Query
+import Store
+
+/// The first bytes of each direction of every flow of a capture, reassembled by
+/// an ingest into a temporary archive.
+struct Streams {
+    struct Flow { var client: String, clientPort: Int, server: String, serverPort: Int, bytes: [[UInt8]] }
+    var flows: [Flow] = []
+
+    init(_ capture: String, limit: Int = 1 << 16) throws {
+        let db = Paths.temporaryDirectory() + "/a.sqlite"
+        let report = try Ingestor(path: db, options: IngestOptions()).run(paths: [capture])
+        #expect(report.failures.isEmpty, "\(report.failures)")
+        let archive = try Archive(path: db, create: false)
+        let reader = try FlowReader(archive: archive)
+        let (found, _) = try FlowQuery(archive: archive).flows(FlowFilter(), containing: nil, limit: nil)
+        for f in found {
+            var directions: [[UInt8]] = []
+            for dir in 0..<2 {
+                var bytes: [UInt8] = []
+                try reader.writeStream(flowID: f.id, dir: dir, fillGaps: false) { piece in
+                    if bytes.count < limit { bytes.append(contentsOf: piece.prefix(limit - bytes.count)) }
+                }
+                directions.append(bytes)
+            }
+            flows.append(Flow(client: f.clientIP, clientPort: f.clientPort, server: f.serverIP, serverPort: f.serverPort,
+                              bytes: directions))
+        }
+    }
+}
+
+func sha256Prefix(_ text: String) -> String { String(SHA256.hex(Array(text.utf8)).prefix(12)) }
+
+@Suite struct TLSTests {
+    /// Every JA4 and SNI the reference implementation printed for the TLS-over-TCP
+    /// captures of ../shared/captures/ja4 (expected/*.json) comes out the same
+    /// from flowdb's reassembled client streams.
+    /// The captures of ja4/ whose expected output holds a JA4 of TLS over TCP.
+    static let withJA4: [String] = {
+        let dir = Paths.capture("ja4/expected")
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
+        return names.filter { name in
+            guard name.hasSuffix(".json"), let data = FileManager.default.contents(atPath: dir + "/" + name),
+                  let text = String(data: data, encoding: .utf8) else { return false }
+            return text.contains("\"JA4.1\": \"t") || text.contains("\"JA4\": \"t")
+        }.map { String($0.dropLast(5)) }.sorted()
+    }()
+
+    @Test func referenceCapturesArePresent() {
+        #expect(Self.withJA4.count == 16, "\(Self.withJA4)")
+    }
+
+    @Test(arguments: withJA4)
+    func ja4AndSNIEqualTheReference(_ name: String) throws {
+        let capture = Paths.capture("ja4/" + name)
+        let expectedPath = Paths.capture("ja4/expected/" + name + ".json")
+        let entries = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: expectedPath))) as? [[String: Any]] ?? []
+        // (client, client port, server, server port) -> (domain, JA4, JA4_r) of TCP streams with a JA4
+        var expected: [String: (domain: String?, ja4: String, raw: String?)] = [:]
+        for e in entries {
+            guard let ja4 = e["JA4.1"] as? String ?? e["JA4"] as? String, ja4.hasPrefix("t"),
+                  let src = e["src"] as? String, let dst = e["dst"] as? String,
+                  let sp = e["srcport"] as? String, let dp = e["dstport"] as? String else { continue }
+            expected["\(src) \(sp) \(dst) \(dp)"] = (e["domain"] as? String, ja4, e["JA4_r.1"] as? String ?? e["JA4_r"] as? String)
+        }
+        try #require(!expected.isEmpty, "\(name): no TCP JA4 in expected/")
+        var found: [String: (domain: String?, ja4: String, raw: String)] = [:]
+        for f in try Streams(capture).flows {
+            for (client, server, bytes) in [(f.client, f.clientPort, f.bytes[0]), ] as [(String, Int, [UInt8])] {
+                _ = server
+                guard let hello = bytes.withUnsafeBytes({ TLS.findClientHello(in: $0)?.hello }) else { continue }
+                let key = "\(client) \(f.clientPort) \(f.server) \(f.serverPort)"
+                found[key] = (hello.serverName, TLS.ja4(hello, sha256Prefix: sha256Prefix), TLS.ja4Raw(hello))
+            }
+        }
+        for (key, e) in expected {
+            let ours = found[key]
+            #expect(ours?.ja4 == e.ja4, "\(name) \(key): JA4 \(ours?.ja4 ?? "none"), expected \(e.ja4)")
+            if let raw = e.raw { #expect(ours?.raw == raw, "\(name) \(key): JA4_r") }
+            #expect(ours?.domain == e.domain, "\(name) \(key): SNI \(ours?.domain ?? "none"), expected \(e.domain ?? "none")")
+        }
+    }
+}
+
+/// JA3 and JA3S (strings and MD5) of the first ClientHello and ServerHello of
+/// every connection equal tshark's `tls.handshake.ja3*` fields, kept in
+/// Tests/Fixtures/tls/tshark-hellos.tsv by scripts/tls-tshark-fields.sh.
+@Suite struct TLSAgainstTshark {
+    struct Hello { var sni: String, full: String, hash: String }
+
+    static func tshark() throws -> [String: [String: (client: Hello?, server: Hello?)]] {
+        var out: [String: [String: (client: Hello?, server: Hello?)]] = [:]
+        let text = try String(contentsOfFile: Paths.fixture("tls/tshark-hellos.tsv"), encoding: .utf8)
+        for line in text.split(separator: "\n") {
+            let f = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+            guard f.count == 9 else { continue }
+            let fromClient = f[1] == "1"
+            let key = fromClient ? "\(f[2]) \(f[3]) \(f[4]) \(f[5])" : "\(f[4]) \(f[5]) \(f[2]) \(f[3])"
+            var entry = out[f[0], default: [:]][key] ?? (nil, nil)
+            let hello = Hello(sni: f[6], full: f[7], hash: f[8])
+            if fromClient { if entry.client == nil { entry.client = hello } } else if entry.server == nil { entry.server = hello }
+            out[f[0], default: [:]][key] = entry
+        }
+        return out
+    }
+
+    @Test func ja3AndJA3SEqualTshark() throws {
+        let expected = try Self.tshark()
+        #expect(expected.count == 16)
+        var compared = 0, servers = 0
+        for (name, connections) in expected.sorted(by: { $0.key < $1.key }) {
+            let flows = try Streams(Paths.capture("ja4/" + name)).flows
+            for f in flows {
+                let key = "\(f.client) \(f.clientPort) \(f.server) \(f.serverPort)"
+                guard let tshark = connections[key] else { continue }
+                if let t = tshark.client {
+                    let hello = f.bytes[0].withUnsafeBytes { TLS.findClientHello(in: $0)?.hello }
+                    let ja3 = hello.map(TLS.ja3String)
+                    #expect(ja3 == t.full, "\(name) \(key): JA3 \(ja3 ?? "none")")
+                    #expect(ja3.map(MD5.hex) == t.hash, "\(name) \(key): JA3 hash")
+                    #expect((hello?.serverName ?? "") == t.sni, "\(name) \(key): SNI")
+                    compared += 1
+                }
+                if let t = tshark.server {
+                    let hello = f.bytes[1].withUnsafeBytes { TLS.findServerHello(in: $0)?.hello }
+                    let ja3s = hello.map(TLS.ja3sString)
+                    #expect(ja3s == t.full, "\(name) \(key): JA3S \(ja3s ?? "none")")
+                    #expect(ja3s.map(MD5.hex) == t.hash, "\(name) \(key): JA3S hash")
+                    servers += 1
+                }
+            }
+        }
+        #expect(compared == 150 && servers == 90, "\(compared) ClientHellos, \(servers) ServerHellos compared")
+    }
+}
