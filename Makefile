@@ -98,6 +98,7 @@ fuzz-connections: deps
 fuzz-applications: deps
 	$(FUZZ_BUILD) --product FuzzApplications
 	mkdir -p Fuzz/findings Fuzz/Corpus/applications
+	[ -n "$$(ls Fuzz/Corpus/applications)" ] || scripts/fuzz-seed-applications.sh
 	$(FUZZ_RUN) Fuzz/.build/debug/FuzzApplications -max_total_time=$(FUZZ_SECONDS) -max_len=16384 -artifact_prefix=Fuzz/findings/ -print_final_stats=1 Fuzz/Corpus/applications
 # Ingest, then export every flow's packets (query --pcap's path) from the same hostile file.
 fuzz-export: deps

@@ -22,6 +22,11 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
         _ = TLS.ja3sString(hello)
         _ = TLS.versionName(hello.version)
     }
+    if let id = SSH.identification(in: bytes), let kex = SSH.kexInit(in: bytes, from: id.end) {
+        _ = SSH.hasshString(kex)
+        _ = SSH.hasshServerString(kex)
+        _ = SSH.chosen(client: kex.kex, server: kex.kex.reversed())
+    }
     return 0
 }
 
