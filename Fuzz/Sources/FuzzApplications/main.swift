@@ -27,6 +27,31 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
         _ = SSH.hasshServerString(kex)
         _ = SSH.chosen(client: kex.kex, server: kex.kex.reversed())
     }
+    // HTTP: the input split in two at a point it chooses, as client and server bytes,
+    // fed in pieces of the sizes its first bytes give.
+    if size >= 2 {
+        let cut = Int(bytes[0]) * size / 256
+        var http = HTTPConnection()
+        let piece = max(1, Int(bytes[1]))
+        var i = 2
+        while i < cut {
+            let end = min(cut, i + piece)
+            http.feedClient(UnsafeRawBufferPointer(rebasing: bytes[i..<end]))
+            i = end
+        }
+        if bytes[1] & 1 == 1 { http.clientGap() }
+        i = max(cut, 2)
+        while i < size {
+            let end = min(size, i + piece)
+            http.feedServer(UnsafeRawBufferPointer(rebasing: bytes[i..<end]))
+            i = end
+        }
+        http.close()
+        for t in http.transactions {
+            precondition(t.depth >= 1)
+            if let r = t.response { precondition(r.bodyLength >= 0 && r.bodyLength <= r.bodyWireLength) }
+        }
+    }
     return 0
 }
 
