@@ -67,7 +67,7 @@ let package = Package(
         .plugin(name: "EmbedSchema", capability: .buildTool()),
         .target(
             name: "Store",
-            dependencies: ["CSQLite", "CCrypto", "Connections", "Decoding", "Reassembly"],
+            dependencies: ["Applications", "CSQLite", "CCrypto", "Connections", "Decoding", "Reassembly"],
             swiftSettings: hotPath,
             plugins: ["EmbedSchema"]
         ),

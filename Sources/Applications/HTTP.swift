@@ -309,11 +309,22 @@ public struct HTTPConnection: Sendable {
     /// Whether either direction looked like HTTP.
     public var isHTTP: Bool { !transactions.isEmpty }
 
+    /// Drops the first `n` transactions (already recorded); depths go on counting.
+    public mutating func forget(_ n: Int) {
+        let k = min(n, transactions.count)
+        transactions.removeFirst(k)
+        nextResponse = max(0, nextResponse - k)
+        forgotten += k
+    }
+
+    /// Transactions dropped by `forget`.
+    var forgotten = 0
+
     public mutating func feedClient(_ bytes: UnsafeRawBufferPointer) {
         var added: [HTTPMessage] = []
         var ended: [HTTPMessage] = []
         client.feed(bytes, bodyRule: { _ in .normal }, head: { added.append($0) }, end: { ended.append($0) })
-        for m in added { transactions.append(HTTPTransaction(depth: transactions.count + 1, request: m)) }
+        for m in added { transactions.append(HTTPTransaction(depth: forgotten + transactions.count + 1, request: m)) }
         for m in ended { updateRequest(m) }
     }
 
@@ -369,7 +380,7 @@ public struct HTTPConnection: Sendable {
         }
         if nextResponse >= transactions.count {
             // a response without a request seen (the request was lost)
-            transactions.append(HTTPTransaction(depth: transactions.count + 1, request: nil))
+            transactions.append(HTTPTransaction(depth: forgotten + transactions.count + 1, request: nil))
         }
         transactions[nextResponse].response = m
         nextResponse += 1

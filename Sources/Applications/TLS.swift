@@ -20,6 +20,7 @@ public struct TLSClientHello: Sendable, Equatable {
     public var signatureAlgorithms: [UInt16] = []
     public var supportedGroups: [UInt16] = []
     public var ecPointFormats: [UInt8] = []
+    public var sessionID: [UInt8] = []
     public init() {}
 
     /// The highest version offered: from supported_versions when present (TLS 1.3
@@ -38,6 +39,11 @@ public struct TLSServerHello: Sendable, Equatable {
     public var selectedVersion: UInt16?
     /// The ALPN protocol chosen, if any.
     public var alpn: [UInt8]?
+    public var sessionID: [UInt8] = []
+    /// TLS 1.3: the group of the server's key share, and whether it accepted a
+    /// pre-shared key (a resumption).
+    public var keyShareGroup: UInt16?
+    public var acceptedPSK = false
     public init() {}
 
     /// The version negotiated.
@@ -125,7 +131,8 @@ public enum TLS {
         var hello = TLSClientHello()
         guard let version = r.u16() else { return nil }
         hello.legacyVersion = version
-        guard r.skip(32), let sessionLength = r.u8(), r.skip(Int(sessionLength)) else { return nil }
+        guard r.skip(32), let session = r.vector8() else { return nil }
+        hello.sessionID = session
         guard let suites = r.vector16() else { return nil }
         var s = Reader(suites)
         while let suite = s.u16() { hello.cipherSuites.append(suite) }
@@ -176,9 +183,10 @@ public enum TLS {
         var r = Reader(message)
         guard r.u8() == 2, let length = r.u24(), length == message.count - 4 else { return nil }
         var hello = TLSServerHello()
-        guard let version = r.u16(), r.skip(32), let sessionLength = r.u8(), r.skip(Int(sessionLength)),
+        guard let version = r.u16(), r.skip(32), let session = r.vector8(),
               let suite = r.u16(), r.u8() != nil else { return nil }
         hello.legacyVersion = version
+        hello.sessionID = session
         hello.cipherSuite = suite
         if r.atEnd { return hello }
         guard let extensions = r.vector16(), r.atEnd else { return nil }
@@ -189,6 +197,8 @@ public enum TLS {
             var b = Reader(body)
             switch type {
             case 43: hello.selectedVersion = b.u16()
+            case 51: hello.keyShareGroup = b.u16()
+            case 41: hello.acceptedPSK = true
             case 16:
                 if let list = b.vector16() {
                     var l = Reader(list)
@@ -198,6 +208,66 @@ public enum TLS {
             }
         }
         return hello
+    }
+
+    /// What the server's first flight shows in the clear.
+    public struct ServerFlight: Sendable, Equatable {
+        public var hello: TLSServerHello
+        /// Certificates (DER) of a Certificate message, sent in the clear before TLS 1.3.
+        public var certificates: [[UInt8]] = []
+        /// The named group of an ECDHE ServerKeyExchange (before TLS 1.3).
+        public var keyExchangeGroup: UInt16?
+        /// A ChangeCipherSpec record followed the hello (before TLS 1.3: the
+        /// handshake went on to its Finished).
+        public var changeCipherSpec = false
+        /// Application data records followed (the handshake completed).
+        public var applicationData = false
+    }
+
+    /// The server's ServerHello and what follows it in the clear: the handshake
+    /// messages of the records after it, until the first record of another type.
+    public static func serverFlight(in bytes: UnsafeRawBufferPointer, window: Int = 65536) -> ServerFlight? {
+        guard let (start, hello) = findServerHello(in: bytes, window: 16384) else { return nil }
+        var flight = ServerFlight(hello: hello)
+        var handshake: [UInt8] = []
+        var position = start
+        let end = min(bytes.count, start + window)
+        while position + 5 <= end {
+            let type = bytes[position]
+            let length = Int(bytes[position + 3]) << 8 | Int(bytes[position + 4])
+            guard bytes[position + 1] == 3, length <= 16384 + 2048 else { break }
+            let bodyEnd = position + 5 + length
+            switch type {
+            case 22 where !flight.changeCipherSpec:
+                handshake.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[(position + 5)..<min(bodyEnd, bytes.count)]))
+            case 20:
+                flight.changeCipherSpec = true
+            case 23:
+                flight.applicationData = true
+            default:
+                break
+            }
+            if flight.applicationData || handshake.count > maxHandshake * 4 { break }
+            position = bodyEnd
+        }
+        // Walk the handshake messages: ServerHello, Certificate, ServerKeyExchange, ...
+        var r = Reader(handshake)
+        while let type = r.u8(), let length = r.u24(), let body = r.take(length) {
+            switch type {
+            case 11 where hello.version < 0x0304:
+                var b = Reader(body)
+                if let n = b.u24(), let list = b.take(n) {
+                    var l = Reader(list)
+                    while let m = l.u24(), let der = l.take(m), flight.certificates.count < 16 { flight.certificates.append(der) }
+                }
+            case 12:
+                var b = Reader(body)
+                if b.u8() == 3 { flight.keyExchangeGroup = b.u16() }      // named_curve
+            default:
+                break
+            }
+        }
+        return flight
     }
 
     // MARK: fingerprints

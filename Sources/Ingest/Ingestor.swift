@@ -33,6 +33,8 @@ public struct IngestOptions: Sendable {
     /// Standard input ("-") is also written to this new file, which the
     /// capture's row then names, so its packets can be exported later.
     public var keepStdin: String?
+    /// Recognise HTTP, TLS and SSH and record what they say (`--no-apps` turns it off).
+    public var parseApplications = true
     public init() {}
 }
 
@@ -140,6 +142,7 @@ public final class Ingestor {
         writer.batchBytes = options.batchBytes
         writer.runBytes = options.runBytes
         writer.deliveriesPerBlock = max(1, options.deliveriesPerBlock)
+        writer.parsesApplications = options.parseApplications
         let cursor = PacketCursor()
         let factory = RecordingStream.Factory(writer: writer, cursor: cursor, closeDelay: options.closeDelay)
         let pipeline = Pipeline(factory: factory, cursor: cursor, options: options.assembler, flushPolicy: options.flushPolicy)

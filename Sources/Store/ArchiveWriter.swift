@@ -3,6 +3,7 @@ import Dispatch
 #if canImport(Glibc)
 import Glibc
 #endif
+import Applications
 import Decoding
 import Reassembly
 
@@ -51,7 +52,14 @@ public final class ArchiveWriter: @unchecked Sendable {
     public var packetsPerBlock = 4096
 
     private let insertCapture, finishCapture, insertFlow, updateFlow, insertPayload, insertBlock, insertGap: Statement
-    private let insertPacketBlock: Statement
+    private let insertPacketBlock, insertHTTP, insertTLS, insertSSH: Statement
+    /// Recognises and parses HTTP, TLS and SSH (nil: `--no-apps`). Reassembly thread only.
+    var applications: ApplicationRecorder? = ApplicationRecorder()
+    /// Whether flows' bytes are read for HTTP, TLS and SSH (`ingest --no-apps` turns it off).
+    public var parsesApplications: Bool {
+        get { applications != nil }
+        set { applications = newValue ? (applications ?? ApplicationRecorder()) : nil }
+    }
     /// The text of the `delivery_block` row being written (used on the writer thread only).
     private let blockText = DeliveryBlockText()
 
@@ -86,6 +94,21 @@ public final class ArchiveWriter: @unchecked Sendable {
         var stats: ReassemblyStats
     }
     struct GapRow { var flowID: Int64, dir: Int, streamOffset: Int64, length: Int?, timestamp: Int64? }
+    struct TLSRow {
+        var flowID: Int64
+        var ts: Int64?
+        var version, cipher, curve, serverName, alpnOffered, nextProtocol, ja3, ja3s, ja4, clientVersion, certChain: String?
+        var resumed = false, established = false
+        init(flowID: Int64) { self.flowID = flowID }
+    }
+    struct SSHRow {
+        var flowID: Int64
+        var client, server, version, clientSoftware, serverSoftware, hassh, hasshServer, hasshString, hasshServerString: String?
+        var kex, hostKey, cipher, mac, compression: String?
+        init(flowID: Int64) { self.flowID = flowID }
+    }
+    /// An `http` row's values, in the table's column order.
+    struct HTTPRow { var values: [SQLiteValue] }
     struct PacketBlockRow {
         var flowID: Int64, block: Int, captureID: Int64, packets: Int, first: Int, last: Int, records: [UInt8]
     }
@@ -111,10 +134,14 @@ public final class ArchiveWriter: @unchecked Sendable {
         var flowUpdates: [RecordingStream.Totals] = []
         var runs: [Run] = []
         var packetBlocks: [PacketBlockRow] = []
+        var http: [HTTPRow] = []
+        var tls: [TLSRow] = []
+        var ssh: [SSHRow] = []
         /// The text of the flows' last packet blocks, which their totals point into.
         var text: [UInt8] = []
         var isEmpty: Bool {
             flows.isEmpty && deliveries.isEmpty && gaps.isEmpty && flowUpdates.isEmpty && packetBlocks.isEmpty
+                && http.isEmpty && tls.isEmpty && ssh.isEmpty
         }
     }
 
@@ -164,6 +191,23 @@ public final class ArchiveWriter: @unchecked Sendable {
             INSERT INTO delivery_block(last_delivery, flow_id, first_delivery, deliveries, records) VALUES (?, ?, ?, ?, ?)
             """)
         insertGap = try connection.prepare("INSERT INTO gap(flow_id, dir, stream_offset, length, ts) VALUES (?, ?, ?, ?, ?)")
+        insertHTTP = try connection.prepare("""
+            INSERT INTO http(flow_id, trans_depth, ts, method, host, uri, version, user_agent, referrer, origin, status_code,
+                status_msg, informational, request_body_len, response_body_len, request_content_type, response_content_type,
+                request_headers, response_headers, request_body_offset, request_body_wire_len, response_body_offset,
+                response_body_wire_len, request_chunked, response_chunked, incomplete)
+            VALUES (\(Array(repeating: "?", count: 26).joined(separator: ", ")))
+            """)
+        insertTLS = try connection.prepare("""
+            INSERT OR REPLACE INTO tls(flow_id, ts, version, cipher, curve, server_name, alpn_offered, next_protocol, resumed,
+                established, ja3, ja3s, ja4, client_version, cert_chain_sha256)
+            VALUES (\(Array(repeating: "?", count: 15).joined(separator: ", ")))
+            """)
+        insertSSH = try connection.prepare("""
+            INSERT OR REPLACE INTO ssh(flow_id, client, server, version, client_software, server_software, hassh, hassh_server,
+                hassh_string, hassh_server_string, kex_alg, host_key_alg, cipher_alg, mac_alg, compression_alg)
+            VALUES (\(Array(repeating: "?", count: 15).joined(separator: ", ")))
+            """)
         insertPacketBlock = try connection.prepare("""
             INSERT INTO packet_block(flow_id, block, capture_id, packets, first_packet, last_packet, records)
             VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -346,6 +390,43 @@ public final class ArchiveWriter: @unchecked Sendable {
         flow.packetBlocks += 1
     }
 
+    // MARK: applications (called by ApplicationRecorder)
+
+    /// Names the flow's application and host (written with its totals).
+    func setApplication(_ flow: FlowState, app: String, host: String?) {
+        flow.appName = app
+        flow.appHost = host
+        flow.changes &+= 1
+    }
+
+    func addTLS(_ row: TLSRow) { batch.tls.append(row) }
+    func addSSH(_ row: SSHRow) { batch.ssh.append(row) }
+
+    func addHTTP(flowID: Int64, _ t: HTTPTransaction, ts: Int64?) {
+        func text(_ s: String?) -> SQLiteValue { s.map { .text($0) } ?? .null }
+        func headers(_ m: HTTPMessage?) -> SQLiteValue {
+            guard let m else { return .null }
+            return .text("[" + m.headers.map { "[" + ApplicationRecorder.json($0.name) + "," + ApplicationRecorder.json($0.value) + "]" }
+                .joined(separator: ",") + "]")
+        }
+        let q = t.request, r = t.response
+        let values: [SQLiteValue] = [
+            .integer(flowID), .integer(Int64(t.depth)), ts.map { .integer($0) } ?? .null,
+            text(q?.method), text(q?.header("host")), text(q?.uri), text(q?.version ?? r?.version),
+            text(q?.header("user-agent")), text(q?.header("referer")), text(q?.header("origin")),
+            r.map { .integer(Int64($0.statusCode)) } ?? .null, text(r?.reason),
+            t.informational.isEmpty ? .null : .text("[" + t.informational.map(String.init).joined(separator: ",") + "]"),
+            .integer(q?.bodyLength ?? 0), .integer(r?.bodyLength ?? 0),
+            text(q?.header("content-type")), text(r?.header("content-type")),
+            headers(q), headers(r),
+            q.map { .integer($0.bodyStart) } ?? .null, q.map { .integer($0.bodyWireLength) } ?? .null,
+            r.map { .integer($0.bodyStart) } ?? .null, r.map { .integer($0.bodyWireLength) } ?? .null,
+            .integer(q?.chunked == true ? 1 : 0), .integer(r?.chunked == true ? 1 : 0),
+            .integer(q?.incomplete == true || r?.incomplete == true || r == nil ? 1 : 0),
+        ]
+        batch.http.append(HTTPRow(values: values))
+    }
+
     /// Gives the pending row of a new flow its record, whose totals the commit takes.
     func attach(_ flow: FlowState) {
         if flow.handle.generation == generation { batch.flows[flow.handle.row].flow = flow }
@@ -398,6 +479,31 @@ public final class ArchiveWriter: @unchecked Sendable {
         try writeBlocks(b.deliveries)
         for g in b.gaps { try write(g) }
         for p in b.packetBlocks { try write(p) }
+        for h in b.http {
+            let st = insertHTTP
+            st.reset()
+            for (i, v) in h.values.enumerated() { try st.bind(v, at: Int32(i + 1)) }
+            try st.step()
+        }
+        for t in b.tls {
+            let st = insertTLS
+            st.reset()
+            let values: [SQLiteValue] = [.integer(t.flowID), t.ts.map { .integer($0) } ?? .null] +
+                [t.version, t.cipher, t.curve, t.serverName, t.alpnOffered, t.nextProtocol].map { $0.map { .text($0) } ?? .null } +
+                [.integer(t.resumed ? 1 : 0), .integer(t.established ? 1 : 0)] +
+                [t.ja3, t.ja3s, t.ja4, t.clientVersion, t.certChain].map { $0.map { .text($0) } ?? .null }
+            for (i, v) in values.enumerated() { try st.bind(v, at: Int32(i + 1)) }
+            try st.step()
+        }
+        for r in b.ssh {
+            let st = insertSSH
+            st.reset()
+            let values: [SQLiteValue] = [.integer(r.flowID)] +
+                [r.client, r.server, r.version, r.clientSoftware, r.serverSoftware, r.hassh, r.hasshServer, r.hasshString,
+                 r.hasshServerString, r.kex, r.hostKey, r.cipher, r.mac, r.compression].map { $0.map { .text($0) } ?? .null }
+            for (i, v) in values.enumerated() { try st.bind(v, at: Int32(i + 1)) }
+            try st.step()
+        }
         // In id order: the rows' pages are then visited once each, in order
         // (connections complete in hash order at the end of an ingest).
         for u in b.flowUpdates.sorted(by: { $0.flowID < $1.flowID }) { try write(u, b) }
@@ -408,9 +514,9 @@ public final class ArchiveWriter: @unchecked Sendable {
         last_ts, c2s_bytes, s2c_bytes, c2s_stored, s2c_stored, c2s_data_packets, s2c_data_packets, gaps, \
         c2s_closed, s2c_closed, complete, c2s_packets, s2c_packets, c2s_ip_bytes, s2c_ip_bytes, c2s_missed, s2c_missed, \
         overlap_bytes, overlap_packets, queued_bytes, queued_packets, conn_state, history, \
-        packet_blocks, packet_capture_id, packet_records
+        packet_blocks, packet_capture_id, packet_records, app, app_host
         """
-    static let totalsCount = 26
+    static let totalsCount = 28
 
     /// Binds a flow's totals from parameter `first` on (`totalsCount` of them).
     private func bindTotals(_ t: RecordingStream.Totals, _ s: Statement, from first: Int32, _ b: Batch) throws {
@@ -431,6 +537,8 @@ public final class ArchiveWriter: @unchecked Sendable {
             try s.bindNull(at: first + 24)
             try s.bindNull(at: first + 25)
         }
+        if let app = t.app { try s.bind(app, at: first + 26) } else { try s.bindNull(at: first + 26) }
+        if let host = t.appHost { try s.bind(host, at: first + 27) } else { try s.bindNull(at: first + 27) }
     }
 
     private func write(_ f: FlowRow, _ b: Batch) throws {

@@ -1,3 +1,4 @@
+import Applications
 import Connections
 import Decoding
 import Reassembly
@@ -63,6 +64,13 @@ final class FlowState {
     var packetBlock = PacketBlockBuilder()
     /// `packet_block` rows taken so far (the next one's `block`).
     var packetBlocks = 0
+    /// What its bytes are (HTTP, TLS, SSH), while being recognised or parsed;
+    /// `applicationSeen` once it was created (it is dropped when no longer needed).
+    var app: ApplicationState?
+    var applicationSeen = false
+    /// `flow.app` and `flow.app_host`.
+    var appName: String?
+    var appHost: String?
 
     /// Where its packet block's first buffer comes from and goes back to.
     let buffers: BufferPool
@@ -91,6 +99,8 @@ final class FlowState {
         t.connState = connection.state.rawValue
         t.history = connection.history
         t.packetBlocks = packetBlocks
+        t.app = appName
+        t.appHost = appHost
         if !packetBlock.isEmpty {
             let start = text.count
             packetBlock.appendText(to: &text)
@@ -133,6 +143,8 @@ public final class RecordingStream: Stream {
         /// still filling (its capture and JSON text).
         var packetBlocks = 0
         var packetTail: (captureID: Int64, records: Range<Int>)?
+        var app: String?
+        var appHost: String?
     }
 
     let writer: ArchiveWriter
@@ -213,6 +225,9 @@ public final class RecordingStream: Stream {
         flow.totals.queuedBytes += stats.queuedBytes
         flow.totals.queuedPackets += stats.queuedPackets
         if end { flow.totals.closed[dir] = true }
+        if let applications = writer.applications {
+            applications.delivered(flow, dir: dir, sg: sg, length: length, skip: skip, writer: writer)
+        }
     }
 
     /// Asked about every packet of the connection (one test while it is open):
@@ -237,6 +252,7 @@ public final class RecordingStream: Stream {
         // A later stream of this connection starts runs of its own; a closed
         // connection holds no buffer while it waits out the close delay.
         flow.openRuns = PerDirection(nil)
+        writer.applications?.completed(flow, writer: writer)
         writer.finishFlow(flow)
         table.remember(flow)
         return true

@@ -66,6 +66,9 @@ struct Ingest: ParsableCommand {
     @Option(help: ArgumentHelp("With '-': also write standard input to this new file, which the archive then names as the capture, so `query --pcap` can export its packets.", valueName: "file"))
     var keepStdin: String?
 
+    @Flag(help: "Do not look for HTTP, TLS and SSH in the flows (faster; the http, tls and ssh tables stay empty).")
+    var noApps = false
+
     @Flag(help: "Print nothing but errors.")
     var quiet = false
 
@@ -102,6 +105,7 @@ struct Ingest: ParsableCommand {
         options.maxFragmentMemory = maxFragMemory
         options.fragmentTimeout = Durations.nanoseconds(fragTimeout) ?? options.fragmentTimeout
         options.keepStdin = keepStdin
+        options.parseApplications = !noApps
         let started = Clock.nowNanoseconds()
         let report: IngestReport
         do {

@@ -58,6 +58,11 @@ import Store
         #expect(lines == 18 && hasshes == 16, "\(lines) identification lines, \(hasshes) HASSH compared")
     }
 
+    /// tshark's HASSHServer for ssh.pcapng.
+    static func serverHASSH() throws -> String {
+        try tshark()["ssh.pcapng"]?["54.160.114.75 22 172.16.225.48 57377"]?.hash ?? "missing"
+    }
+
     @Test func chosenAlgorithmIsTheClientsFirstTheServerOffers() {
         #expect(SSH.chosen(client: ["a", "b", "c"], server: ["c", "b"]) == "b")
         #expect(SSH.chosen(client: ["a"], server: ["b"]) == nil)

@@ -138,3 +138,52 @@ func sha256Prefix(_ text: String) -> String { String(SHA256.hex(Array(text.utf8)
         #expect(compared == 150 && servers == 90, "\(compared) ClientHellos, \(servers) ServerHellos compared")
     }
 }
+
+/// The same through a whole ingest: the archive's tls, http and ssh tables hold
+/// what the reference implementation and tshark found.
+@Suite struct ApplicationTablesTests {
+    static func archive(_ capture: String) throws -> Archive {
+        let db = Paths.temporaryDirectory() + "/a.sqlite"
+        _ = try Ingestor(path: db, options: IngestOptions()).run(paths: [Paths.capture(capture)])
+        return try Archive(path: db, create: false)
+    }
+
+    static func rows(_ a: Archive, _ sql: String) throws -> [[String]] {
+        let s = try a.connection.prepare(sql)
+        var out: [[String]] = []
+        while try s.step() { out.append((0..<s.columnCount).map { s.text($0) ?? "" }) }
+        return out
+    }
+
+    @Test(arguments: TLSTests.withJA4)
+    func tlsTableHoldsTheReferenceJA4(_ name: String) throws {
+        let a = try Self.archive("ja4/" + name)
+        let expectedPath = Paths.capture("ja4/expected/" + name + ".json")
+        let entries = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: expectedPath))) as? [[String: Any]] ?? []
+        for e in entries {
+            guard let ja4 = e["JA4.1"] as? String ?? e["JA4"] as? String, ja4.hasPrefix("t"),
+                  let src = e["src"] as? String, let sp = e["srcport"] as? String, let dst = e["dst"] as? String,
+                  let dp = e["dstport"] as? String else { continue }
+            let found = try Self.rows(a, """
+                SELECT t.ja4, coalesce(t.server_name, ''), f.app FROM tls t JOIN flow f ON f.id = t.flow_id
+                WHERE f.client_ip = '\(src)' AND f.client_port = \(sp) AND f.server_ip = '\(dst)' AND f.server_port = \(dp)
+                """)
+            #expect(found.first?[0] == ja4, "\(name) \(src):\(sp)")
+            #expect(found.first?[1] == (e["domain"] as? String ?? ""), "\(name) \(src):\(sp)")
+            #expect(found.first?[2] == "tls", "\(name) \(src):\(sp)")
+        }
+    }
+
+    @Test func httpAndSSHTables() throws {
+        let http = try Self.archive("ja4/http1.pcapng")
+        // tshark: 56 requests and 56 responses; one request's response and one response's request were not captured
+        #expect(try Self.rows(http, "SELECT count(*), count(method), count(status_code) FROM http") == [["57", "56", "56"]])
+        #expect(try Self.rows(http, "SELECT count(*), count(app_host) FROM flow WHERE app = 'http'") == [["56", "55"]])
+        let first = try Self.rows(http, "SELECT method, host, uri, version, user_agent, status_code, request_body_len, response_body_len, request_content_type FROM http ORDER BY flow_id LIMIT 1")
+        #expect(first == [["POST", "unifi:8080", "/inform", "1.1", "AirControl Agent v1.0", "200", "6419", "1448", "application/x-binary"]])
+        let ssh = try Self.archive("ja4/ssh.pcapng")
+        #expect(try Self.rows(ssh, "SELECT client, server, version, client_software, hassh, hassh_server, kex_alg, cipher_alg FROM ssh")
+                == [["SSH-2.0-OpenSSH_7.6p1 Ubuntu-4ubuntu0.5", "SSH-2.0-OpenSSH_8.9p1 Ubuntu-3ubuntu0.1", "2.0", "OpenSSH_7.6p1",
+                     "06046964c022c6407d15a27b12a6a4fb", try SSHTests.serverHASSH(), "curve25519-sha256", "chacha20-poly1305@openssh.com"]])
+    }
+}

@@ -1,0 +1,361 @@
+import Applications
+import Reassembly
+
+/// Recognises HTTP, TLS and SSH in a flow's reassembled bytes, by content, and
+/// turns what they say into rows of `http`, `tls` and `ssh` (schema/0007).
+///
+/// Until a flow's protocol is known, the first bytes of each direction are kept
+/// (`window`, 4 KB; 32 KB of the server's side once TLS is seen, for its
+/// certificates): an HTTP request line, an SSH identification line, or a TLS
+/// ClientHello (at the start, or after a SOCKS, CONNECT or STARTTLS preamble)
+/// decides it. HTTP is then parsed as it arrives; TLS and SSH are read from the
+/// kept bytes once their hellos are there. All flows together keep at most
+/// `budget` bytes: past it, flows still undecided are given up.
+final class ApplicationState {
+    enum Kind { case undecided, http, tls, ssh, none }
+    var kind = Kind.undecided
+    /// The first bytes of each direction (while needed), and the time of each one's first byte.
+    var prefix = PerDirection<[UInt8]>([])
+    var firstByteTime = PerDirection<Int64?>(nil)
+    /// A direction had a gap before its prefix was complete.
+    var cut = PerDirection(false)
+    /// A direction delivered more than its kept bytes.
+    var truncated = PerDirection(false)
+    var http: HTTPConnection?
+    /// Capture time of each request's first byte, by depth.
+    var requestTimes: [Int: Int64] = [:]
+    /// Transactions already written.
+    var httpWritten = 0
+    var recorded = false
+}
+
+final class ApplicationRecorder {
+    static let window = 4096
+    static let tlsServerWindow = 32768
+    let budget: Int
+    private(set) var held = 0
+
+    init(budget: Int = 64 << 20) {
+        self.budget = budget
+    }
+
+    /// A delivery of `flow` in direction `dir` (0: client to server).
+    func delivered(_ flow: FlowState, dir: Int, sg: ScatterGather, length: Int, skip: Int, writer: ArchiveWriter) {
+        if flow.app == nil {
+            guard length > 0, !flow.applicationSeen else { return }
+            flow.applicationSeen = true
+            // A direction whose start was not captured is read from where it was:
+            // a capture often begins mid-connection, at a message boundary.
+            flow.app = ApplicationState()
+        }
+        guard let app = flow.app else { return }
+        // A gap before anything of a direction was read is where it begins;
+        // after, the bytes that follow cannot be placed.
+        if skip != 0 {
+            switch app.kind {
+            case .http:
+                if dir == 0, (app.http?.client.offset ?? 0) > 0 { app.http?.clientGap() }
+                if dir == 1, (app.http?.server.offset ?? 0) > 0 { app.http?.serverGap() }
+            case .undecided, .tls, .ssh:
+                if !app.prefix[dir].isEmpty { app.cut[dir] = true }
+            case .none:
+                break
+            }
+        }
+        guard length > 0 else { return }
+        switch app.kind {
+        case .none:
+            return
+        case .http:
+            feedHTTP(app, dir: dir, sg: sg, flow: flow)
+            keepPrefix(app, dir: dir, sg: sg, limit: Self.window)      // for a CONNECT tunnel's TLS
+            if let http = app.http, http.transactions.count - app.httpWritten > 1024 { writeHTTP(flow, app, writer, final: false) }
+        case .undecided:
+            let before = app.prefix[dir].count
+            keepPrefix(app, dir: dir, sg: sg, limit: Self.window)
+            decide(flow, app, writer, current: (dir, before, sg))
+        case .tls:
+            keepPrefix(app, dir: dir, sg: sg, limit: dir == 1 ? Self.tlsServerWindow : Self.window)
+            if !app.recorded, tlsComplete(app) { writeTLS(flow, app, writer) }
+        case .ssh:
+            keepPrefix(app, dir: dir, sg: sg, limit: Self.window)
+            if !app.recorded, sshComplete(app) { writeSSH(flow, app, writer) }
+        }
+    }
+
+    /// A stream of the flow completed: what is known is written.
+    func completed(_ flow: FlowState, writer: ArchiveWriter) {
+        guard let app = flow.app else { return }
+        if app.kind == .undecided { decide(flow, app, writer, atEnd: true) }
+        switch app.kind {
+        case .http:
+            app.http?.close()
+            let tunnel = app.http?.transactions.contains { $0.request?.method == "CONNECT" } ?? false
+            writeHTTP(flow, app, writer, final: true)
+            if tunnel, !app.recorded {
+                // TLS inside the tunnel: its hellos follow the CONNECT exchange
+                app.prefix[0].withUnsafeBytes { b in
+                    if TLS.findClientHello(in: b) != nil { writeTLS(flow, app, writer) }
+                }
+            }
+        case .tls:
+            if !app.recorded { writeTLS(flow, app, writer) }
+        case .ssh:
+            if !app.recorded { writeSSH(flow, app, writer) }
+        case .undecided, .none:
+            break
+        }
+        release(app)
+    }
+
+    // MARK: deciding
+
+    /// `current`: the delivery that brought the direction's newest bytes (the
+    /// kept bytes from `before` on are its first ones), which HTTP then reads whole.
+    private func decide(_ flow: FlowState, _ app: ApplicationState, _ writer: ArchiveWriter, atEnd: Bool = false,
+                        current: (dir: Int, before: Int, sg: ScatterGather)? = nil) {
+        let client = app.prefix[0], server = app.prefix[1]
+        // A response seen before its request (a capture begun mid-connection, whose
+        // directions were delivered at the end) waits for the request, so that
+        // the two are paired; alone at the end, it is recorded alone.
+        if client.isEmpty && server.starts(with: Array("HTTP/1.".utf8)) && !atEnd { return }
+        if Self.looksLikeRequest(client) || (client.isEmpty && server.starts(with: Array("HTTP/1.".utf8))) {
+            app.kind = .http
+            var http = HTTPConnection()
+            for dir in 0..<2 {
+                let kept = app.prefix[dir]
+                let earlier = current?.dir == dir ? current!.before : kept.count
+                kept.withUnsafeBytes { b in
+                    let part = UnsafeRawBufferPointer(rebasing: b[0..<earlier])
+                    if dir == 0 { http.feedClient(part) } else { http.feedServer(part) }
+                }
+                if app.truncated[dir] && current?.dir != dir {
+                    if dir == 0 { http.clientGap() } else { http.serverGap() }
+                }
+                if let (d, _, sg) = current, d == dir {
+                    sg.forEachChunk { piece in if dir == 0 { http.feedClient(piece) } else { http.feedServer(piece) } }
+                }
+                if dir == 0 { noteRequestTimes(app, http: http, base: 0, time: { _ in app.firstByteTime[0] }) }
+            }
+            app.http = http
+            writer.setApplication(flow, app: "http", host: http.transactions.first?.request?.header("host"))
+            return
+        }
+        if client.starts(with: Array("SSH-".utf8)) || server.starts(with: Array("SSH-".utf8)) {
+            app.kind = .ssh
+            writer.setApplication(flow, app: "ssh", host: nil)
+            if sshComplete(app) || atEnd { writeSSH(flow, app, writer) }
+            return
+        }
+        let hello = client.withUnsafeBytes { TLS.findClientHello(in: $0) }
+        if let hello {
+            app.kind = .tls
+            writer.setApplication(flow, app: "tls", host: hello.hello.serverName)
+            if tlsComplete(app) || atEnd { writeTLS(flow, app, writer) }
+            return
+        }
+        // Given up once the client's first bytes are not recognised (the server's
+        // alone decide nothing while the client's are still to come).
+        if atEnd || client.count >= Self.window || (server.count >= Self.window && !client.isEmpty) || held > budget
+            || (app.cut[0] && app.cut[1]) {
+            app.kind = .none
+            release(app)
+        }
+    }
+
+    /// An HTTP request line begins the bytes: a method token, a space, a target.
+    static func looksLikeRequest(_ b: [UInt8]) -> Bool {
+        var i = 0
+        while i < b.count && i < 16 && b[i] >= 0x41 && b[i] <= 0x5a { i += 1 }
+        guard i >= 3, i < b.count, b[i] == 0x20, i + 1 < b.count, b[i + 1] != 0x20 else { return false }
+        let method = String(decoding: b[0..<i], as: UTF8.self)
+        return ["GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS", "CONNECT", "TRACE", "PATCH", "PROPFIND",
+                "PROPPATCH", "MKCOL", "COPY", "MOVE", "LOCK", "UNLOCK", "SEARCH", "REPORT"].contains(method)
+    }
+
+    // MARK: bytes
+
+    private func keepPrefix(_ app: ApplicationState, dir: Int, sg: ScatterGather, limit: Int) {
+        guard !app.cut[dir], app.prefix[dir].count < limit, held < budget else {
+            app.truncated[dir] = true
+            return
+        }
+        if app.firstByteTime[dir] == nil { app.firstByteTime[dir] = sg.captureInfo(at: 0).timestamp }
+        var room = limit - app.prefix[dir].count
+        let before = app.prefix[dir].count
+        sg.forEachChunk { piece in
+            let n = min(room, piece.count)
+            if n < piece.count { app.truncated[dir] = true }
+            guard n > 0 else { return }
+            app.prefix[dir].append(contentsOf: UnsafeRawBufferPointer(rebasing: piece[0..<n]))
+            room -= n
+        }
+        held += app.prefix[dir].count - before
+    }
+
+    private func feedHTTP(_ app: ApplicationState, dir: Int, sg: ScatterGather, flow: FlowState) {
+        guard var http = app.http else { return }
+        let base = dir == 0 ? http.client.offset : http.server.offset
+        sg.forEachChunk { piece in
+            if dir == 0 { http.feedClient(piece) } else { http.feedServer(piece) }
+        }
+        if dir == 0 {
+            noteRequestTimes(app, http: http, base: base) { offset in sg.captureInfo(at: Int(offset)).timestamp }
+        }
+        app.http = http
+    }
+
+    /// Times of the requests whose first byte was in the bytes just fed (from `base` on).
+    private func noteRequestTimes(_ app: ApplicationState, http: HTTPConnection, base: Int64, time: (Int64) -> Int64?) {
+        for t in http.transactions.reversed() {
+            guard let r = t.request else { continue }
+            if app.requestTimes[t.depth] != nil { break }
+            if r.start >= base, let ts = time(r.start - base) { app.requestTimes[t.depth] = ts }
+        }
+    }
+
+    private func release(_ app: ApplicationState) {
+        held -= app.prefix[0].count + app.prefix[1].count
+        app.prefix = PerDirection([])
+    }
+
+    // MARK: TLS
+
+    /// Whether the handshake shows all it will in the clear: the server's flight
+    /// went on to encrypted records (and, for TLS 1.3, the client's too), or the
+    /// kept bytes are full or cut.
+    private func tlsComplete(_ app: ApplicationState) -> Bool {
+        if app.prefix[1].count >= Self.tlsServerWindow || app.cut[1] { return true }
+        guard let flight = app.prefix[1].withUnsafeBytes({ TLS.serverFlight(in: $0) }),
+              flight.changeCipherSpec || flight.applicationData else { return false }
+        guard flight.hello.version >= 0x0304 else { return true }
+        if app.prefix[0].count >= Self.window || app.cut[0] { return true }
+        guard let at = app.prefix[0].withUnsafeBytes({ TLS.findClientHello(in: $0)?.offset }) else { return true }
+        return Self.hasEncryptedRecord(app.prefix[0], after: at)
+    }
+
+    private func writeTLS(_ flow: FlowState, _ app: ApplicationState, _ writer: ArchiveWriter) {
+        app.recorded = true
+        guard let (at, hello) = app.prefix[0].withUnsafeBytes({ TLS.findClientHello(in: $0) }) else { return }
+        let flight = app.prefix[1].withUnsafeBytes { TLS.serverFlight(in: $0) }
+        var row = ArchiveWriter.TLSRow(flowID: flow.handle.id)
+        row.ts = app.firstByteTime[0]
+        row.serverName = hello.serverName
+        row.alpnOffered = hello.alpn.isEmpty ? nil : "[" + hello.alpn.map { Self.json(String(decoding: $0, as: UTF8.self)) }.joined(separator: ",") + "]"
+        row.ja3 = MD5.hex(TLS.ja3String(hello))
+        row.ja4 = TLS.ja4(hello) { String(SHA256.hex(Array($0.utf8)).prefix(12)) }
+        row.clientVersion = TLS.versionName(hello.offeredVersion)
+        if let flight {
+            let s = flight.hello
+            row.version = TLS.versionName(s.version)
+            row.cipher = TLS.cipherSuiteNames[s.cipherSuite] ?? "0x" + String(s.cipherSuite, radix: 16)
+            if let group = s.keyShareGroup ?? flight.keyExchangeGroup {
+                row.curve = TLS.groupNames[group] ?? "0x" + String(group, radix: 16)
+            }
+            row.nextProtocol = s.alpn.map { String(decoding: $0, as: UTF8.self) }
+            row.ja3s = MD5.hex(TLS.ja3sString(s))
+            row.resumed = s.acceptedPSK || (!s.sessionID.isEmpty && s.sessionID == hello.sessionID)
+            if s.version >= 0x0304 {
+                // TLS 1.3 encrypts the rest of the handshake: established once both sides sent encrypted records
+                row.established = flight.applicationData && Self.hasEncryptedRecord(app.prefix[0], after: at)
+            } else {
+                row.established = flight.changeCipherSpec
+            }
+            if !flight.certificates.isEmpty {
+                row.certChain = "[" + flight.certificates.map { "\"" + SHA256.hex($0) + "\"" }.joined(separator: ",") + "]"
+            }
+        }
+        writer.addTLS(row)
+    }
+
+    /// Whether a record of type 23 (encrypted) follows the handshake record at `start`.
+    static func hasEncryptedRecord(_ bytes: [UInt8], after start: Int) -> Bool {
+        var p = start
+        while p + 5 <= bytes.count {
+            if bytes[p] == 23 { return true }
+            guard bytes[p + 1] == 3 else { return false }
+            p += 5 + (Int(bytes[p + 3]) << 8 | Int(bytes[p + 4]))
+        }
+        return false
+    }
+
+    // MARK: SSH
+
+    private func sshComplete(_ app: ApplicationState) -> Bool {
+        for dir in 0..<2 {
+            let done = app.prefix[dir].withUnsafeBytes { b in
+                SSH.identification(in: b).map { SSH.kexInit(in: b, from: $0.end) != nil } ?? false
+            }
+            if !done && !app.cut[dir] && app.prefix[dir].count < Self.window { return false }
+        }
+        return true
+    }
+
+    private func writeSSH(_ flow: FlowState, _ app: ApplicationState, _ writer: ArchiveWriter) {
+        app.recorded = true
+        var ids = PerDirection<SSHIdentification?>(nil)
+        var kex = PerDirection<SSHKexInit?>(nil)
+        for dir in 0..<2 {
+            app.prefix[dir].withUnsafeBytes { b in
+                ids[dir] = SSH.identification(in: b)
+                kex[dir] = ids[dir].flatMap { SSH.kexInit(in: b, from: $0.end) }
+            }
+        }
+        guard ids[0] != nil || ids[1] != nil else { return }
+        var row = ArchiveWriter.SSHRow(flowID: flow.handle.id)
+        row.client = ids[0]?.line
+        row.server = ids[1]?.line
+        row.version = (ids[1] ?? ids[0])?.protocolVersion
+        row.clientSoftware = ids[0]?.software
+        row.serverSoftware = ids[1]?.software
+        if let k = kex[0] {
+            row.hasshString = SSH.hasshString(k)
+            row.hassh = row.hasshString.map(MD5.hex)
+        }
+        if let k = kex[1] {
+            row.hasshServerString = SSH.hasshServerString(k)
+            row.hasshServer = row.hasshServerString.map(MD5.hex)
+        }
+        if let c = kex[0], let s = kex[1] {
+            row.kex = SSH.chosen(client: c.kex, server: s.kex)
+            row.hostKey = SSH.chosen(client: c.hostKey, server: s.hostKey)
+            row.cipher = SSH.chosen(client: c.encryptionClientToServer, server: s.encryptionClientToServer)
+            row.mac = SSH.chosen(client: c.macClientToServer, server: s.macClientToServer)
+            row.compression = SSH.chosen(client: c.compressionClientToServer, server: s.compressionClientToServer)
+        }
+        writer.addSSH(row)
+    }
+
+    // MARK: HTTP
+
+    private func writeHTTP(_ flow: FlowState, _ app: ApplicationState, _ writer: ArchiveWriter, final: Bool) {
+        guard let http = app.http else { return }
+        let all = http.transactions
+        // Mid-flow, only transactions whose successor's response began are surely complete.
+        let upTo = final ? all.count : max(app.httpWritten, all.count - 16)
+        guard upTo > app.httpWritten else { return }
+        for t in all[app.httpWritten..<upTo] {
+            writer.addHTTP(flowID: flow.handle.id, t, ts: app.requestTimes[t.depth])
+            app.requestTimes[t.depth] = nil
+        }
+        // The parser forgets what was written; depths go on counting.
+        app.http?.forget(upTo)
+        app.httpWritten = 0
+    }
+
+    static func json(_ s: String) -> String {
+        var out = "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if u.value < 0x20 { out += "\\u" + String(repeating: "0", count: 4 - String(u.value, radix: 16).count) + String(u.value, radix: 16) } else { out.unicodeScalars.append(u) }
+            }
+        }
+        return out + "\""
+    }
+}
