@@ -52,6 +52,15 @@ public struct FlowFilter: Sendable, Equatable {
     public var connStates: [String] = []
     /// Text the flow's encapsulation chain must contain (`vxlan:4242`, `gre`, `192.0.2.10`).
     public var tunnel: String?
+    /// The application protocol ('http', 'tls', 'ssh'); the TLS server name; an
+    /// HTTP request's Host; a TLS client's JA3 or JA4 (all exact, names without case).
+    public var app: String?
+    public var sni: String?
+    public var httpHost: String?
+    public var ja3: String?
+    public var ja4: String?
+
+    var usesApplications: Bool { app != nil || sni != nil || httpHost != nil || ja3 != nil || ja4 != nil }
 
     public init() {}
 
@@ -94,6 +103,17 @@ public struct FlowFilter: Sendable, Equatable {
         if withGaps { terms.append("f.gaps > 0") }
         if ended { terms.append("f.c2s_closed = 1 AND f.s2c_closed = 1") }
         if let tunnel { terms.append("instr(f.encapsulation, ?) > 0"); values.append(.text(tunnel)) }
+        if let app { terms.append("f.app = ?"); values.append(.text(app.lowercased())) }
+        if let sni {
+            terms.append("f.id IN (SELECT flow_id FROM tls WHERE server_name = ? COLLATE NOCASE)")
+            values.append(.text(sni))
+        }
+        if let httpHost {
+            terms.append("f.id IN (SELECT flow_id FROM http WHERE host = ? COLLATE NOCASE)")
+            values.append(.text(httpHost))
+        }
+        if let ja3 { terms.append("f.id IN (SELECT flow_id FROM tls WHERE ja3 = ?)"); values.append(.text(ja3.lowercased())) }
+        if let ja4 { terms.append("f.id IN (SELECT flow_id FROM tls WHERE ja4 = ?)"); values.append(.text(ja4)) }
         if !connStates.isEmpty {
             terms.append("f.conn_state IN (" + Array(repeating: "?", count: connStates.count).joined(separator: ", ") + ")")
             values += connStates.map { .text($0) }

@@ -35,6 +35,9 @@ public struct FlowRecord: Sendable, Equatable {
     public var overlapBytes: Int = 0
     /// The tunnels around the packet that opened it (migration 0005), e.g. `vxlan:4242 192.0.2.10>192.0.2.20`.
     public var encapsulation: String?
+    /// The application protocol recognised (migration 0007: 'http', 'tls', 'ssh') and its host (HTTP Host or TLS SNI).
+    public var app: String?
+    public var appHost: String?
 
     /// The readable state: from Zeek's code, or (archives before 0004) from the closed flags.
     public var state: String {
@@ -59,11 +62,13 @@ public final class FlowQuery {
     /// Whether the archive has migration 0004's connection columns, and 0005's encapsulation.
     let hasConnections: Bool
     let hasEncapsulation: Bool
+    let hasApplications: Bool
 
     public init(archive: Archive) {
         connection = archive.connection
         hasConnections = archive.version >= 4
         hasEncapsulation = archive.version >= 5
+        hasApplications = archive.version >= 7
     }
 
     static let baseColumns = """
@@ -84,6 +89,7 @@ public final class FlowQuery {
     var columns: String {
         Self.baseColumns + ", " + (hasConnections ? Self.connectionColumns : Self.olderColumns)
             + (hasEncapsulation ? ", f.encapsulation" : ", NULL")
+            + (hasApplications ? ", f.app, f.app_host" : ", NULL, NULL")
     }
 
     /// The flows matching `filter` (and containing `needle` in either direction,
@@ -117,6 +123,9 @@ public final class FlowQuery {
         if !filter.connStates.isEmpty && !hasConnections {
             throw QueryError("--state: this archive has no connection states (schema version before 4); `flowdb ingest` upgrades it, and connections ingested after that have them")
         }
+        if filter.usesApplications && !hasApplications {
+            throw QueryError("--app, --sni, --http-host, --ja3, --ja4: this archive records no application protocols (schema version before 7); `flowdb ingest` upgrades it, and captures ingested after that have them")
+        }
         if filter.tunnel != nil && !hasEncapsulation {
             throw QueryError("--tunnel: this archive records no encapsulations (schema version before 5); `flowdb ingest` upgrades it")
         }
@@ -143,7 +152,7 @@ public final class FlowQuery {
                           c2sClosed: s.int(16) != 0, s2cClosed: s.int(17) != 0, complete: s.int(18) != 0,
                           connState: s.text(19), history: s.text(20), c2sPackets: optional(21), s2cPackets: optional(22),
                           c2sIPBytes: optional(23), s2cIPBytes: optional(24), c2sMissed: s.int(25), s2cMissed: s.int(26),
-                          overlapBytes: s.int(27), encapsulation: s.text(28))
+                          overlapBytes: s.int(27), encapsulation: s.text(28), app: s.text(29), appHost: s.text(30))
     }
 }
 

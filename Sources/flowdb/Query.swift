@@ -51,6 +51,16 @@ struct QueryCommand: ParsableCommand {
     var states: [String] = []
     @Option(help: ArgumentHelp("Flows whose encapsulation chain contains this text (e.g. vxlan:4242, gre:77, 192.0.2.10).", valueName: "text"))
     var tunnel: String?
+    @Option(help: ArgumentHelp("Flows of this application protocol, recognised by content: http, tls or ssh.", valueName: "app"))
+    var app: String?
+    @Option(help: ArgumentHelp("TLS connections whose ClientHello named this server (SNI), without case.", valueName: "name"))
+    var sni: String?
+    @Option(help: ArgumentHelp("HTTP connections with a request for this Host, without case.", valueName: "host"))
+    var httpHost: String?
+    @Option(help: ArgumentHelp("TLS connections whose ClientHello has this JA3 hash.", valueName: "md5"))
+    var ja3: String?
+    @Option(help: ArgumentHelp("TLS connections whose ClientHello has this JA4 fingerprint.", valueName: "ja4"))
+    var ja4: String?
     @Option(help: "List at most N flows (default: 100 on a terminal, all in a pipe; 0: all).") var limit: Int?
 
     @Flag(help: "One JSON object per line (--format json).") var json = false
@@ -81,6 +91,7 @@ struct QueryCommand: ParsableCommand {
         if dir != nil && show != .raw { throw ValidationError("--dir goes with --show raw") }
         if contains != nil && containsHex != nil { throw ValidationError("give --contains or --contains-hex, not both") }
         if let limit, limit < 0 { throw ValidationError("--limit must not be negative") }
+        if let app, !["http", "tls", "ssh"].contains(app.lowercased()) { throw ValidationError("--app: one of http, tls, ssh") }
         if pcap != nil && (show != nil || extract != nil) { throw ValidationError("--pcap goes without --show and --extract") }
         if pcap == "" { throw ValidationError("--pcap needs a file name, or - for standard output") }
         if (noVerify || !captureDirs.isEmpty) && pcap == nil && extract == nil {
@@ -121,6 +132,11 @@ struct QueryCommand: ParsableCommand {
         }
         f.connStates = codes
         f.tunnel = tunnel
+        f.app = app
+        f.sni = sni
+        f.httpHost = httpHost
+        f.ja3 = ja3
+        f.ja4 = ja4
         return f
     }
 
