@@ -154,6 +154,13 @@ final class ApplicationRecorder {
             if tlsComplete(app) || atEnd { writeTLS(flow, app, writer) }
             return
         }
+        // Bytes that begin neither a TLS record, nor SOCKS, nor a line of text
+        // (HTTP, SSH, SMTP, IMAP, POP3, FTP before STARTTLS) are none of these.
+        if !Self.plausible(client) || (client.isEmpty && !Self.plausible(server)) {
+            app.kind = .none
+            release(app)
+            return
+        }
         // Given up once the client's first bytes are not recognised (the server's
         // alone decide nothing while the client's are still to come).
         if atEnd || client.count >= Self.window || (server.count >= Self.window && !client.isEmpty) || held > budget
@@ -161,6 +168,14 @@ final class ApplicationRecorder {
             app.kind = .none
             release(app)
         }
+    }
+
+    /// Whether the first bytes could begin a protocol recognised here (or a
+    /// preamble before TLS): a TLS record, SOCKS 4 or 5, or printable text.
+    static func plausible(_ b: [UInt8]) -> Bool {
+        guard let first = b.first else { return true }
+        if first == 0x16 || first == 0x04 || first == 0x05 { return true }
+        return b.prefix(16).allSatisfy { ($0 >= 0x20 && $0 < 0x7f) || $0 == 0x0d || $0 == 0x0a || $0 == 0x09 }
     }
 
     /// An HTTP request line begins the bytes: a method token, a space, a target.
