@@ -59,8 +59,14 @@ public struct FlowFilter: Sendable, Equatable {
     public var httpHost: String?
     public var ja3: String?
     public var ja4: String?
+    /// HTTP transactions: a substring of the URI, the method, the status code.
+    public var uri: String?
+    public var method: String?
+    public var status: Int?
 
-    var usesApplications: Bool { app != nil || sni != nil || httpHost != nil || ja3 != nil || ja4 != nil }
+    var usesApplications: Bool {
+        app != nil || sni != nil || httpHost != nil || ja3 != nil || ja4 != nil || uri != nil || method != nil || status != nil
+    }
 
     public init() {}
 
@@ -114,6 +120,14 @@ public struct FlowFilter: Sendable, Equatable {
         }
         if let ja3 { terms.append("f.id IN (SELECT flow_id FROM tls WHERE ja3 = ?)"); values.append(.text(ja3.lowercased())) }
         if let ja4 { terms.append("f.id IN (SELECT flow_id FROM tls WHERE ja4 = ?)"); values.append(.text(ja4)) }
+        if uri != nil || method != nil || status != nil {
+            // one transaction must match them all
+            var http: [String] = []
+            if let uri { http.append("instr(uri, ?) > 0"); values.append(.text(uri)) }
+            if let method { http.append("method = ?"); values.append(.text(method.uppercased())) }
+            if let status { http.append("status_code = ?"); values.append(.integer(Int64(status))) }
+            terms.append("f.id IN (SELECT flow_id FROM http WHERE \(http.joined(separator: " AND ")))")
+        }
         if !connStates.isEmpty {
             terms.append("f.conn_state IN (" + Array(repeating: "?", count: connStates.count).joined(separator: ", ") + ")")
             values += connStates.map { .text($0) }

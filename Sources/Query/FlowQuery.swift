@@ -124,7 +124,7 @@ public final class FlowQuery {
             throw QueryError("--state: this archive has no connection states (schema version before 4); `flowdb ingest` upgrades it, and connections ingested after that have them")
         }
         if filter.usesApplications && !hasApplications {
-            throw QueryError("--app, --sni, --http-host, --ja3, --ja4: this archive records no application protocols (schema version before 7); `flowdb ingest` upgrades it, and captures ingested after that have them")
+            throw QueryError("--app, --sni, --http-host, --ja3, --ja4, --uri, --method, --status: this archive records no application protocols (schema version before 7); `flowdb ingest` upgrades it, and captures ingested after that have them")
         }
         if filter.tunnel != nil && !hasEncapsulation {
             throw QueryError("--tunnel: this archive records no encapsulations (schema version before 5); `flowdb ingest` upgrades it")

@@ -61,6 +61,12 @@ struct QueryCommand: ParsableCommand {
     var ja3: String?
     @Option(help: ArgumentHelp("TLS connections whose ClientHello has this JA4 fingerprint.", valueName: "ja4"))
     var ja4: String?
+    @Option(help: ArgumentHelp("HTTP connections with a request whose URI contains this text.", valueName: "text"))
+    var uri: String?
+    @Option(help: ArgumentHelp("HTTP connections with a request of this method (GET, POST, ...).", valueName: "method"))
+    var method: String?
+    @Option(help: ArgumentHelp("HTTP connections with a response of this status code.", valueName: "code"))
+    var status: Int?
     @Option(help: "List at most N flows (default: 100 on a terminal, all in a pipe; 0: all).") var limit: Int?
 
     @Flag(help: "One JSON object per line (--format json).") var json = false
@@ -137,6 +143,9 @@ struct QueryCommand: ParsableCommand {
         f.httpHost = httpHost
         f.ja3 = ja3
         f.ja4 = ja4
+        f.uri = uri
+        f.method = method
+        f.status = status
         return f
     }
 

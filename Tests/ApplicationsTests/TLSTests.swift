@@ -187,3 +187,28 @@ func sha256Prefix(_ text: String) -> String { String(SHA256.hex(Array(text.utf8)
                      "06046964c022c6407d15a27b12a6a4fb", try SSHTests.serverHASSH(), "curve25519-sha256", "chacha20-poly1305@openssh.com"]])
     }
 }
+
+/// The query filters on what was said.
+@Suite struct ApplicationQueryTests {
+    @Test func filtersSelectByApplicationFields() throws {
+        let db = Paths.temporaryDirectory() + "/a.sqlite"
+        _ = try Ingestor(path: db, options: IngestOptions()).run(paths: [
+            Paths.capture("ja4/http1.pcapng"), Paths.capture("ja4/http1-with-cookies.pcapng"),
+            Paths.capture("ja4/tls-handshake.pcapng"), Paths.capture("ja4/ssh.pcapng")])
+        let archive = try Archive(path: db, create: false)
+        func count(_ change: (inout FlowFilter) -> Void) throws -> Int {
+            var f = FlowFilter()
+            change(&f)
+            return try FlowQuery(archive: archive).flows(f).flows.count
+        }
+        #expect(try count { $0.app = "ssh" } == 1)
+        #expect(try count { $0.app = "tls" } == 59)
+        #expect(try count { $0.app = "http" } == 57)
+        #expect(try count { $0.sni = "WWW.GOOGLE.COM" } == 1)
+        #expect(try count { $0.httpHost = "localhost:8000" } == 1)
+        #expect(try count { $0.ja4 = "t13d1516h2_8daaf6152771_e5627efa2ab1" } == 54)
+        #expect(try count { $0.uri = "inform" } == 26)
+        #expect(try count { $0.method = "get"; $0.status = 200 } == 19)
+        #expect(try count { $0.method = "POST"; $0.status = 404 } == 0)
+    }
+}
