@@ -27,7 +27,7 @@ build: deps
 	swift build -c release --product flowdb
 
 demo: build
-	@rm -f demo.sqlite demo.sqlite.ingest-lock
+	@rm -f demo.sqlite demo.sqlite.ingest-lock demo-flow8.pcap demo-flow8.pcap.custody.json
 	@echo "== flowdb ingest --db demo.sqlite $(SAMPLE)"
 	@$(FLOWDB) ingest --db demo.sqlite $(SAMPLE)
 	@echo; echo "== flowdb query --db demo.sqlite   (one flow per connection, Zeek's state and history)"
@@ -36,6 +36,8 @@ demo: build
 	@$(FLOWDB) query --db demo.sqlite --flow 1 --show hex | head -4
 	@echo; echo "== flowdb query --db demo.sqlite --state reset --format zeek   (a Zeek conn.log)"
 	@$(FLOWDB) query --db demo.sqlite --state reset --format zeek
+	@echo; echo "== flowdb query --db demo.sqlite --flow 8 --pcap demo-flow8.pcap   (its original packets, for Wireshark)"
+	@$(FLOWDB) query --db demo.sqlite --flow 8 --pcap demo-flow8.pcap
 	@echo; echo "== sqlite3 demo.sqlite: the biggest conversations"
 	@sqlite3 -header -column demo.sqlite "SELECT id, start, client, server, c2s_bytes, s2c_bytes, packets, state, conn_state, history FROM flows ORDER BY c2s_bytes + s2c_bytes DESC LIMIT 5;"
 	@echo; echo "== sqlite3 demo.sqlite: the captures"
