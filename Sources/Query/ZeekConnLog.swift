@@ -6,8 +6,9 @@ import Glibc
 /// (`#separator`, `#fields`, `#types`, ...), one line per flow, and `#close`, so
 /// that `zeek-cut` and the tools built on Zeek logs read it unchanged.
 ///
-/// What flowdb cannot know, it leaves unset (`-`) as Zeek does by default: the
-/// service (no protocol detection), local_orig/local_resp (no Site::local_nets),
+/// `service` is the protocol recognised in the flow's bytes (http, ssl, ssh).
+/// What flowdb cannot know, it leaves unset (`-`) as Zeek does by default:
+/// local_orig/local_resp (no Site::local_nets),
 /// tunnel parents. `orig_bytes`/`resp_bytes` are the bytes reassembled plus the
 /// bytes in known gaps (Zeek counts by sequence numbers, which includes gaps).
 public enum ZeekConnLog {
@@ -42,7 +43,7 @@ public enum ZeekConnLog {
             time(f.firstTimestamp),
             uid(flowID: f.id),
             f.clientIP, String(f.clientPort), f.serverIP, String(f.serverPort),
-            "tcp", unset,
+            "tcp", f.app.map { $0 == "tls" ? "ssl" : $0 } ?? unset,
             timed ? time(duration) : unset,
             timed ? String(f.c2sBytes + f.c2sMissed) : unset,
             timed ? String(f.s2cBytes + f.s2cMissed) : unset,

@@ -86,6 +86,12 @@ struct QueryCommand: ParsableCommand {
     var noVerify = false
     @Option(name: .customLong("capture-dir"), help: ArgumentHelp("With --pcap or --extract: look for capture files in this directory, by file name, before their recorded paths (repeatable).", valueName: "dir"))
     var captureDirs: [String] = []
+    @Flag(help: "List the HTTP transactions of the selected flows, like Zeek's http.log (with --format: table, json, csv, zeek).")
+    var http = false
+    @Flag(help: "List the TLS handshakes of the selected flows, like Zeek's ssl.log.")
+    var tls = false
+    @Flag(help: "List the SSH connections among the selected flows, like Zeek's ssh.log.")
+    var ssh = false
     @Flag(help: "Print SQLite's plan for selecting the flows (EXPLAIN QUERY PLAN) instead of results.") var explain = false
 
     func validate() throws {
@@ -99,6 +105,10 @@ struct QueryCommand: ParsableCommand {
         if let limit, limit < 0 { throw ValidationError("--limit must not be negative") }
         if let app, !["http", "tls", "ssh"].contains(app.lowercased()) { throw ValidationError("--app: one of http, tls, ssh") }
         if pcap != nil && (show != nil || extract != nil) { throw ValidationError("--pcap goes without --show and --extract") }
+        if [http, tls, ssh].filter({ $0 }).count > 1 { throw ValidationError("give one of --http, --tls and --ssh") }
+        if (http || tls || ssh) && (show != nil || extract != nil || pcap != nil) {
+            throw ValidationError("--http, --tls and --ssh list; they go without --show, --extract and --pcap")
+        }
         if pcap == "" { throw ValidationError("--pcap needs a file name, or - for standard output") }
         if (noVerify || !captureDirs.isEmpty) && pcap == nil && extract == nil {
             throw ValidationError("--no-verify and --capture-dir go with --pcap or --extract")
@@ -184,7 +194,21 @@ struct QueryCommand: ParsableCommand {
                 printError("no flows match")
                 return
             }
-            if let pcap {
+            if let log = http ? ApplicationLog.http : tls ? ApplicationLog.tls : ssh ? ApplicationLog.ssh : nil {
+                let rows = try log.rows(archive: store, flowIDs: found.map(\.id))
+                switch format ?? (json ? .json : csv ? .csv : .table) {
+                case .json: for r in rows { out.write(log.jsonLine(r)) }
+                case .csv:
+                    out.write(log.csvHeader)
+                    for r in rows { out.write(log.csvLine(r)) }
+                case .zeek:
+                    out.write(log.zeekHeader(openedAt: Int(time(nil))))
+                    for r in rows { out.write(log.zeekLine(r)) }
+                    out.write(ZeekConnLog.footer(closedAt: Int(time(nil))))
+                case .table:
+                    if rows.isEmpty { printError("no \(log.rawValue) rows for the \(found.count) flow(s) selected") } else { out.write(log.table(rows)) }
+                }
+            } else if let pcap {
                 try exportPackets(found.map(\.id), from: store, to: pcap)
             } else if let directory = extract {
                 let reader = try FlowReader(archive: store)

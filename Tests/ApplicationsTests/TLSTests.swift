@@ -210,5 +210,23 @@ func sha256Prefix(_ text: String) -> String { String(SHA256.hex(Array(text.utf8)
         #expect(try count { $0.uri = "inform" } == 26)
         #expect(try count { $0.method = "get"; $0.status = 200 } == 19)
         #expect(try count { $0.method = "POST"; $0.status = 404 } == 0)
+
+        // The listings, like Zeek's logs
+        let google = try FlowQuery(archive: archive).flows({ var f = FlowFilter(); f.sni = "www.google.com"; return f }()).flows.map(\.id)
+        let tls = try ApplicationLog.tls.rows(archive: archive, flowIDs: google)
+        #expect(tls.count == 1)
+        let line = ApplicationLog.tls.zeekLine(tls[0]).dropLast().split(separator: "\t", omittingEmptySubsequences: false)
+        #expect(line.count == 17)
+        #expect(Array(line[6...9]) == ["TLSv1.3", "TLS_AES_128_GCM_SHA256", "x25519", "www.google.com"])
+        #expect(line[16] == "t13d1516h2_8daaf6152771_e5627efa2ab1")
+        #expect(ApplicationLog.tls.zeekHeader(openedAt: 0).contains("#path\tssl\n#open"))
+        let http = try ApplicationLog.http.rows(archive: archive, flowIDs: try FlowQuery(archive: archive).flows({
+            var f = FlowFilter(); f.httpHost = "localhost:8000"; return f }()).flows.map(\.id))
+        #expect(http.count == 1)
+        #expect(ApplicationLog.http.jsonLine(http[0]).contains(#""trans_depth":1,"method":"GET","host":"localhost:8000","uri":"/","referrer":"https://fake.example","version":"1.1","user_agent":"curl/8.1.2"#))
+        #expect(ApplicationLog.http.csvHeader.hasPrefix("ts,flow_id,client_ip,client_port,server_ip,server_port,trans_depth,method,host,uri"))
+        let ssh = try ApplicationLog.ssh.rows(archive: archive, flowIDs: try FlowQuery(archive: archive).flows({
+            var f = FlowFilter(); f.app = "ssh"; return f }()).flows.map(\.id))
+        #expect(ApplicationLog.ssh.table(ssh).split(separator: "\n").count == 2)
     }
 }

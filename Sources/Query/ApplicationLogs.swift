@@ -1,0 +1,169 @@
+import Store
+
+/// The `http`, `tls` and `ssh` rows of selected flows, listed like Zeek's
+/// http.log, ssl.log and ssh.log: as a table, JSON lines, CSV, or Zeek's
+/// tab-separated format with Zeek's field names (`--format zeek`, for zeek-cut).
+public enum ApplicationLog: String, Sendable, CaseIterable {
+    case http, tls, ssh
+
+    /// Zeek's log path for it.
+    var zeekPath: String { self == .tls ? "ssl" : rawValue }
+
+    /// One column: its name in JSON/CSV, its Zeek field name and type, and its SQL.
+    struct Column {
+        var name: String, zeek: String, type: String, sql: String
+    }
+
+    static let id: [Column] = [
+        Column(name: "flow_id", zeek: "uid", type: "string", sql: "f.id"),
+        Column(name: "client_ip", zeek: "id.orig_h", type: "addr", sql: "f.client_ip"),
+        Column(name: "client_port", zeek: "id.orig_p", type: "port", sql: "f.client_port"),
+        Column(name: "server_ip", zeek: "id.resp_h", type: "addr", sql: "f.server_ip"),
+        Column(name: "server_port", zeek: "id.resp_p", type: "port", sql: "f.server_port"),
+    ]
+
+    var columns: [Column] {
+        switch self {
+        case .http:
+            [Column(name: "ts", zeek: "ts", type: "time", sql: "coalesce(t.ts, f.first_ts)")] + Self.id + [
+                Column(name: "trans_depth", zeek: "trans_depth", type: "count", sql: "t.trans_depth"),
+                Column(name: "method", zeek: "method", type: "string", sql: "t.method"),
+                Column(name: "host", zeek: "host", type: "string", sql: "t.host"),
+                Column(name: "uri", zeek: "uri", type: "string", sql: "t.uri"),
+                Column(name: "referrer", zeek: "referrer", type: "string", sql: "t.referrer"),
+                Column(name: "version", zeek: "version", type: "string", sql: "t.version"),
+                Column(name: "user_agent", zeek: "user_agent", type: "string", sql: "t.user_agent"),
+                Column(name: "origin", zeek: "origin", type: "string", sql: "t.origin"),
+                Column(name: "request_body_len", zeek: "request_body_len", type: "count", sql: "t.request_body_len"),
+                Column(name: "response_body_len", zeek: "response_body_len", type: "count", sql: "t.response_body_len"),
+                Column(name: "status_code", zeek: "status_code", type: "count", sql: "t.status_code"),
+                Column(name: "status_msg", zeek: "status_msg", type: "string", sql: "t.status_msg"),
+                Column(name: "request_content_type", zeek: "orig_mime_types", type: "vector[string]", sql: "t.request_content_type"),
+                Column(name: "response_content_type", zeek: "resp_mime_types", type: "vector[string]", sql: "t.response_content_type"),
+                Column(name: "incomplete", zeek: "incomplete", type: "bool", sql: "t.incomplete"),
+            ]
+        case .tls:
+            [Column(name: "ts", zeek: "ts", type: "time", sql: "coalesce(t.ts, f.first_ts)")] + Self.id + [
+                Column(name: "version", zeek: "version", type: "string", sql: "t.version"),
+                Column(name: "cipher", zeek: "cipher", type: "string", sql: "t.cipher"),
+                Column(name: "curve", zeek: "curve", type: "string", sql: "t.curve"),
+                Column(name: "server_name", zeek: "server_name", type: "string", sql: "t.server_name"),
+                Column(name: "resumed", zeek: "resumed", type: "bool", sql: "t.resumed"),
+                Column(name: "next_protocol", zeek: "next_protocol", type: "string", sql: "t.next_protocol"),
+                Column(name: "established", zeek: "established", type: "bool", sql: "t.established"),
+                Column(name: "alpn_offered", zeek: "alpn_offered", type: "string", sql: "t.alpn_offered"),
+                Column(name: "ja3", zeek: "ja3", type: "string", sql: "t.ja3"),
+                Column(name: "ja3s", zeek: "ja3s", type: "string", sql: "t.ja3s"),
+                Column(name: "ja4", zeek: "ja4", type: "string", sql: "t.ja4"),
+            ]
+        case .ssh:
+            [Column(name: "ts", zeek: "ts", type: "time", sql: "f.first_ts")] + Self.id + [
+                Column(name: "version", zeek: "version", type: "string", sql: "t.version"),
+                Column(name: "client", zeek: "client", type: "string", sql: "t.client"),
+                Column(name: "server", zeek: "server", type: "string", sql: "t.server"),
+                Column(name: "cipher_alg", zeek: "cipher_alg", type: "string", sql: "t.cipher_alg"),
+                Column(name: "mac_alg", zeek: "mac_alg", type: "string", sql: "t.mac_alg"),
+                Column(name: "compression_alg", zeek: "compression_alg", type: "string", sql: "t.compression_alg"),
+                Column(name: "kex_alg", zeek: "kex_alg", type: "string", sql: "t.kex_alg"),
+                Column(name: "host_key_alg", zeek: "host_key_alg", type: "string", sql: "t.host_key_alg"),
+                Column(name: "hassh", zeek: "hassh", type: "string", sql: "t.hassh"),
+                Column(name: "hassh_server", zeek: "hasshServer", type: "string", sql: "t.hassh_server"),
+            ]
+        }
+    }
+
+    /// The columns the table shows (names of `columns`).
+    var tableColumns: [String] {
+        switch self {
+        case .http: ["flow_id", "trans_depth", "method", "host", "uri", "status_code", "request_body_len", "response_body_len"]
+        case .tls: ["flow_id", "version", "cipher", "server_name", "next_protocol", "ja4"]
+        case .ssh: ["flow_id", "client", "server", "kex_alg", "cipher_alg", "hassh"]
+        }
+    }
+
+    /// The rows of `flowIDs`, in flow and transaction order.
+    public func rows(archive: Archive, flowIDs: [Int64]) throws -> [[SQLiteValue]] {
+        guard archive.version >= 7 else {
+            throw QueryError("--\(rawValue): this archive records no application protocols (schema version \(archive.version)); `flowdb ingest` upgrades it, and captures ingested after that have them")
+        }
+        let order = self == .http ? " ORDER BY t.trans_depth" : ""
+        let s = try archive.connection.prepare("""
+            SELECT \(columns.map(\.sql).joined(separator: ", ")) FROM \(rawValue) AS t JOIN flow AS f ON f.id = t.flow_id
+            WHERE t.flow_id = ?\(order)
+            """)
+        var out: [[SQLiteValue]] = []
+        for id in flowIDs {
+            s.reset()
+            try s.bind(id, at: 1)
+            while try s.step() { out.append((0..<Int32(columns.count)).map { s.value($0) }) }
+        }
+        return out
+    }
+
+    // MARK: renderings
+
+    static func text(_ v: SQLiteValue) -> String? {
+        switch v {
+        case .null: nil
+        case .integer(let i): String(i)
+        case .real(let d): String(d)
+        case .text(let t): t
+        case .blob(let b): String(decoding: b, as: UTF8.self)
+        }
+    }
+
+    public func jsonLine(_ row: [SQLiteValue]) -> String {
+        let cells = zip(columns, row).map { c, v -> String in
+            let value: String
+            switch v {
+            case .null: value = "null"
+            case .integer(let i): value = c.type == "bool" ? (i != 0 ? "true" : "false") : String(i)
+            default: value = Formats.json(Self.text(v) ?? "")
+            }
+            return "\"\(c.name)\":\(value)"
+        }
+        return "{" + cells.joined(separator: ",") + "}\n"
+    }
+
+    public var csvHeader: String { columns.map(\.name).joined(separator: ",") + "\n" }
+
+    public func csvLine(_ row: [SQLiteValue]) -> String {
+        row.map { Formats.csv(Self.text($0) ?? "") }.joined(separator: ",") + "\n"
+    }
+
+    public func table(_ rows: [[SQLiteValue]]) -> String {
+        let indexes = tableColumns.compactMap { name in columns.firstIndex { $0.name == name } }
+        let header = indexes.map { columns[$0].name.uppercased() }
+        let body = rows.map { row in indexes.map { Self.text(row[$0]) ?? "-" } }
+        var widths = header.map(\.count)
+        for r in body { for (i, c) in r.enumerated() { widths[i] = max(widths[i], c.count) } }
+        func line(_ cells: [String]) -> String {
+            var out = ""
+            for (i, c) in cells.enumerated() {
+                out += c + (i == cells.count - 1 ? "" : String(repeating: " ", count: widths[i] - c.count + 2))
+            }
+            return out + "\n"
+        }
+        return line(header) + body.map(line).joined()
+    }
+
+    public func zeekHeader(openedAt now: Int) -> String {
+        "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\t\(zeekPath)\n"
+            + "#open\t\(ZeekConnLog.wallClock(now))\n#fields\t\(columns.map(\.zeek).joined(separator: "\t"))\n"
+            + "#types\t\(columns.map(\.type).joined(separator: "\t"))\n"
+    }
+
+    public func zeekLine(_ row: [SQLiteValue]) -> String {
+        zip(columns, row).map { c, v -> String in
+            switch (c.type, v) {
+            case (_, .null): return "-"
+            case ("time", .integer(let ns)): return ZeekConnLog.time(ns)
+            case ("string", .integer(let id)) where c.zeek == "uid": return ZeekConnLog.uid(flowID: id)
+            case ("bool", .integer(let b)): return b != 0 ? "T" : "F"
+            default:
+                let t = Self.text(v) ?? ""
+                return t.isEmpty ? "(empty)" : ZeekConnLog.escaped(t)
+            }
+        }.joined(separator: "\t") + "\n"
+    }
+}
