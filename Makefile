@@ -58,6 +58,14 @@ oracle-diff: oracle build
 	scripts/oracle-diff.py --flowdb $(FLOWDB) --oracle .build-oracle/gopacket-oracle $$(scripts/tcp-captures.sh) bench-data/realtraffic/*.pcap
 	scripts/oracle-diff.py --flowdb $(FLOWDB) --oracle .build-oracle/gopacket-oracle $$(scripts/tcp-captures.sh) bench-data/realtraffic/*.pcap -- --max-pages-per-conn 4
 
+# What was said: real HTTP and TLS made in network namespaces (root), ingested and
+# compared field by field with tshark.
+.PHONY: app-check
+app-check: build
+	mkdir -p bench-data/apps
+	[ -s bench-data/apps/app.pcap ] || scripts/make-app-traffic.sh bench-data/apps/app.pcap
+	scripts/app-check.py --flowdb $(FLOWDB) bench-data/apps/app.pcap
+
 # Connections as analysts count them, on the generated real traffic (loss, resets, port
 # reuse, IPv6, Linux cooked v2): one flow per real connection, SF / RSTO / RSTR, nothing else.
 .PHONY: conn-check

@@ -1,0 +1,178 @@
+#!/usr/bin/env python3
+"""Ingests captures and compares the archive's http and tls tables with what
+tshark reports for the same packets, field by field, connection by connection:
+
+  HTTP: method, uri, version, host, user_agent, referrer, status_code, status_msg,
+        response content type, request/response body length (Content-Length; for a
+        chunked body, the sum of tshark's http.chunk_size)
+  TLS:  server_name, version (negotiated), cipher, alpn_offered, next_protocol, ja3,
+        ja3s, certificate chain SHA-256 (TLS <= 1.2)
+
+Prints one line per field: agreed / compared, and every disagreement.
+usage: app-check.py [--flowdb BIN] CAPTURE...   (exit 0 when every field agrees)
+"""
+import argparse
+import collections
+import hashlib
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import tempfile
+
+
+def tshark(capture, display_filter, fields, occurrence="a"):
+    args = ["tshark", "-r", capture, "-Y", display_filter, "-T", "fields", "-E", "occurrence=" + occurrence,
+            "-E", "aggregator=|"]
+    for f in fields:
+        args += ["-e", f]
+    out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
+    return [dict(zip(fields, line.split("\t"))) for line in out.splitlines()]
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--flowdb", default=os.path.join(os.path.dirname(__file__), "..", ".build", "release", "flowdb"))
+    parser.add_argument("captures", nargs="+")
+    args = parser.parse_args()
+    agree = collections.Counter()
+    total = collections.Counter()
+    problems = []
+
+    def compare(field, ours, theirs, where):
+        total[field] += 1
+        if ours == theirs:
+            agree[field] += 1
+        else:
+            problems.append(f"{where}: {field}: flowdb {ours!r}, tshark {theirs!r}")
+
+    for capture in args.captures:
+        work = tempfile.mkdtemp()
+        db = os.path.join(work, "a.sqlite")
+        subprocess.run([args.flowdb, "ingest", "--quiet", "--db", db, capture], check=True)
+        con = sqlite3.connect(db)
+        key = lambda ip, port, sip, sport: f"{ip}:{port}>{sip}:{sport}"
+
+        # HTTP: tshark's messages in order per connection (client's view)
+        http_fields = ["ip.src", "tcp.srcport", "ip.dst", "tcp.dstport", "http.request.method", "http.request.uri",
+                       "http.request.version", "http.response.version", "http.host", "http.user_agent", "http.referer",
+                       "http.response.code", "http.response.phrase", "http.content_type", "http.content_length_header",
+                       "http.chunk_size", "http.request.line"]
+        requests, responses = collections.defaultdict(list), collections.defaultdict(list)
+        informational = collections.defaultdict(list)
+        for frame in tshark(capture, "http.request || http.response", http_fields):
+            # a frame may hold several messages (pipelining): tshark aggregates their fields with "|"
+            n = max(len(frame["http.request.method"].split("|")), len(frame["http.response.code"].split("|")))
+            for i in range(n):
+                m = {k: (v.split("|")[i] if len(v.split("|")) == n else v) for k, v in frame.items()}
+                if m["http.request.method"]:
+                    requests[key(m["ip.src"], m["tcp.srcport"], m["ip.dst"], m["tcp.dstport"])].append(m)
+                elif m["http.response.code"].startswith("1"):
+                    informational[key(m["ip.dst"], m["tcp.dstport"], m["ip.src"], m["tcp.srcport"])].append(m["http.response.code"])
+                else:
+                    responses[key(m["ip.dst"], m["tcp.dstport"], m["ip.src"], m["tcp.srcport"])].append(m)
+        rows = con.execute("""SELECT f.client_ip, f.client_port, f.server_ip, f.server_port, h.trans_depth, h.method, h.uri,
+                                     h.version, h.host, h.user_agent, h.referrer, h.status_code, h.status_msg,
+                                     h.response_content_type, h.request_body_len, h.response_body_len, h.request_headers,
+                                     h.response_headers, h.response_chunked, h.request_chunked, h.informational
+                              FROM http h JOIN flow f ON f.id = h.flow_id ORDER BY f.id, h.trans_depth""").fetchall()
+        ours = collections.defaultdict(list)
+        for r in rows:
+            ours[key(*r[:4])].append(r)
+        for conn in sorted(set(requests) | set(ours)):
+            theirs_q, theirs_r = requests.get(conn, []), responses.get(conn, [])
+            ours_q = [r for r in ours.get(conn, []) if r[5] is not None]
+            ours_r = [r for r in ours.get(conn, []) if r[11] is not None]
+            compare("http transactions", len(ours_q), len(theirs_q), conn)
+            for o, t in zip(ours_q, theirs_q):
+                where = f"{capture} {conn} #{o[4]}"
+                compare("http method", o[5], t["http.request.method"], where)
+                compare("http uri", o[6], t["http.request.uri"], where)
+                compare("http version", "HTTP/" + o[7], t["http.request.version"], where)
+                compare("http host", o[8] or "", t["http.host"], where)
+                compare("http user_agent", o[9] or "", t["http.user_agent"], where)
+                compare("http referrer", o[10] or "", t["http.referer"], where)
+                length = t["http.content_length_header"]
+                chunks = t["http.chunk_size"]
+                if length or chunks:
+                    compare("http request_body_len", o[14], int(length) if length else sum(int(c) for c in chunks.split("|")), where)
+            ours_informational = [c for r in ours.get(conn, []) if r[20] for c in json.loads(r[20])]
+            if ours_informational or informational.get(conn):
+                compare("http informational (1xx)", [str(c) for c in ours_informational], informational.get(conn, []), conn)
+            methods = {r[4]: r[5] for r in ours.get(conn, [])}
+            for o, t in zip(ours_r, theirs_r):
+                where = f"{capture} {conn} #{o[4]}"
+                compare("http status_code", str(o[11]), t["http.response.code"], where)
+                compare("http status_msg", o[12] or "", t["http.response.phrase"], where)
+                compare("http response content type", o[13] or "", t["http.content_type"], where)
+                length = t["http.content_length_header"]
+                chunks = t["http.chunk_size"]
+                if methods.get(o[4]) == "HEAD" or o[11] in (204, 304):
+                    # no body, whatever Content-Length announces (Zeek counts 0)
+                    compare("http response_body_len (HEAD, 204, 304)", o[15], 0, where)
+                elif chunks:
+                    compare("http response_body_len (chunked)", o[15], sum(int(c) for c in chunks.split("|")), where)
+                elif length:
+                    compare("http response_body_len", o[15], int(length), where)
+
+        # TLS: first ClientHello and ServerHello per connection
+        hello_fields = ["ip.src", "tcp.srcport", "ip.dst", "tcp.dstport", "tls.handshake.type",
+                        "tls.handshake.extensions_server_name", "tls.handshake.extensions_alpn_str", "tls.handshake.ja3",
+                        "tls.handshake.ja3s", "tls.handshake.ciphersuite", "tls.handshake.extensions.supported_version",
+                        "tls.handshake.version", "tls.handshake.certificate"]
+        clients, servers = {}, {}
+        for m in tshark(capture, "tls.handshake.type == 1 || tls.handshake.type == 2", hello_fields):
+            types = m["tls.handshake.type"].split("|")
+            if "1" in types:
+                clients.setdefault(key(m["ip.src"], m["tcp.srcport"], m["ip.dst"], m["tcp.dstport"]), m)
+            if "2" in types:
+                servers.setdefault(key(m["ip.dst"], m["tcp.dstport"], m["ip.src"], m["tcp.srcport"]), m)
+        certs = {}
+        for m in tshark(capture, "tls.handshake.type == 11", ["ip.src", "tcp.srcport", "ip.dst", "tcp.dstport", "tls.handshake.certificate"]):
+            k = key(m["ip.dst"], m["tcp.dstport"], m["ip.src"], m["tcp.srcport"])
+            if k not in certs and m["tls.handshake.certificate"]:
+                certs[k] = [hashlib.sha256(bytes.fromhex(c.replace(":", ""))).hexdigest()
+                            for c in m["tls.handshake.certificate"].split("|")]
+        names = {0x0301: "TLSv1.0", 0x0302: "TLSv1.1", 0x0303: "TLSv1.2", 0x0304: "TLSv1.3"}
+        for r in con.execute("""SELECT f.client_ip, f.client_port, f.server_ip, f.server_port, t.server_name, t.version,
+                                       t.cipher, t.alpn_offered, t.next_protocol, t.ja3, t.ja3s, t.cert_chain_sha256
+                                FROM tls t JOIN flow f ON f.id = t.flow_id""").fetchall():
+            conn = key(*r[:4])
+            c, s = clients.get(conn), servers.get(conn)
+            where = f"{capture} {conn}"
+            if c is None:
+                # inside a CONNECT tunnel: tshark dissects the tunnel as HTTP only
+                compare("tls hellos tshark did not dissect", "noted", "noted", where)
+                continue
+            compare("tls server_name", r[4] or "", c["tls.handshake.extensions_server_name"], where)
+            compare("tls ja3", r[9], c["tls.handshake.ja3"], where)
+            offered = json.loads(r[7]) if r[7] else []
+            compare("tls alpn_offered", offered, [a for a in c["tls.handshake.extensions_alpn_str"].split("|") if a], where)
+            if s:
+                compare("tls ja3s", r[10], s["tls.handshake.ja3s"], where)
+                sv = s["tls.handshake.extensions.supported_version"]
+                version = int(sv, 16) if sv else int(s["tls.handshake.version"].split("|")[-1], 16)
+                compare("tls version", r[5], names.get(version, hex(version)), where)
+                suite = int(s["tls.handshake.ciphersuite"], 16)
+                named = subprocess.run(["tshark", "-G", "values"], capture_output=True, text=True).stdout if not hasattr(main, "_v") else main._v
+                main._v = named
+                table = {int(l.split("\t")[2], 0): l.split("\t")[3] for l in named.splitlines()
+                         if l.startswith("V\ttls.handshake.ciphersuite\t")}
+                compare("tls cipher", r[6], table.get(suite), where)
+                chosen = s["tls.handshake.extensions_alpn_str"]
+                compare("tls next_protocol", r[8] or "", chosen, where)
+            if conn in certs:
+                compare("tls cert chain sha256", json.loads(r[11]) if r[11] else [], certs[conn], where)
+        con.close()
+
+    for field in sorted(total):
+        print(f"{field}: {agree[field]} of {total[field]} agree")
+    for p in problems[:40]:
+        print("  DIFFER", p)
+    print(f"{sum(agree.values())} of {sum(total.values())} fields agree")
+    sys.exit(0 if not problems else 1)
+
+
+if __name__ == "__main__":
+    main()
