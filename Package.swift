@@ -34,6 +34,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // X.509 certificates seen in TLS handshakes (subject, issuer, serial, validity)
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
     ],
     targets: [
         .systemLibrary(
@@ -67,7 +69,8 @@ let package = Package(
         .plugin(name: "EmbedSchema", capability: .buildTool()),
         .target(
             name: "Store",
-            dependencies: ["Applications", "CSQLite", "CCrypto", "Connections", "Decoding", "Reassembly"],
+            dependencies: ["Applications", "CSQLite", "CCrypto", "Connections", "Decoding", "Reassembly",
+                           .product(name: "X509", package: "swift-certificates")],
             swiftSettings: hotPath,
             plugins: ["EmbedSchema"]
         ),

@@ -62,7 +62,13 @@ CREATE TABLE tls (
     ja3s            TEXT,
     ja4             TEXT,
     client_version  TEXT,               -- the highest version the client offered
-    cert_chain_sha256 TEXT              -- JSON array of the SHA-256 of the certificates sent in the clear (TLS <= 1.2)
+    cert_chain_sha256 TEXT,             -- JSON array of the SHA-256 of the certificates sent in the clear (TLS <= 1.2)
+    -- the server's certificate (the chain's first), as OpenSSL prints it with RFC 2253 flags
+    subject         TEXT,               -- 'CN=server.example,O=Example GmbH,C=DE'
+    issuer          TEXT,
+    serial          TEXT,               -- upper-case hex, as `openssl x509 -serial`
+    not_before      INTEGER,            -- validity, ns since the epoch
+    not_after       INTEGER
 ) STRICT;
 CREATE INDEX tls_by_server_name ON tls(server_name);
 CREATE INDEX tls_by_ja3 ON tls(ja3);

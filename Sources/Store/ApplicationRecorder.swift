@@ -32,6 +32,7 @@ final class ApplicationState {
 final class ApplicationRecorder {
     static let window = 4096
     static let tlsServerWindow = 32768
+    static let serverFirstWindow = 65536
     let budget: Int
     private(set) var held = 0
 
@@ -72,7 +73,11 @@ final class ApplicationRecorder {
             if let http = app.http, http.transactions.count - app.httpWritten > 1024 { writeHTTP(flow, app, writer, final: false) }
         case .undecided:
             let before = app.prefix[dir].count
-            keepPrefix(app, dir: dir, sg: sg, limit: Self.window)
+            // The server's bytes delivered before any of the client's (a capture
+            // begun mid-connection is delivered at its end) are kept longer, so that
+            // an HTTP response is whole when its request arrives.
+            let limit = dir == 1 && app.prefix[0].isEmpty ? Self.serverFirstWindow : Self.window
+            keepPrefix(app, dir: dir, sg: sg, limit: limit)
             decide(flow, app, writer, current: (dir, before, sg))
         case .tls:
             keepPrefix(app, dir: dir, sg: sg, limit: dir == 1 ? Self.tlsServerWindow : Self.window)
@@ -163,7 +168,7 @@ final class ApplicationRecorder {
         }
         // Given up once the client's first bytes are not recognised (the server's
         // alone decide nothing while the client's are still to come).
-        if atEnd || client.count >= Self.window || (server.count >= Self.window && !client.isEmpty) || held > budget
+        if atEnd || client.count >= Self.window || (server.count >= Self.serverFirstWindow && !client.isEmpty) || held > budget
             || (app.cut[0] && app.cut[1]) {
             app.kind = .none
             release(app)
@@ -278,6 +283,13 @@ final class ApplicationRecorder {
             }
             if !flight.certificates.isEmpty {
                 row.certChain = "[" + flight.certificates.map { "\"" + SHA256.hex($0) + "\"" }.joined(separator: ",") + "]"
+                if let leaf = CertificateFields(der: flight.certificates[0]) {
+                    row.subject = leaf.subject
+                    row.issuer = leaf.issuer
+                    row.serial = leaf.serial
+                    row.notBefore = leaf.notBefore
+                    row.notAfter = leaf.notAfter
+                }
             }
         }
         writer.addTLS(row)

@@ -99,6 +99,8 @@ public final class ArchiveWriter: @unchecked Sendable {
         var ts: Int64?
         var version, cipher, curve, serverName, alpnOffered, nextProtocol, ja3, ja3s, ja4, clientVersion, certChain: String?
         var resumed = false, established = false
+        var subject, issuer, serial: String?
+        var notBefore, notAfter: Int64?
         init(flowID: Int64) { self.flowID = flowID }
     }
     struct SSHRow {
@@ -200,8 +202,8 @@ public final class ArchiveWriter: @unchecked Sendable {
             """)
         insertTLS = try connection.prepare("""
             INSERT OR REPLACE INTO tls(flow_id, ts, version, cipher, curve, server_name, alpn_offered, next_protocol, resumed,
-                established, ja3, ja3s, ja4, client_version, cert_chain_sha256)
-            VALUES (\(Array(repeating: "?", count: 15).joined(separator: ", ")))
+                established, ja3, ja3s, ja4, client_version, cert_chain_sha256, subject, issuer, serial, not_before, not_after)
+            VALUES (\(Array(repeating: "?", count: 20).joined(separator: ", ")))
             """)
         insertSSH = try connection.prepare("""
             INSERT OR REPLACE INTO ssh(flow_id, client, server, version, client_software, server_software, hassh, hassh_server,
@@ -491,7 +493,8 @@ public final class ArchiveWriter: @unchecked Sendable {
             let values: [SQLiteValue] = [.integer(t.flowID), t.ts.map { .integer($0) } ?? .null] +
                 [t.version, t.cipher, t.curve, t.serverName, t.alpnOffered, t.nextProtocol].map { $0.map { .text($0) } ?? .null } +
                 [.integer(t.resumed ? 1 : 0), .integer(t.established ? 1 : 0)] +
-                [t.ja3, t.ja3s, t.ja4, t.clientVersion, t.certChain].map { $0.map { .text($0) } ?? .null }
+                [t.ja3, t.ja3s, t.ja4, t.clientVersion, t.certChain, t.subject, t.issuer, t.serial].map { $0.map { .text($0) } ?? .null } +
+                [t.notBefore, t.notAfter].map { $0.map { .integer($0) } ?? .null }
             for (i, v) in values.enumerated() { try st.bind(v, at: Int32(i + 1)) }
             try st.step()
         }
