@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := demo
 SAMPLE := Samples/sample-loss.pcap
-DEBS := libpcap-dev libsqlite3-dev libssl-dev sqlite3 pkg-config python3
+DEBS := libpcap-dev libsqlite3-dev libssl-dev zlib1g-dev sqlite3 pkg-config python3
 FLOWDB := .build/release/flowdb
 
 .PHONY: deps build demo test sample fixtures clean oracle oracle-diff

@@ -36,6 +36,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         // X.509 certificates seen in TLS handshakes (subject, issuer, serial, validity)
         .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
+        // gzip and deflate bodies of HTTP objects, through zlib
+        .package(url: "https://github.com/adam-fowler/compress-nio", from: "1.5.0"),
     ],
     targets: [
         .systemLibrary(
@@ -76,7 +78,8 @@ let package = Package(
         ),
         .target(name: "CStream"),
         .target(name: "Ingest", dependencies: ["CStream", "Capture", "Decoding", "Reassembly", "Store"], swiftSettings: hotPath),
-        .target(name: "Query", dependencies: ["Capture", "CPcap", "Connections", "Decoding", "Store"]),
+        .target(name: "Query", dependencies: ["Applications", "Capture", "CPcap", "Connections", "Decoding", "Store",
+                                              .product(name: "CompressNIO", package: "compress-nio")]),
         .executableTarget(
             name: "flowdb",
             dependencies: [

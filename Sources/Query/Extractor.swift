@@ -99,7 +99,7 @@ public struct Extractor {
     /// Creates the directory (0700) if it is missing and opens it, refusing a
     /// symbolic link, a directory of another user and one that group or others may
     /// write into (they could swap files under flowdb).
-    func openDirectory() throws -> Int32 {
+    public func openDirectory() throws -> Int32 {
         let created = mkdir(directory, 0o700) == 0
         if !created && errno != EEXIST {
             throw QueryError("\(directory): cannot create the directory: \(String(cString: strerror(errno)))")
@@ -140,7 +140,7 @@ public struct Extractor {
     /// Writes the file `name` in the directory: created new (mode 0600, never
     /// through a symbolic link), or with `force` written under a temporary name and
     /// renamed over the existing one, which is replaced, never written through.
-    func writeFile<T>(_ name: String, in directoryFD: Int32, _ body: (Int32) throws -> T) throws -> T {
+    public func writeFile<T>(_ name: String, in directoryFD: Int32, _ body: (Int32) throws -> T) throws -> T {
         let path = directory + "/" + name
         let flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC
         var target = name

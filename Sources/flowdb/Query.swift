@@ -86,6 +86,8 @@ struct QueryCommand: ParsableCommand {
     var noVerify = false
     @Option(name: .customLong("capture-dir"), help: ArgumentHelp("With --pcap or --extract: look for capture files in this directory, by file name, before their recorded paths (repeatable).", valueName: "dir"))
     var captureDirs: [String] = []
+    @Option(help: ArgumentHelp("Write every HTTP body of the selected flows (chunked, gzip and deflate removed) into this directory, one file per object named by its SHA-256, with manifest.json.", valueName: "dir"))
+    var extractObjects: String?
     @Flag(help: "List the HTTP transactions of the selected flows, like Zeek's http.log (with --format: table, json, csv, zeek).")
     var http = false
     @Flag(help: "List the TLS handshakes of the selected flows, like Zeek's ssl.log.")
@@ -105,6 +107,9 @@ struct QueryCommand: ParsableCommand {
         if let limit, limit < 0 { throw ValidationError("--limit must not be negative") }
         if let app, !["http", "tls", "ssh"].contains(app.lowercased()) { throw ValidationError("--app: one of http, tls, ssh") }
         if pcap != nil && (show != nil || extract != nil) { throw ValidationError("--pcap goes without --show and --extract") }
+        if extractObjects != nil && (show != nil || extract != nil || pcap != nil) {
+            throw ValidationError("--extract-objects goes without --show, --extract and --pcap")
+        }
         if [http, tls, ssh].filter({ $0 }).count > 1 { throw ValidationError("give one of --http, --tls and --ssh") }
         if (http || tls || ssh) && (show != nil || extract != nil || pcap != nil) {
             throw ValidationError("--http, --tls and --ssh list; they go without --show, --extract and --pcap")
@@ -180,7 +185,7 @@ struct QueryCommand: ParsableCommand {
         let store: Archive
         do { store = try Archive(path: archive.path, create: false) } catch { throw fail("\(error)") }
         let interactive = isatty(1) == 1
-        let effectiveLimit: Int? = limit.map { $0 == 0 ? nil : $0 } ?? (interactive && show == nil && extract == nil && pcap == nil ? 100 : nil)
+        let effectiveLimit: Int? = limit.map { $0 == 0 ? nil : $0 } ?? (interactive && show == nil && extract == nil && pcap == nil && extractObjects == nil ? 100 : nil)
         let out = OutputBuffer()
         if explain {
             do {
@@ -208,6 +213,9 @@ struct QueryCommand: ParsableCommand {
                 case .table:
                     if rows.isEmpty { printError("no \(log.rawValue) rows for the \(found.count) flow(s) selected") } else { out.write(log.table(rows)) }
                 }
+            } else if let directory = extractObjects {
+                let count = try ObjectExtractor(archive: store, directory: directory, force: force).extract(flowIDs: found.map(\.id))
+                printError("extracted \(count) object(s) of \(found.count) flow(s) into \(directory), with manifest.json")
             } else if let pcap {
                 try exportPackets(found.map(\.id), from: store, to: pcap)
             } else if let directory = extract {

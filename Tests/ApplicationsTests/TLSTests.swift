@@ -230,3 +230,45 @@ func sha256Prefix(_ text: String) -> String { String(SHA256.hex(Array(text.utf8)
         #expect(ApplicationLog.ssh.table(ssh).split(separator: "\n").count == 2)
     }
 }
+
+/// Real HTTP and TLS made by scripts/make-app-traffic.sh (Tests/Fixtures/apps/app.pcap,
+/// with the files the server served): the extracted objects are those files, byte
+/// for byte, the gzip-chunked one included; the tables hold the exchanges made.
+/// (`make app-check` compares every field with tshark and OpenSSL on the same capture.)
+@Suite struct RealApplicationTrafficTests {
+    @Test func objectsAreTheFilesServed() throws {
+        let dir = Paths.temporaryDirectory()
+        let db = dir + "/a.sqlite"
+        _ = try Ingestor(path: db, options: IngestOptions()).run(paths: [Paths.fixture("apps/app.pcap")])
+        let archive = try Archive(path: db, create: false)
+        let served = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: Paths.fixture("apps/app.pcap.files.json")))) as? [[String: Any]] ?? []
+        #expect(served.count == 4)
+        let ids = try FlowQuery(archive: archive).flows({ var f = FlowFilter(); f.app = "http"; return f }()).flows.map(\.id)
+        #expect(ids.count == 10)
+        let count = try ObjectExtractor(archive: archive, directory: dir + "/objects", force: false).extract(flowIDs: ids)
+        #expect(count == 7)
+        let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/objects/manifest.json"))) as? [String: Any]
+        let objects = manifest?["objects"] as? [[String: Any]] ?? []
+        #expect(objects.count == 13)
+        for file in served {
+            let sha = try #require(file["sha256"] as? String)
+            #expect(objects.contains { $0["sha256"] as? String == sha }, "\(file["name"] ?? "") not extracted")
+            let bytes = try [UInt8](contentsOf: dir + "/objects/" + sha)
+            #expect(bytes.count == file["size"] as? Int && SHA256.hex(bytes) == sha)
+        }
+        // the chunked gzip response decodes to page.txt
+        let page = served.first { $0["name"] as? String == "page.txt" }?["sha256"] as? String
+        #expect(objects.contains { $0["uri"] as? String == "/gzip/page.txt" && $0["sha256"] as? String == page
+            && $0["content_encoding"] as? String == "gzip" && $0["incomplete"] as? Bool == false })
+        // each upload's response is the SHA-256 the server computed of the body it received
+        let uploads = objects.filter { $0["uri"] as? String == "/upload" }
+        #expect(uploads.count == 4)
+        for (request, response) in zip(uploads.filter { $0["body"] as? String == "request" }, uploads.filter { $0["body"] as? String == "response" }) {
+            let text = try String(contentsOfFile: dir + "/objects/" + (response["sha256"] as? String ?? ""), encoding: .utf8)
+            #expect(text == (request["sha256"] as? String ?? "") + "\n")
+        }
+        let tls = try ApplicationTablesTests.rows(archive, "SELECT count(*), count(subject), min(subject), min(issuer) FROM tls")
+        #expect(tls == [["8", "3", "C=DE,O=Example GmbH,CN=server.flowdb.test", "O=flowdb,CN=flowdb test CA"]])
+        #expect(try ApplicationTablesTests.rows(archive, "SELECT count(*), sum(informational IS NOT NULL) FROM http") == [["14", "1"]])
+    }
+}
