@@ -5,6 +5,7 @@ tshark reports for the same packets, field by field, connection by connection:
   HTTP: method, uri, version, host, user_agent, referrer, status_code, status_msg,
         response content type, request/response body length (Content-Length; for a
         chunked body, the sum of tshark's http.chunk_size)
+  SSH:  client and server identification lines, HASSH, HASSHServer
   TLS:  server_name, version (negotiated), cipher, alpn_offered, next_protocol, ja3,
         ja3s, certificate chain SHA-256 (TLS <= 1.2), and the server certificate's
         subject, issuer, serial and validity against `openssl x509 -nameopt RFC2253`
@@ -25,8 +26,9 @@ import tempfile
 
 
 def tshark(capture, display_filter, fields, occurrence="a"):
-    args = ["tshark", "-r", capture, "-Y", display_filter, "-T", "fields", "-E", "occurrence=" + occurrence,
-            "-E", "aggregator=|"]
+    # make-app-traffic.sh's SMTP and SSH servers listen on ports tshark does not know
+    args = ["tshark", "-r", capture, "-d", "tcp.port==2525,smtp", "-d", "tcp.port==2222,ssh", "-Y", display_filter,
+            "-T", "fields", "-E", "occurrence=" + occurrence, "-E", "aggregator=|"]
     for f in fields:
         args += ["-e", f]
     out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
@@ -185,6 +187,22 @@ def main():
                     return datetime.datetime.fromtimestamp(ns // 10**9, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
                 compare("tls not_before", iso(r[15]) if r[15] is not None else None, leaf.get("notBefore"), where)
                 compare("tls not_after", iso(r[16]) if r[16] is not None else None, leaf.get("notAfter"), where)
+        # SSH: identification lines and HASSH per direction
+        ssh_fields = ["ip.src", "tcp.srcport", "ip.dst", "tcp.dstport", "ssh.protocol", "ssh.kex.hassh", "ssh.kex.hasshserver"]
+        seen = collections.defaultdict(dict)
+        for m in tshark(capture, "ssh.protocol || ssh.kex.hassh || ssh.kex.hasshserver", ssh_fields, occurrence="f"):
+            sender = key(m["ip.src"], m["tcp.srcport"], m["ip.dst"], m["tcp.dstport"])
+            for f in ("ssh.protocol", "ssh.kex.hassh", "ssh.kex.hasshserver"):
+                if m[f]:
+                    seen[sender].setdefault(f, m[f])
+        for r in con.execute("""SELECT f.client_ip, f.client_port, f.server_ip, f.server_port, s.client, s.server, s.hassh, s.hassh_server
+                                FROM ssh s JOIN flow f ON f.id = s.flow_id""").fetchall():
+            c2s, s2c = key(*r[:4]), key(r[2], r[3], r[0], r[1])
+            where = f"{capture} {c2s}"
+            compare("ssh client", r[4], seen[c2s].get("ssh.protocol"), where)
+            compare("ssh server", r[5], seen[s2c].get("ssh.protocol"), where)
+            compare("ssh hassh", r[6], seen[c2s].get("ssh.kex.hassh"), where)
+            compare("ssh hassh_server", r[7], seen[s2c].get("ssh.kex.hasshserver"), where)
         con.close()
 
     for field in sorted(total):

@@ -7,6 +7,7 @@
       POST /upload: reads the body (Content-Length or chunked), answers 201 with its sha256,
       Expect: 100-continue is answered with 100 Continue.
   app-server.py proxy ADDR PORT      an HTTP CONNECT proxy (tunnels to any address)
+  app-server.py smtp ADDR PORT CERT KEY   a minimal SMTP server offering STARTTLS
 """
 import gzip
 import hashlib
@@ -106,11 +107,52 @@ class ThreadedTCP(socketserver.ThreadingMixIn, socketserver.TCPServer):
     allow_reuse_address = True
 
 
+class SMTP(socketserver.StreamRequestHandler):
+    """EHLO, STARTTLS, then MAIL/RCPT/DATA/QUIT over TLS: just enough for smtplib."""
+    context = None
+
+    def handle(self):
+        conn = self.connection
+        rfile, wfile = self.rfile, self.wfile
+
+        def say(text):
+            wfile.write(text.encode() + b"\r\n")
+            wfile.flush()
+        say("220 server.flowdb.test ESMTP flowdb-test")
+        while True:
+            line = rfile.readline()
+            if not line:
+                return
+            verb = line.decode("latin-1").strip().split(" ")[0].upper()
+            if verb in ("EHLO", "HELO"):
+                wfile.write(b"250-server.flowdb.test\r\n250-STARTTLS\r\n250 8BITMIME\r\n")
+                wfile.flush()
+            elif verb == "STARTTLS":
+                say("220 ready to start TLS")
+                conn = SMTP.context.wrap_socket(conn, server_side=True)
+                rfile, wfile = conn.makefile("rb"), conn.makefile("wb")
+            elif verb == "DATA":
+                say("354 end with .")
+                while rfile.readline() not in (b".\r\n", b""):
+                    pass
+                say("250 queued")
+            elif verb == "QUIT":
+                say("221 bye")
+                return
+            else:
+                say("250 ok")
+
+
 def main():
     kind, addr, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
     if kind == "http":
         directory = sys.argv[4]
         server = Threaded((addr, port), lambda *a: Handler(*a, directory=directory))
+    elif kind == "smtp":
+        import ssl
+        SMTP.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        SMTP.context.load_cert_chain(sys.argv[4], sys.argv[5])
+        server = ThreadedTCP((addr, port), SMTP)
     else:
         server = ThreadedTCP((addr, port), Proxy)
     server.serve_forever()

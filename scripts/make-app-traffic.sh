@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make-app-traffic.sh OUT.pcap
-# Real HTTP and TLS between two network namespaces joined by a veth pair, captured
+# Real HTTP, TLS, SSH and SMTP with STARTTLS between two network namespaces joined by a veth pair, captured
 # on the client side, for checking the http and tls tables against tshark
 # (scripts/app-check.py). Needs root, python3, curl, openssl, tcpdump.
 #   HTTP (python's http.server, HTTP/1.1, scripts/app-server.py; curl and a raw
@@ -8,6 +8,9 @@
 #   uploads (Content-Length, chunked, with a 100-continue), a 404, a CONNECT tunnel.
 #   TLS (openssl s_server with a certificate made here; s_client, curl): TLS 1.2 and
 #   1.3, SNI, ALPN, session resumption, a client certificate.
+#   SSH (OpenSSH's sshd on port 2222 with keys made here, when /usr/sbin/sshd exists):
+#   a login that runs one command. SMTP (a small server here, scripts/app-server.py
+#   smtp): EHLO, STARTTLS, then mail over TLS (python's smtplib).
 # Writes OUT.pcap and OUT.files.json (name, size, sha256 of every file served).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -63,6 +66,14 @@ ip netns exec $S openssl s_server -quiet -accept 8443 -cert "$work/server.pem" -
   -cert_chain "$work/chain.pem" -alpn http/1.1 -www >/dev/null 2>&1 & pids+=($!)
 ip netns exec $S openssl s_server -quiet -accept 8444 -cert "$work/server.pem" -key "$work/server.key" \
   -Verify 1 -CAfile "$work/ca.pem" -www >/dev/null 2>&1 & pids+=($!)
+if [ -x /usr/sbin/sshd ]; then
+  ssh-keygen -q -t ed25519 -N "" -f "$work/host_key"; ssh-keygen -q -t ed25519 -N "" -f "$work/user_key"
+  cp "$work/user_key.pub" "$work/authorized_keys"; chmod 600 "$work/authorized_keys"
+  mkdir -p /run/sshd
+  ip netns exec $S /usr/sbin/sshd -D -p 2222 -h "$work/host_key" -o "AuthorizedKeysFile=$work/authorized_keys" \
+    -o PermitRootLogin=prohibit-password -o StrictModes=no -o UsePAM=no -o PidFile=none & pids+=($!)
+fi
+ip netns exec $S python3 "$here/app-server.py" smtp 10.77.0.1 2525 "$work/server.pem" "$work/server.key" & pids+=($!)
 ip netns exec $C tcpdump -q -i vb -s 0 -B 65536 -w "$out" tcp 2>"$work/tcpdump.log" & dump=$!
 sleep 1.5
 
@@ -114,6 +125,21 @@ for v in -tls1_2 -tls1_3; do
 done
 printf 'GET / HTTP/1.0\r\n\r\n' | run openssl s_client -quiet -connect 10.77.0.1:8444 -servername server.flowdb.test \
   -cert "$work/client.pem" -key "$work/client.key" -tls1_2 >/dev/null 2>&1 || true
+if [ -x /usr/sbin/sshd ]; then
+  run ssh -q -i "$work/user_key" -p 2222 -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes \
+    root@10.77.0.1 true
+fi
+run python3 - <<'EOF'
+import smtplib, ssl
+context = ssl.create_default_context()
+context.check_hostname = False
+context.verify_mode = ssl.CERT_NONE
+with smtplib.SMTP("server.flowdb.test", 2525, local_hostname="client.flowdb.test", timeout=5) as s:
+    s.ehlo()
+    s.starttls(context=context)
+    s.ehlo()
+    s.sendmail("a@flowdb.test", ["b@flowdb.test"], "Subject: test\r\n\r\nhello over TLS\r\n")
+EOF
 sleep 1
 kill -INT $dump; wait $dump 2>/dev/null || true
 grep -q "^0 packets dropped by kernel" "$work/tcpdump.log" || { echo "capture dropped packets:"; cat "$work/tcpdump.log"; exit 1; }

@@ -270,5 +270,12 @@ func sha256Prefix(_ text: String) -> String { String(SHA256.hex(Array(text.utf8)
         let tls = try ApplicationTablesTests.rows(archive, "SELECT count(*), count(subject), min(subject), min(issuer) FROM tls")
         #expect(tls == [["8", "3", "C=DE,O=Example GmbH,CN=server.flowdb.test", "O=flowdb,CN=flowdb test CA"]])
         #expect(try ApplicationTablesTests.rows(archive, "SELECT count(*), sum(informational IS NOT NULL) FROM http") == [["14", "1"]])
+        // SSH to OpenSSH's sshd, and TLS after SMTP's STARTTLS
+        let ssh = try ApplicationTablesTests.rows(archive, "SELECT client, kex_alg, hassh IS NOT NULL, hassh_server IS NOT NULL FROM ssh")
+        #expect(ssh == [["SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u10", "sntrup761x25519-sha512", "1", "1"]])
+        let smtp = try ApplicationTablesTests.rows(archive, """
+            SELECT f.app, t.server_name, t.version FROM tls t JOIN flow f ON f.id = t.flow_id WHERE f.server_port = 2525
+            """)
+        #expect(smtp == [["tls", "server.flowdb.test", "TLSv1.3"]])
     }
 }
