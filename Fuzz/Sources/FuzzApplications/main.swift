@@ -22,6 +22,10 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
         _ = TLS.ja3sString(hello)
         _ = TLS.versionName(hello.version)
     }
+    if let flight = TLS.serverFlight(in: bytes) {
+        precondition(flight.certificates.count <= 16)
+        _ = flight.keyExchangeGroup.map { TLS.groupNames[$0] }
+    }
     if let id = SSH.identification(in: bytes), let kex = SSH.kexInit(in: bytes, from: id.end) {
         _ = SSH.hasshString(kex)
         _ = SSH.hasshServerString(kex)
