@@ -279,3 +279,31 @@ func sha256Prefix(_ text: String) -> String { String(SHA256.hex(Array(text.utf8)
         #expect(smtp == [["tls", "server.flowdb.test", "TLSv1.3"]])
     }
 }
+
+/// scripts/app-check.py where tshark is installed: every field of the http, tls
+/// and ssh tables that tshark (and OpenSSL, for certificates) also reports agrees,
+/// on the real-traffic fixture and the shared captures. (Without tshark, the
+/// fixture-based suites above still compare with tshark's recorded output.)
+@Suite struct TsharkAgreementTests {
+    static let tshark = ["/usr/bin/tshark", "/usr/local/bin/tshark"].contains { FileManager.default.isExecutableFile(atPath: $0) }
+
+    @Test(.enabled(if: tshark, "tshark is not installed"))
+    func everyFieldAgreesWithTshark() throws {
+        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("flowdb").path
+        let captures = [Paths.fixture("apps/app.pcap")] + ["browsers-x509.pcapng", "latest.pcapng", "tls-handshake.pcapng",
+            "badcurveball.pcap", "socks-https-example.pcap", "http1.pcapng", "http1-with-cookies.pcapng", "https-connect.pcap",
+            "tls12.pcap", "tls3.pcapng", "ssh.pcapng", "ssh2.pcapng", "ssh-r.pcap"].map { Paths.capture("ja4/" + $0) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", Paths.repository + "/scripts/app-check.py", "--flowdb", binary] + captures
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        let last = out.split(separator: "\n").last.map(String.init) ?? ""
+        #expect(process.terminationStatus == 0, "\(out)")
+        let numbers = last.split(separator: " ").compactMap { Int($0.replacingOccurrences(of: ",", with: "")) }
+        #expect(numbers.count == 2 && numbers[0] == numbers[1] && numbers[0] > 1500, "\(last)")
+    }
+}
