@@ -29,10 +29,16 @@ def tshark(capture, display_filter, fields, occurrence="a"):
     # make-app-traffic.sh's SMTP and SSH servers listen on ports tshark does not know
     args = ["tshark", "-r", capture, "-d", "tcp.port==2525,smtp", "-d", "tcp.port==2222,ssh", "-Y", display_filter,
             "-T", "fields", "-E", "occurrence=" + occurrence, "-E", "aggregator=|"]
-    for f in fields:
+    extra = ["ipv6.src", "ipv6.dst"] if "ip.src" in fields else []
+    for f in fields + extra:
         args += ["-e", f]
     out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
-    return [dict(zip(fields, line.split("\t"))) for line in out.splitlines()]
+    rows = [dict(zip(fields + extra, line.split("\t"))) for line in out.splitlines()]
+    for r in rows:
+        # IPv6 packets: their addresses in the IPv4 fields' place
+        if extra and not r.get("ip.src"):
+            r["ip.src"], r["ip.dst"] = r.get("ipv6.src", ""), r.get("ipv6.dst", "")
+    return rows
 
 
 def main():

@@ -26,15 +26,29 @@ struct CertificateFields {
         notAfter = Self.nanoseconds(certificate.notValidAfter)
     }
 
-    /// swift-certificates' RFC 4514 text, with OpenSSL's name for the e-mail attribute.
+    /// swift-certificates' RFC 4514 text, with OpenSSL's short names for the
+    /// attributes it prints as numbers (or names otherwise).
     static func name(_ n: DistinguishedName) -> String {
         n.reversed().map { rdn in
             rdn.map { attribute -> String in
                 let text = String(describing: attribute)
-                return text.hasPrefix("E=") ? "emailAddress=" + text.dropFirst(2) : text
+                guard let equals = text.firstIndex(of: "=") else { return text }
+                let key = String(text[..<equals])
+                return (Self.openSSLNames[key] ?? key) + text[equals...]
             }.joined(separator: "+")
         }.joined(separator: ",")
     }
+
+    /// Attribute types as swift-certificates prints them -> OpenSSL's short names.
+    static let openSSLNames: [String: String] = [
+        "E": "emailAddress", "STREET": "street",
+        "2.5.4.4": "SN", "2.5.4.5": "serialNumber", "2.5.4.9": "street", "2.5.4.12": "title", "2.5.4.15": "businessCategory",
+        "2.5.4.17": "postalCode", "2.5.4.42": "GN", "2.5.4.43": "initials", "2.5.4.44": "generationQualifier",
+        "2.5.4.46": "dnQualifier", "2.5.4.65": "pseudonym", "2.5.4.97": "organizationIdentifier",
+        "0.9.2342.19200300.100.1.1": "UID", "1.2.840.113549.1.9.1": "emailAddress",
+        "1.3.6.1.4.1.311.60.2.1.1": "jurisdictionL", "1.3.6.1.4.1.311.60.2.1.2": "jurisdictionST",
+        "1.3.6.1.4.1.311.60.2.1.3": "jurisdictionC",
+    ]
 
     static func nanoseconds(_ date: Date) -> Int64 {
         let seconds = date.timeIntervalSince1970

@@ -292,7 +292,7 @@ func sha256Prefix(_ text: String) -> String { String(SHA256.hex(Array(text.utf8)
         let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("flowdb").path
         let captures = [Paths.fixture("apps/app.pcap")] + ["browsers-x509.pcapng", "latest.pcapng", "tls-handshake.pcapng",
             "badcurveball.pcap", "socks-https-example.pcap", "http1.pcapng", "http1-with-cookies.pcapng", "https-connect.pcap",
-            "tls12.pcap", "tls3.pcapng", "ssh.pcapng", "ssh2.pcapng", "ssh-r.pcap"].map { Paths.capture("ja4/" + $0) }
+            "tls12.pcap", "tls3.pcapng", "ssh.pcapng", "ssh2.pcapng", "ssh-r.pcap", "ipv6.pcapng", "v6.pcap"].map { Paths.capture("ja4/" + $0) }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", Paths.repository + "/scripts/app-check.py", "--flowdb", binary] + captures
