@@ -80,11 +80,19 @@ final class ApplicationRecorder {
             keepPrefix(app, dir: dir, sg: sg, limit: limit)
             decide(flow, app, writer, current: (dir, before, sg))
         case .tls:
+            guard !app.recorded else { return }
             keepPrefix(app, dir: dir, sg: sg, limit: dir == 1 ? Self.tlsServerWindow : Self.window)
-            if !app.recorded, tlsComplete(app) { writeTLS(flow, app, writer) }
+            if tlsComplete(app) {
+                writeTLS(flow, app, writer)
+                release(app)        // nothing more is read from its bytes
+            }
         case .ssh:
+            guard !app.recorded else { return }
             keepPrefix(app, dir: dir, sg: sg, limit: Self.window)
-            if !app.recorded, sshComplete(app) { writeSSH(flow, app, writer) }
+            if sshComplete(app) {
+                writeSSH(flow, app, writer)
+                release(app)
+            }
         }
     }
 
