@@ -274,7 +274,7 @@ public struct HTTPDirectionParser: Sendable {
     }
 
     /// The size of a chunk-size line (hex, extensions after ';' ignored).
-    static func chunkSize(_ line: [UInt8]) -> Int64? {
+    public static func chunkSize<Line: Collection<UInt8>>(_ line: Line) -> Int64? {
         var value: Int64 = 0
         var digits = 0
         for b in line {

@@ -96,27 +96,23 @@ public enum TLS {
     /// its first `window` bytes. A candidate must be a whole handshake record
     /// whose message parses as a ClientHello; the first one is taken.
     public static func findClientHello(in bytes: UnsafeRawBufferPointer, window: Int = 16384) -> (offset: Int, hello: TLSClientHello)? {
-        let end = min(bytes.count, window)
-        var i = 0
-        while i + 9 < end {
-            if bytes[i] == 22, bytes[i + 1] == 3, bytes[i + 2] <= 4, bytes[i + 5] == 1,
-               let message = handshakeMessage(1, in: UnsafeRawBufferPointer(rebasing: bytes[i...])),
-               let hello = clientHello(message) {
-                return (i, hello)
-            }
-            i += 1
-        }
-        return nil
+        find(1, in: bytes, window: window, parse: clientHello)
     }
 
     /// The ServerHello of a server stream, found as `findClientHello` finds the ClientHello.
     public static func findServerHello(in bytes: UnsafeRawBufferPointer, window: Int = 16384) -> (offset: Int, hello: TLSServerHello)? {
+        find(2, in: bytes, window: window, parse: serverHello)
+    }
+
+    /// The first handshake record within `window` bytes whose message, of `type`, parses.
+    static func find<Hello>(_ type: UInt8, in bytes: UnsafeRawBufferPointer, window: Int,
+                            parse: ([UInt8]) -> Hello?) -> (offset: Int, hello: Hello)? {
         let end = min(bytes.count, window)
         var i = 0
         while i + 9 < end {
-            if bytes[i] == 22, bytes[i + 1] == 3, bytes[i + 2] <= 4, bytes[i + 5] == 2,
-               let message = handshakeMessage(2, in: UnsafeRawBufferPointer(rebasing: bytes[i...])),
-               let hello = serverHello(message) {
+            if bytes[i] == 22, bytes[i + 1] == 3, bytes[i + 2] <= 4, bytes[i + 5] == type,
+               let message = handshakeMessage(type, in: UnsafeRawBufferPointer(rebasing: bytes[i...])),
+               let hello = parse(message) {
                 return (i, hello)
             }
             i += 1

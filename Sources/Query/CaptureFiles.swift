@@ -43,6 +43,8 @@ public final class CaptureFiles {
     public var directories: [String] = []
     public var verifyHash = true
     private var opened: [Int64: VerifiedCapture] = [:]
+    /// `captures(ofFlows:)`'s statements, prepared at its first call.
+    private var ownCapture, blockCaptures: Statement?
 
     public init(archive: Archive) {
         connection = archive.connection
@@ -151,11 +153,15 @@ public final class CaptureFiles {
     /// The captures a set of flows came from: each flow's own and those its packets lie in.
     public func captures(ofFlows flowIDs: [Int64]) throws -> [Int64] {
         var ids = Set<Int64>()
-        let own = try connection.prepare("SELECT capture_id FROM flow WHERE id = ?")
-        let blocks = hasPackets ? try connection.prepare("""
-            SELECT capture_id FROM packet_block WHERE flow_id = ?1
-            UNION SELECT packet_capture_id FROM flow WHERE id = ?1 AND packet_capture_id IS NOT NULL
-            """) : nil
+        if ownCapture == nil {
+            ownCapture = try connection.prepare("SELECT capture_id FROM flow WHERE id = ?")
+            blockCaptures = hasPackets ? try connection.prepare("""
+                SELECT capture_id FROM packet_block WHERE flow_id = ?1
+                UNION SELECT packet_capture_id FROM flow WHERE id = ?1 AND packet_capture_id IS NOT NULL
+                """) : nil
+        }
+        guard let own = ownCapture else { return [] }
+        let blocks = blockCaptures
         for f in flowIDs {
             own.reset()
             try own.bind(f, at: 1)

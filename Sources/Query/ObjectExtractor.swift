@@ -1,3 +1,4 @@
+import Applications
 import CompressNIO
 import Foundation
 import NIOCore
@@ -143,7 +144,8 @@ public struct ObjectExtractor {
         while i < wire.count {
             var lineEnd = i
             while lineEnd < wire.count && wire[lineEnd] != 0x0a { lineEnd += 1 }
-            guard lineEnd < wire.count, let size = chunkSize(wire[i..<lineEnd]) else { return (out, false) }
+            guard lineEnd < wire.count, let chunk = HTTPDirectionParser.chunkSize(wire[i...lineEnd]) else { return (out, false) }
+            let size = Int(chunk)
             i = lineEnd + 1
             if size == 0 { return (out, true) }
             let take = min(size, wire.count - i)
@@ -156,23 +158,6 @@ public struct ObjectExtractor {
             }
         }
         return (out, false)
-    }
-
-    static func chunkSize(_ line: ArraySlice<UInt8>) -> Int? {
-        var v = 0, digits = 0
-        for b in line {
-            let d: Int
-            switch b {
-            case 0x30...0x39: d = Int(b) - 0x30
-            case 0x41...0x46: d = Int(b) - 0x41 + 10
-            case 0x61...0x66: d = Int(b) - 0x61 + 10
-            default: return digits > 0 ? v : nil
-            }
-            digits += 1
-            guard digits <= 12 else { return nil }
-            v = v * 16 + d
-        }
-        return digits > 0 ? v : nil
     }
 
     /// Decompresses with zlib, at most `maxDecoded` bytes; nil when the bytes do not

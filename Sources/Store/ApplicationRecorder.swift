@@ -269,7 +269,7 @@ final class ApplicationRecorder {
         var row = ArchiveWriter.TLSRow(flowID: flow.handle.id)
         row.ts = app.firstByteTime[0]
         row.serverName = hello.serverName
-        row.alpnOffered = hello.alpn.isEmpty ? nil : "[" + hello.alpn.map { Self.json(String(decoding: $0, as: UTF8.self)) }.joined(separator: ",") + "]"
+        row.alpnOffered = hello.alpn.isEmpty ? nil : "[" + hello.alpn.map { JSONText.string(String(decoding: $0, as: UTF8.self)) }.joined(separator: ",") + "]"
         row.ja3 = MD5.hex(TLS.ja3String(hello))
         row.ja4 = TLS.ja4(hello) { String(SHA256.hex(Array($0.utf8)).prefix(12)) }
         row.clientVersion = TLS.versionName(hello.offeredVersion)
@@ -376,21 +376,5 @@ final class ApplicationRecorder {
         // The parser forgets what was written; depths go on counting.
         app.http?.forget(upTo)
         app.httpWritten = 0
-    }
-
-    static func json(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 { out += "\\u" + String(repeating: "0", count: 4 - String(u.value, radix: 16).count) + String(u.value, radix: 16) } else { out.unicodeScalars.append(u) }
-            }
-        }
-        return out + "\""
     }
 }

@@ -408,7 +408,7 @@ public final class ArchiveWriter: @unchecked Sendable {
         func text(_ s: String?) -> SQLiteValue { s.map { .text($0) } ?? .null }
         func headers(_ m: HTTPMessage?) -> SQLiteValue {
             guard let m else { return .null }
-            return .text("[" + m.headers.map { "[" + ApplicationRecorder.json($0.name) + "," + ApplicationRecorder.json($0.value) + "]" }
+            return .text("[" + m.headers.map { "[" + JSONText.string($0.name) + "," + JSONText.string($0.value) + "]" }
                 .joined(separator: ",") + "]")
         }
         let q = t.request, r = t.response
@@ -484,7 +484,7 @@ public final class ArchiveWriter: @unchecked Sendable {
         for h in b.http {
             let st = insertHTTP
             st.reset()
-            for (i, v) in h.values.enumerated() { try st.bind(v, at: Int32(i + 1)) }
+            try st.bind(h.values)
             try st.step()
         }
         for t in b.tls {
@@ -495,7 +495,7 @@ public final class ArchiveWriter: @unchecked Sendable {
                 [.integer(t.resumed ? 1 : 0), .integer(t.established ? 1 : 0)] +
                 [t.ja3, t.ja3s, t.ja4, t.clientVersion, t.certChain, t.subject, t.issuer, t.serial].map { $0.map { .text($0) } ?? .null } +
                 [t.notBefore, t.notAfter].map { $0.map { .integer($0) } ?? .null }
-            for (i, v) in values.enumerated() { try st.bind(v, at: Int32(i + 1)) }
+            try st.bind(values)
             try st.step()
         }
         for r in b.ssh {
@@ -504,7 +504,7 @@ public final class ArchiveWriter: @unchecked Sendable {
             let values: [SQLiteValue] = [.integer(r.flowID)] +
                 [r.client, r.server, r.version, r.clientSoftware, r.serverSoftware, r.hassh, r.hasshServer, r.hasshString,
                  r.hasshServerString, r.kex, r.hostKey, r.cipher, r.mac, r.compression].map { $0.map { .text($0) } ?? .null }
-            for (i, v) in values.enumerated() { try st.bind(v, at: Int32(i + 1)) }
+            try st.bind(values)
             try st.step()
         }
         // In id order: the rows' pages are then visited once each, in order

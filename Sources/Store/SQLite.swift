@@ -168,6 +168,11 @@ public final class Statement {
         try check(sqlite3_bind_text64(handle, index, start, UInt64(text.count), flowdb_sqlite_static(), UInt8(SQLITE_UTF8)))
     }
 
+    /// Binds `values` to parameters 1, 2, ...
+    public func bind(_ values: [SQLiteValue]) throws(SQLiteError) {
+        for (i, v) in values.enumerated() { try bind(v, at: Int32(i + 1)) }
+    }
+
     public func bindNull(at index: Int32) throws(SQLiteError) {
         try check(sqlite3_bind_null(handle, index))
     }
