@@ -127,7 +127,7 @@ db=$work/lock.sqlite
 first=$!
 wait_for_capture "$db"
 flowdb ingest --quiet --db "$db" "$sample"
-p=$(error_problem "$db" "another flowdb ingest is writing to this archive")
+p=$(error_problem "$db" "another flowdb ingest or capture is writing to this archive")
 wait $first; first_rc=$?
 [ -n "$p" ] || [ $first_rc = 0 ] || p="the first ingest failed ($first_rc): $(cat "$work/first.err")"
 [ -n "$p" ] || p=$(archive_problem "$db")

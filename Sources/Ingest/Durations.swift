@@ -24,3 +24,20 @@ public enum Durations {
         return total
     }
 }
+
+/// Parses sizes as analysts write them: `1GB`, `500MB`, `64KB`, `1G`, `100M`,
+/// `2048` (bytes). Units are powers of 1024. Returns bytes, or nil.
+public enum ByteSizes {
+    public static func bytes(_ text: String) -> Int? {
+        let trimmed = text.uppercased()
+        let digits = trimmed.prefix { $0.isASCII && $0.isNumber }
+        guard !digits.isEmpty, let value = Int(digits) else { return nil }
+        let unit = trimmed.dropFirst(digits.count)
+        let factors: [Substring: Int] = ["": 1, "B": 1, "K": 1 << 10, "KB": 1 << 10, "KIB": 1 << 10, "M": 1 << 20, "MB": 1 << 20,
+                                         "MIB": 1 << 20, "G": 1 << 30, "GB": 1 << 30, "GIB": 1 << 30, "T": 1 << 40, "TB": 1 << 40,
+                                         "TIB": 1 << 40]
+        guard let factor = factors[unit] else { return nil }
+        let (product, overflow) = value.multipliedReportingOverflow(by: factor)
+        return overflow ? nil : product
+    }
+}

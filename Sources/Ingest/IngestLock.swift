@@ -44,7 +44,7 @@ public final class IngestLock {
             let code = errno
             close(fd)
             if code == EWOULDBLOCK {
-                throw IngestError(description: "\(archivePath): another flowdb ingest is writing to this archive")
+                throw IngestError(description: "\(archivePath): another flowdb ingest or capture is writing to this archive")
             }
             throw IngestError(description: "\(archivePath): cannot lock \(lockPath): \(String(cString: strerror(code)))")
         }

@@ -40,7 +40,7 @@ public struct IngestSummary {
         return out
     }
 
-    func formatted(_ x: Double) -> String {
+    public func formatted(_ x: Double) -> String {
         let hundredths = Int((x * 100).rounded())
         let fraction = hundredths % 100
         return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)"

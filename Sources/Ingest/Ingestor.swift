@@ -232,16 +232,7 @@ public final class Ingestor {
 
     /// How many of the flows of `captures` ended in each Zeek connection state.
     func connectionStates(of captures: [Int64]) throws -> [(state: String, flows: Int)] {
-        guard !captures.isEmpty else { return [] }
-        let s = try archive.connection.prepare("""
-            SELECT coalesce(conn_state, '-'), count(*) FROM flow
-            WHERE capture_id IN (\(Array(repeating: "?", count: captures.count).joined(separator: ", ")))
-            GROUP BY 1 ORDER BY 2 DESC, 1
-            """)
-        for (i, id) in captures.enumerated() { try s.bind(id, at: Int32(i + 1)) }
-        var out: [(state: String, flows: Int)] = []
-        while try s.step() { out.append((s.text(0) ?? "-", s.int(1))) }
-        return out
+        try Self.connectionStates(of: captures, in: archive.connection)
     }
 
     /// Decides whether `path` is read: nil to read it, or why it is skipped.

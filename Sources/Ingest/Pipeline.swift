@@ -88,30 +88,7 @@ public final class Pipeline<Factory: StreamFactory> {
             while let raw = try reader.next() {
                 sinceTick &+= 1
                 if sinceTick & 4095 == 0 { try tick(reader, result) }
-                if result.firstTimestamp == nil { result.firstTimestamp = raw.timestamp }
-                result.lastTimestamp = raw.timestamp
-                let decoded = decoder.decode(raw.bytes, into: &packet)
-                result.counters.record(decoded, capturedBytes: raw.bytes.count, payloadTruncated: packet.payloadTruncated)
-                result.counters.record(packet.encapsulation)
-                if decoded == .fragment, let defragmenter {
-                    let zone = packet.encapsulation.isEmpty ? 0 : packet.encapsulation.zone(vlanAware: vlanAware)
-                    if let datagram = defragmenter.add(raw.bytes, packet.fragment, zone: zone, timestamp: raw.timestamp,
-                                                       source: RecordLocation(index: raw.index, offset: raw.offset)) {
-                        datagram.withUnsafeBytes { bytes in
-                            guard decoder.decodeReassembled(bytes, into: &packet) == .tcp else { return }
-                            // the datagram's packets are the records of all its fragments
-                            cursor.fragmentRecords = defragmenter.completedSources
-                            assemble(packet, index: raw.index, offset: raw.offset,
-                                     context: CaptureInfo(timestamp: raw.timestamp, captureLength: bytes.count, length: bytes.count))
-                            cursor.fragmentRecords = []
-                        }
-                    }
-                    continue
-                }
-                guard decoded == .tcp else { continue }
-                if packet.headerCut { result.counters.tcpHeadersCut += 1 }
-                assemble(packet, index: raw.index, offset: raw.offset,
-                         context: CaptureInfo(timestamp: raw.timestamp, captureLength: raw.bytes.count, length: raw.wireLength))
+                feed(raw, decoder: decoder, packet: &packet, result: &result)
             }
         } catch {
             result.counters.add(defragmenter?.counters, since: defragStart)
@@ -121,6 +98,36 @@ public final class Pipeline<Factory: StreamFactory> {
         result.counters.add(defragmenter?.counters, since: defragStart)
         result.endOffset = reader.byteOffset
         return result
+    }
+
+    /// Decodes one packet record and feeds its TCP segment (or, with the last
+    /// fragment of a datagram, the rebuilt one) to the assembler, counting it in `result`.
+    @inline(__always)
+    public func feed(_ raw: CapturedPacket, decoder: PacketDecoder, packet: inout DecodedPacket, result: inout FileResult) {
+        if result.firstTimestamp == nil { result.firstTimestamp = raw.timestamp }
+        result.lastTimestamp = raw.timestamp
+        let decoded = decoder.decode(raw.bytes, into: &packet)
+        result.counters.record(decoded, capturedBytes: raw.bytes.count, payloadTruncated: packet.payloadTruncated)
+        result.counters.record(packet.encapsulation)
+        if decoded == .fragment, let defragmenter {
+            let zone = packet.encapsulation.isEmpty ? 0 : packet.encapsulation.zone(vlanAware: vlanAware)
+            if let datagram = defragmenter.add(raw.bytes, packet.fragment, zone: zone, timestamp: raw.timestamp,
+                                               source: RecordLocation(index: raw.index, offset: raw.offset)) {
+                datagram.withUnsafeBytes { bytes in
+                    guard decoder.decodeReassembled(bytes, into: &packet) == .tcp else { return }
+                    // the datagram's packets are the records of all its fragments
+                    cursor.fragmentRecords = defragmenter.completedSources
+                    assemble(packet, index: raw.index, offset: raw.offset,
+                             context: CaptureInfo(timestamp: raw.timestamp, captureLength: bytes.count, length: bytes.count))
+                    cursor.fragmentRecords = []
+                }
+            }
+            return
+        }
+        guard decoded == .tcp else { return }
+        if packet.headerCut { result.counters.tcpHeadersCut += 1 }
+        assemble(packet, index: raw.index, offset: raw.offset,
+                 context: CaptureInfo(timestamp: raw.timestamp, captureLength: raw.bytes.count, length: raw.wireLength))
     }
 
     /// Feeds one decoded TCP segment to the assembler (and flushes when due).

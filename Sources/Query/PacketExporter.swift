@@ -149,7 +149,7 @@ public final class PacketExporter {
         } else {
             let dlt = sources.first?.capture.linkType ?? 1
             let snaplen = sources.map(\.capture.snaplen).max() ?? 262144
-            try Self.nanosecondHeader(dlt: dlt, snaplen: snaplen).withUnsafeBytes { try sink.write($0) }
+            try PcapFileHeader.nanosecond(dlt: dlt, snaplen: snaplen).withUnsafeBytes { try sink.write($0) }
         }
         for (capture, header) in sources {
             let wanted = byCapture[capture.id] ?? []
@@ -269,27 +269,6 @@ public final class PacketExporter {
     @inline(__always)
     static func put(_ v: UInt32, _ b: inout [UInt8], _ at: Int) {
         withUnsafeBytes(of: v) { for i in 0..<4 { b[at + i] = $0[i] } }
-    }
-
-    /// A nanosecond pcap file header in this machine's byte order, as libpcap
-    /// writes it (which also maps the DLT value to the file's LINKTYPE value).
-    static func nanosecondHeader(dlt: Int32, snaplen: Int) throws -> [UInt8] {
-        guard let dead = pcap_open_dead_with_tstamp_precision(dlt, Int32(clamping: snaplen), UInt32(PCAP_TSTAMP_PRECISION_NANO)) else {
-            throw QueryError("libpcap cannot write link type \(dlt)")
-        }
-        defer { pcap_close(dead) }
-        var buffer: UnsafeMutablePointer<CChar>?
-        var size = 0
-        guard let memory = open_memstream(&buffer, &size) else { throw QueryError("out of memory") }
-        guard let dumper = pcap_dump_fopen(dead, memory) else {
-            fclose(memory)
-            free(buffer)
-            throw QueryError("libpcap cannot write link type \(dlt): \(String(cString: pcap_geterr(dead)))")
-        }
-        pcap_dump_close(dumper)     // closes the memory stream, which sets buffer and size
-        defer { free(buffer) }
-        guard let buffer, size == 24 else { throw QueryError("libpcap wrote a \(size)-byte file header") }
-        return UnsafeRawBufferPointer(start: buffer, count: size).map { $0 }
     }
 
     static func linkName(_ dlt: Int32) -> String {

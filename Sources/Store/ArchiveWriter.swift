@@ -168,15 +168,16 @@ public final class ArchiveWriter: @unchecked Sendable {
         try connection.execute("PRAGMA foreign_keys = OFF")
         try connection.execute("PRAGMA cache_size = -65536")
         insertCapture = try connection.prepare("""
-            INSERT INTO capture(id, ingest_run, path, size, link_type, link_type_name, snaplen, ingested_at, status, stdin_kept)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?)
+            INSERT INTO capture(id, ingest_run, path, size, link_type, link_type_name, snaplen, ingested_at, status, stdin_kept,
+                                interface, filter)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?)
             """)
         finishCapture = try connection.prepare("""
             UPDATE capture SET sha256 = ?, size = ?, packets = ?, bytes = ?, tcp_packets = ?, truncated_payloads = ?,
                 skipped_non_ip = ?, skipped_non_tcp = ?, skipped_fragments = ?, skipped_malformed = ?,
                 skipped_truncated = ?, skipped_link_type = ?, first_ts = ?, last_ts = ?, encapsulations = ?,
                 datagrams_reassembled = ?, fragments_expired = ?, fragment_overlaps = ?, oversized_datagrams = ?,
-                tcp_headers_cut = ?
+                tcp_headers_cut = ?, packets_received = ?, kernel_drops = ?, interface_drops = ?
             WHERE id = ?
             """)
         insertFlow = try connection.prepare("""
@@ -227,7 +228,7 @@ public final class ArchiveWriter: @unchecked Sendable {
     /// Records that reading a file began (status 'running'); written before any of its flows.
     @discardableResult
     public func beginCapture(path: String, size: Int, dlt: Int32, linkTypeName: String, snaplen: Int,
-                             stdinKept: Bool = false) throws -> Int64 {
+                             stdinKept: Bool = false, interface: String? = nil, filter: String? = nil) throws -> Int64 {
         try commit()
         let id = nextCaptureID
         nextCaptureID += 1
@@ -246,6 +247,8 @@ public final class ArchiveWriter: @unchecked Sendable {
                 try s.bind(snaplen, at: 7)
                 try s.bind(started, at: 8)
                 try s.bind(stdinKept ? 1 : 0, at: 9)
+                if let interface { try s.bind(interface, at: 10) } else { try s.bindNull(at: 10) }
+                if let filter, !filter.isEmpty { try s.bind(filter, at: 11) } else { try s.bindNull(at: 11) }
                 try s.step()
             }
         }
@@ -253,7 +256,9 @@ public final class ArchiveWriter: @unchecked Sendable {
     }
 
     /// Writes everything pending and the capture's counters (its status stays 'running').
-    public func recordCounters(_ id: Int64, totals t: CaptureTotals, sha256: String?, size: Int) throws {
+    /// `live`: the kernel's counters while a live capture wrote this row's packets.
+    public func recordCounters(_ id: Int64, totals t: CaptureTotals, sha256: String?, size: Int,
+                               live: LiveCounters? = nil) throws {
         try commit()
         try thread.submit { [self] in
             try connection.transaction {
@@ -272,9 +277,22 @@ public final class ArchiveWriter: @unchecked Sendable {
                 try s.bind(c.fragmentOverlaps, at: 18)
                 try s.bind(c.oversizedDatagrams, at: 19)
                 try s.bind(c.tcpHeadersCut, at: 20)
-                try s.bind(id, at: 21)
+                try bindOptional(s, live.map { Int64($0.received) }, at: 21)
+                try bindOptional(s, live.map { Int64($0.kernelDrops) }, at: 22)
+                try bindOptional(s, live.map { Int64($0.interfaceDrops) }, at: 23)
+                try s.bind(id, at: 24)
                 try s.step()
             }
+        }
+    }
+
+    /// Notes that a live capture's file was removed (`--keep`).
+    public func markRemoved(path: String, at time: Int64) throws {
+        try thread.submit { [self] in
+            let s = try connection.prepare("UPDATE capture SET removed_at = ? WHERE path = ? AND removed_at IS NULL")
+            try s.bind(time, at: 1)
+            try s.bind(path, at: 2)
+            try s.step()
         }
     }
 
@@ -434,10 +452,24 @@ public final class ArchiveWriter: @unchecked Sendable {
         if flow.handle.generation == generation { batch.flows[flow.handle.row].flow = flow }
     }
 
+    /// Whether commits also write the totals so far of connections still open
+    /// (a live capture: its flows' rows then show what they carried up to the
+    /// last commit, not only that they began).
+    public var recordsOpenFlows = false
+    /// Flows with a stream feeding them now, by id (only with `recordsOpenFlows`).
+    private var openFlows: [Int64: FlowState] = [:]
+
+    /// A stream of `flow` began (a new connection, or one continuing after its close).
+    @inline(__always)
+    func opened(_ flow: FlowState) {
+        if recordsOpenFlows { openFlows[flow.handle.id] = flow }
+    }
+
     /// A stream of `flow` completed. A row still pending takes the flow's totals
     /// at the commit (so the packets after a close, seen soon after, cost no
     /// UPDATE); a written row is updated, unless nothing changed since it was written.
     func finishFlow(_ flow: FlowState) {
+        if recordsOpenFlows { openFlows.removeValue(forKey: flow.handle.id) }
         if flow.handle.generation != generation, flow.changes != flow.written {
             batch.flowUpdates.append(flow.snapshot(text: &batch.text))
             flow.written = flow.changes
@@ -451,13 +483,20 @@ public final class ArchiveWriter: @unchecked Sendable {
 
     /// Hands everything pending to the writer thread, to be written in one
     /// transaction. Runs still open are closed with it: a run never spans two transactions.
-    public func commit() throws {
+    /// `synchronizing`: a file whose bytes the batch refers to (a live capture's
+    /// pcap file), flushed to disk by the writer thread before the transaction, so
+    /// that the archive never names packets a power loss took away.
+    public func commit(synchronizing fd: Int32 = -1) throws {
+        if recordsOpenFlows { takeOpenFlowTotals() }
         guard !batch.isEmpty else { return }
         for i in batch.flows.indices {
             guard let flow = batch.flows[i].flow else { continue }
             if flow.finished {
                 batch.flows[i].totals = flow.snapshot(text: &batch.text)
                 flow.written = flow.changes
+            } else if recordsOpenFlows {
+                batch.flows[i].totals = flow.snapshot(text: &batch.text)
+                flow.progressWritten = flow.changes
             }
             batch.flows[i].flow = nil      // the writer thread gets values only
         }
@@ -465,8 +504,24 @@ public final class ArchiveWriter: @unchecked Sendable {
         batch = Batch()
         generation += 1
         pendingBytes = 0
+        let synced = fd >= 0 ? dup(fd) : -1
         try thread.submit { [self] in
+            if synced >= 0 {
+                defer { close(synced) }
+                if fdatasync(synced) != 0 {
+                    throw SQLiteError(code: SQLITE_IOERR, message: "cannot flush the capture file to disk: \(String(cString: strerror(errno)))", sql: nil)
+                }
+            }
             try connection.transaction { try write(full) }
+        }
+    }
+
+    /// The totals so far of open flows whose rows were written by an earlier
+    /// commit and that changed since (their pending rows take them in `commit`).
+    private func takeOpenFlowTotals() {
+        for flow in openFlows.values where flow.handle.generation != generation && flow.changes != flow.progressWritten {
+            batch.flowUpdates.append(flow.snapshot(text: &batch.text))
+            flow.progressWritten = flow.changes
         }
     }
 
@@ -719,4 +774,18 @@ final class WriterThread: @unchecked Sendable {
 struct UncheckedBox<T>: @unchecked Sendable {
     let value: T
     init(_ value: T) { self.value = value }
+}
+
+/// A live capture's counters from the kernel (libpcap's `pcap_stats`), for its
+/// `capture` row: packets handed to the capture, dropped by the kernel, dropped
+/// by the interface.
+public struct LiveCounters: Sendable, Equatable {
+    public var received: Int
+    public var kernelDrops: Int
+    public var interfaceDrops: Int
+    public init(received: Int, kernelDrops: Int, interfaceDrops: Int) {
+        self.received = received
+        self.kernelDrops = kernelDrops
+        self.interfaceDrops = interfaceDrops
+    }
 }

@@ -57,6 +57,8 @@ final class FlowState {
     /// written again when a later stream of it completes.
     var changes = 0
     var written = -1
+    /// The count a live capture's commit last wrote while the flow was open.
+    var progressWritten = -1
     /// Where its latest packets lie in the capture: the block still filling, which
     /// the flow's row carries (`flow.packet_records`) each time its totals are
     /// written. A full block (or one of an earlier capture file) becomes a
@@ -162,6 +164,7 @@ public final class RecordingStream: Stream {
         self.cursor = cursor
         self.table = table
         flow.liveStreams += 1
+        writer.opened(flow)
     }
 
     @inline(__always)

@@ -14,7 +14,7 @@ struct FlowDB: ParsableCommand {
           flowdb ingest capture.pcap
           flowdb query --port 443
         """,
-        subcommands: [Ingest.self, QueryCommand.self, Inspect.self, Events.self]
+        subcommands: [Ingest.self, CaptureCommand.self, QueryCommand.self, Inspect.self, Events.self]
     )
 }
 

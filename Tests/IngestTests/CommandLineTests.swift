@@ -81,7 +81,7 @@ import Store
             _ = try Ingestor(archive: try Archive(path: db, create: true), options: IngestOptions())
             Issue.record("a second writer was let in")
         } catch {
-            #expect("\(error)" == "\(db): another flowdb ingest is writing to this archive")
+            #expect("\(error)" == "\(db): another flowdb ingest or capture is writing to this archive")
         }
         _ = first
     }
@@ -123,7 +123,7 @@ import Store
                 _ = try Ingestor(path: db, options: IngestOptions())
                 Issue.record("a second writer was let in")
             } catch {
-                #expect("\(error)" == "\(db): another flowdb ingest is writing to this archive")
+                #expect("\(error)" == "\(db): another flowdb ingest or capture is writing to this archive")
             }
             #expect(!Paths.exists(db))
         }
