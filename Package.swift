@@ -93,7 +93,7 @@ let package = Package(
         .testTarget(name: "ConnectionsTests", dependencies: ["Connections"]),
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "Decoding", "TestSupport"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "CSQLite", "TestSupport"]),
-        .testTarget(name: "IngestTests", dependencies: ["Ingest", "Query", "Store", "TestSupport"]),
+        .testTarget(name: "IngestTests", dependencies: ["Capture", "Ingest", "Query", "Store", "TestSupport"]),
         .testTarget(name: "ApplicationsTests", dependencies: ["Applications", "Ingest", "Query", "Store", "TestSupport"]),
         .testTarget(name: "QueryTests", dependencies: ["Query", "Ingest", "Store", "TestSupport"]),
     ]

@@ -67,6 +67,44 @@ def make_plan(kind, n, conc, rng):
         raise SystemExit(f"unknown plan {kind}")
     return {"concurrency": conc, "conns": conns}
 
+def kill9_checks(args, db, pcapdir, ns, check, results, seen):
+    """What a killed capture leaves."""
+    check("queries during the run succeeded and saw flows", seen["query_ok"] > 0 and seen["query_failed"] == 0 and seen["max_flows"] > 0,
+          f"{seen['query_ok']} flowdb queries, up to {seen['max_flows']} flows seen")
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    integrity = con.execute("PRAGMA integrity_check").fetchone()[0]
+    flows = con.execute("SELECT count(*) FROM flow").fetchone()[0]
+    con.close()
+    check("the killed capture's archive passes integrity_check and holds flows", integrity == "ok" and flows > 0,
+          f"integrity_check: {integrity}, {flows} flows committed")
+    p = subprocess.run([args.flowdb, "query", "--db", db, "--format", "json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    check("flowdb query reads it", p.returncode == 0 and len(p.stdout.splitlines()) == flows, f"{len(p.stdout.splitlines())} flows listed")
+    p = subprocess.run(["ip", "netns", "exec", ns, args.flowdb, "capture", "-i", "vb", "--db", db, "--duration", "1s", "--quiet"],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    err = p.stderr.decode(errors="replace")
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    rows = con.execute("SELECT id, path, status, error, size, sha256 FROM capture WHERE status <> 'complete'").fetchall()
+    ok = p.returncode == 0 and "was interrupted" in err and len(rows) == 1 and rows[0][2] == "failed" and "interrupted" in (rows[0][3] or "")
+    detail = f"capture {rows[0][0]}: {rows[0][2]}" if rows else "no interrupted row"
+    if ok:
+        data = open(rows[0][1], "rb").read()
+        ok = len(data) == rows[0][4] and hashlib.sha256(data).hexdigest() == rows[0][5]
+        detail += f", size and sha256 of its file ({len(data)} bytes) recorded" if ok else ", size/sha256 not those of its file"
+    check("the next capture marks the interrupted one failed and records its file", ok, detail)
+    fid = con.execute("SELECT id FROM flow WHERE capture_id = ? ORDER BY c2s_packets + s2c_packets DESC LIMIT 1",
+                      (rows[0][0],)).fetchone() if rows else None
+    if fid is None:
+        fid = con.execute("SELECT id FROM flow ORDER BY id DESC LIMIT 1").fetchone()
+    out = os.path.join(os.path.dirname(db), "killed-flow.pcap")
+    for x in (out, out + ".custody.json"):
+        if os.path.exists(x): os.unlink(x)
+    p = subprocess.run([args.flowdb, "query", "--db", db, "--flow", str(fid[0]), "--pcap", out], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    want = con.execute("SELECT count(*) FROM packet WHERE flow_id = ?", (fid[0],)).fetchone()[0]
+    got = len(read_pcap(out)[1]) if p.returncode == 0 else -1
+    check(f"query --pcap of flow {fid[0]}, committed before the kill", p.returncode == 0 and got == want,
+          f"{got} of {want} packets" + ("" if p.returncode == 0 else "; " + p.stderr.decode(errors="replace").strip()))
+    return 0
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--flowdb", default=os.path.join(here, ".build/release/flowdb"))
@@ -79,6 +117,10 @@ def main():
     ap.add_argument("--rounds", type=int, default=1, help="run the plan this many times, one after the other")
     ap.add_argument("--seed", default="live")
     ap.add_argument("--keep-dir", help="work here and keep the files")
+    ap.add_argument("--kill9", action="store_true",
+                    help="kill -9 the capture in the middle of the traffic instead, and check what it leaves: an archive that "
+                         "passes integrity_check, is queryable, whose interrupted capture the next one marks failed and "
+                         "whose committed packets export")
     args = ap.parse_args()
     if os.geteuid() != 0:
         print("live-check: needs root (network namespaces)"); return 2
@@ -173,9 +215,17 @@ def main():
             else:
                 with open(planfile, "w") as f:
                     subprocess.run([sys.executable, os.path.join(shared, "plan.py"), args.plan, f"{args.seed}{r}"], stdout=f, check=True)
-            subprocess.run(["ip", "netns", "exec", C, sys.executable, os.path.join(shared, "peer.py"), "client", "10.77.0.1", "9000",
-                            planfile, manifest], check=True, stdout=subprocess.DEVNULL)
+            client = subprocess.Popen(["ip", "netns", "exec", C, sys.executable, os.path.join(shared, "peer.py"), "client", "10.77.0.1",
+                                       "9000", planfile, manifest], stdout=subprocess.DEVNULL,
+                                      stderr=open(os.path.join(work, "client.log"), "w"))
+            if args.kill9:
+                time.sleep(2.5)
+                cap.kill(); cap.wait()
+            if client.wait() != 0:
+                check("the traffic client ran its plan", False, open(os.path.join(work, "client.log")).read().strip()[-800:])
+                return summarize(results)
             truth_flows += json.load(open(manifest))["flows"]
+            if args.kill9: break
         traffic_seconds = time.time() - started
         time.sleep(1.5)
         stop_queries.set(); qt.join()
@@ -186,6 +236,10 @@ def main():
                 if line.startswith("VmHWM:"): rss = int(line.split()[1]) // 1024
         except OSError:
             pass
+        if args.kill9:
+            stop_queries.set()
+            kill9_checks(args, db, pcapdir, C, check, results, seen)
+            return summarize(results)
         cap.send_signal(signal.SIGTERM if args.signal == "TERM" else signal.SIGINT)
         try:
             rc = cap.wait(timeout=120)
@@ -297,6 +351,9 @@ def main():
                 try: p.wait(timeout=5)
                 except subprocess.TimeoutExpired: pass
         sh("ip", "netns", "del", S, check=False); sh("ip", "netns", "del", C, check=False)
+    return summarize(results)
+
+def summarize(results):
     failed = results.count(False)
     print(f"live-check: {results.count(True)} passed, {failed} failed")
     return 1 if failed else 0

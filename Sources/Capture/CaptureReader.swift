@@ -42,6 +42,14 @@ public struct CapturedPacket {
     /// Bytes on the wire (may exceed `bytes.count` when the snaplen cut the packet).
     public var wireLength: Int
     public var bytes: UnsafeRawBufferPointer
+
+    public init(index: Int, offset: Int64, timestamp: Int64, wireLength: Int, bytes: UnsafeRawBufferPointer) {
+        self.index = index
+        self.offset = offset
+        self.timestamp = timestamp
+        self.wireLength = wireLength
+        self.bytes = bytes
+    }
 }
 
 /// Reads pcap and pcapng files (or stdin, as `-`) through libpcap with

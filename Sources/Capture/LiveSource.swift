@@ -90,10 +90,14 @@ public final class LiveSource {
     private let handle: OpaquePointer
     /// libpcap's warning when it activated the capture (promiscuous mode refused, ...).
     public let warning: String?
+    /// The capture's descriptor, waited on with poll(2).
+    private var descriptor: Int32 = -1
+    private let pollMilliseconds: Int32
 
     public init(_ options: LiveSourceOptions) throws(LiveCaptureError) {
         let name = options.interface
         interface = name
+        pollMilliseconds = options.pollMilliseconds
         var errbuf = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
         guard let handle = pcap_create(name, &errbuf) else {
             throw .open(interface: name, message: Self.string(errbuf))
@@ -127,18 +131,23 @@ public final class LiveSource {
             var program = bpf_program()
             var net: bpf_u_int32 = 0, mask: bpf_u_int32 = 0
             if pcap_lookupnet(name, &net, &mask, &errbuf) != 0 { mask = PCAP_NETMASK_UNKNOWN }
+            // (every stored property is set: deinit closes the handle when this throws)
             guard pcap_compile(handle, &program, filter, 1, mask) == 0 else {
-                let message = String(cString: pcap_geterr(handle))
-                pcap_close(handle)
-                throw .badFilter(interface: name, filter: filter, message: message)
+                throw .badFilter(interface: name, filter: filter, message: String(cString: pcap_geterr(handle)))
             }
             defer { pcap_freecode(&program) }
             guard pcap_setfilter(handle, &program) == 0 else {
-                let message = String(cString: pcap_geterr(handle))
-                pcap_close(handle)
-                throw .badFilter(interface: name, filter: filter, message: message)
+                throw .badFilter(interface: name, filter: filter, message: String(cString: pcap_geterr(handle)))
             }
         }
+        // libpcap's own wait ignores the timeout in immediate mode on Linux (it
+        // blocks until a packet comes): reads are non-blocking, and `next` waits
+        // with poll(2) on the capture's descriptor.
+        guard pcap_setnonblock(handle, 1, &errbuf) == 0 else {
+            throw .open(interface: name, message: "cannot make reads non-blocking: \(Self.string(errbuf))")
+        }
+        descriptor = pcap_get_selectable_fd(handle)
+        guard descriptor >= 0 else { throw .open(interface: name, message: "libpcap gives no descriptor to wait on") }
         StopSignals.attach(handle)
     }
 
@@ -149,27 +158,40 @@ public final class LiveSource {
 
     /// The next packet, `.idle` after the poll interval without one, or `.stopped`.
     public func next() throws(LiveCaptureError) -> Next {
-        if StopSignals.requested { return .stopped }
-        var header: UnsafeMutablePointer<pcap_pkthdr>?
-        var data: UnsafePointer<UInt8>?
-        switch pcap_next_ex(handle, &header, &data) {
-        case 1:
-            guard let header, let data else { return .idle }
-            let h = header.pointee
-            let index = packetsRead
-            packetsRead += 1
-            return .packet(CapturedPacket(
-                index: index, offset: -1,
-                timestamp: CaptureReader.nanoseconds(seconds: Int64(h.ts.tv_sec), fraction: Int64(h.ts.tv_usec)),
-                wireLength: Int(h.len),
-                bytes: UnsafeRawBufferPointer(start: data, count: Int(h.caplen))))
-        case 0:
-            return StopSignals.requested ? .stopped : .idle
-        case PCAP_ERROR_BREAK:
-            return .stopped
-        default:
+        var waited = false
+        while true {
             if StopSignals.requested { return .stopped }
-            throw .read(interface: interface, packets: packetsRead, message: String(cString: pcap_geterr(handle)))
+            var header: UnsafeMutablePointer<pcap_pkthdr>?
+            var data: UnsafePointer<UInt8>?
+            switch pcap_next_ex(handle, &header, &data) {
+            case 1:
+                guard let header, let data else { return .idle }
+                let h = header.pointee
+                let index = packetsRead
+                packetsRead += 1
+                return .packet(CapturedPacket(
+                    index: index, offset: -1,
+                    timestamp: CaptureReader.nanoseconds(seconds: Int64(h.ts.tv_sec), fraction: Int64(h.ts.tv_usec)),
+                    wireLength: Int(h.len),
+                    bytes: UnsafeRawBufferPointer(start: data, count: Int(h.caplen))))
+            case 0:
+                // nothing ready: wait once for the descriptor, then say so
+                if waited { return .idle }
+                waited = true
+                var p = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+                let ready = poll(&p, 1, pollMilliseconds)
+                if ready == 0 { return .idle }
+                if ready < 0 && errno != EINTR {
+                    throw .read(interface: interface, packets: packetsRead, message: "poll: \(String(cString: strerror(errno)))")
+                }
+                // readable, or an error condition libpcap's next read reports (the
+                // interface went down or away): read again
+            case PCAP_ERROR_BREAK:
+                return .stopped
+            default:
+                if StopSignals.requested { return .stopped }
+                throw .read(interface: interface, packets: packetsRead, message: String(cString: pcap_geterr(handle)))
+            }
         }
     }
 

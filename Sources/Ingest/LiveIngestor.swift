@@ -115,9 +115,8 @@ public final class LiveIngestor {
             try update.bind("interrupted: the live capture stopped without closing it (killed, or power lost); flows and packets committed before that are kept", at: 2)
             var size: Int64?, digest: String?
             if sha == nil, !path.hasPrefix("live:"), let capture = HashedCapture(path: path) {
-                let d = capture.finish()
-                size = Int64(d.size)
-                digest = d.sha256
+                size = Int64(capture.openedSize)
+                digest = capture.finish().sha256
             }
             if let size { try update.bind(size, at: 3) } else { try update.bindNull(at: 3) }
             if let digest { try update.bind(digest, at: 4) } else { try update.bindNull(at: 4) }

@@ -38,6 +38,7 @@ final class PcapFileWriter {
         }
         buffer = .allocate(byteCount: Self.capacity, alignment: 64)
         header.withUnsafeBytes { append($0) }
+        try flush()     // a file is a valid (empty) capture from the start
     }
 
     struct Exists: Error {}

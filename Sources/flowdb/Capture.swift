@@ -166,12 +166,19 @@ struct CaptureCommand: ParsableCommand {
             printError("WARNING: \(interface): \(counts): the archive misses the dropped packets")
         }
         if !quiet {
-            let why = report.signal == SIGTERM ? "SIGTERM" : report.signal == SIGINT ? "SIGINT" : "its limit"
-            print("stopped by \(why) after \(IngestSummary(report: report.ingest, seconds: seconds, archive: archive.path).formatted(seconds)) s: \(counts)")
-            for file in report.files { print("pcap file:      \(file)") }
-            var text = IngestSummary(report: report.ingest, seconds: seconds, archive: archive.path).text
-            if let range = text.range(of: "\ntime:") { text = String(text[..<range.lowerBound]) + "\n" }
-            print(text, terminator: "")
+            let why = report.signal == SIGTERM ? "SIGTERM" : report.signal == SIGINT ? "SIGINT"
+                : duration != nil && (packets == nil || report.packets < packets!) ? "--duration" : "--packets"
+            let summary = IngestSummary(report: report.ingest, seconds: seconds, archive: archive.path)
+            var out = "captured \(interface) into \(archive.path) for \(summary.formatted(seconds)) s, stopped by \(why)\n"
+            out += "kernel:         \(s.received) packets received by filter, \(s.droppedByKernel) dropped by kernel, \(s.droppedByInterface) dropped by interface\n"
+            if let first = report.files.first, let last = report.files.last {
+                out += "pcap files:     \(report.files.count)" + (report.files.count > 1 ? " (\(first) … \(last))" : " (\(first))") + "\n"
+            }
+            // the ingest summary's lines, without its heading and its rate
+            for line in summary.text.split(separator: "\n").dropFirst() where !line.hasPrefix("time:") {
+                out += line + "\n"
+            }
+            print(out, terminator: "")
         }
     }
 }
