@@ -66,6 +66,16 @@ app-check: build
 	[ -s bench-data/apps/app.pcap ] || scripts/make-app-traffic.sh bench-data/apps/app.pcap
 	scripts/app-check.py --flowdb $(FLOWDB) bench-data/apps/app.pcap
 
+# Live capture (root): real traffic between network namespaces with loss on both sides of the
+# capture point, archived by `flowdb capture -i`, queried while it runs, stopped by SIGTERM and
+# SIGINT, checked against the bytes sent, tcpdump's packets and query --pcap; then a burst of
+# 10,000 connections (memory and drops), and a capture killed with -9. A few minutes.
+.PHONY: live-check
+live-check: build
+	scripts/live-check.py --flowdb $(FLOWDB) --plan mixed --connections 3000 --concurrency 100 --rounds 3 --loss 2 --rotate-size 20MB --signal TERM
+	scripts/live-check.py --flowdb $(FLOWDB) --plan burst --connections 10000 --concurrency 500 --loss 1 --rotate-size 10MB --signal INT
+	scripts/live-check.py --flowdb $(FLOWDB) --plan mixed --connections 1000 --concurrency 100 --loss 2 --kill9
+
 # Connections as analysts count them, on the generated real traffic (loss, resets, port
 # reuse, IPv6, Linux cooked v2): one flow per real connection, SF / RSTO / RSTR, nothing else.
 .PHONY: conn-check

@@ -171,7 +171,8 @@ public final class Ingestor {
                         opened: { reader in
                             let id = try writer.beginCapture(path: recordedPath, size: fileSize, dlt: reader.dlt,
                                                              linkTypeName: reader.linkTypeName, snaplen: reader.snaplen,
-                                                             stdinKept: fromStdin && options.keepStdin != nil)
+                                                             stdinKept: fromStdin && options.keepStdin != nil,
+                                                             filter: options.filter)
                             captureID = id
                             begun.append(id)
                         },

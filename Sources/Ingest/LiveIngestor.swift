@@ -168,6 +168,7 @@ final class Session {
     var result = FileResult()
     var packetsInCapture = 0
     var statisticsAtStart = LiveStatistics()
+    var statisticsNext: LiveStatistics?
     var defragmentsAtStart = Defragmenter.Counters()
     var sequence = 0
 
@@ -188,8 +189,10 @@ final class Session {
         self.source = source
         self.notice = notice
         let o = options.ingest
-        writer = try ArchiveWriter(archive: archive, payloadPolicy: o.payload)
-        writer.batchBytes = o.batchBytes
+        // more batches in flight than ingest: the interface does not wait for the disk
+        writer = try ArchiveWriter(archive: archive, payloadPolicy: o.payload, depth: 6)
+        // smaller batches than ingest's, as more of them wait: memory stays near 6 × 8 MB
+        writer.batchBytes = min(o.batchBytes, 8 << 20)
         writer.runBytes = o.runBytes
         writer.deliveriesPerBlock = max(1, o.deliveriesPerBlock)
         writer.parsesApplications = o.parseApplications
@@ -322,7 +325,7 @@ final class Session {
     }
 
     private func liveCounters() -> LiveCounters? {
-        guard let now = source.statistics() else { return nil }
+        guard let now = statisticsNext ?? source.statistics() else { return nil }
         let d = now - statisticsAtStart
         return LiveCounters(received: d.received, kernelDrops: d.droppedByKernel, interfaceDrops: d.droppedByInterface)
     }
@@ -352,7 +355,8 @@ final class Session {
         fileOpened = now
         result = FileResult(dlt: source.dlt, linkTypeName: source.linkTypeName, snaplen: source.snaplen)
         packetsInCapture = 0
-        statisticsAtStart = source.statistics() ?? LiveStatistics()
+        statisticsAtStart = statisticsNext ?? source.statistics() ?? LiveStatistics()
+        statisticsNext = nil
         defragmentsAtStart = pipeline.defragmenter?.counters ?? Defragmenter.Counters()
         pipeline.cursor.fileIndex += 1
         captureID = try writer.beginCapture(path: path, size: 0, dlt: source.dlt, linkTypeName: source.linkTypeName,
@@ -366,13 +370,19 @@ final class Session {
     private func endCapture(final: Bool) throws {
         var size = 0
         var digest: String?
-        if let file {
-            (size, digest) = try file.close()
-            self.file = nil
-        }
+        // The kernel's counters now end this row and begin the next: rows add up.
+        if let stats = source.statistics() { statisticsNext = stats }
+        let counters = liveCounters()
         try writer.commit()
+        if let file {
+            let (bytes, sha, fd) = try file.finish()
+            (size, digest) = (bytes, sha)
+            self.file = nil
+            // synced and closed by the writer thread, before the row says complete
+            try writer.syncAndClose(fd, name: file.path)
+        }
         let totals = totals()
-        try writer.recordCounters(captureID, totals: totals, sha256: digest, size: size, live: liveCounters())
+        try writer.recordCounters(captureID, totals: totals, sha256: digest, size: size, live: counters)
         report.ingest.counters += totals.counters
         report.ingest.files.append((currentPath, .ingested(captureID: captureID)))
         if !final {

@@ -102,17 +102,22 @@ final class PcapFileWriter {
         }
     }
 
+    /// Writes what is buffered and hands over the descriptor (the caller syncs and
+    /// closes it: `ArchiveWriter.syncAndClose`); returns the file's size and SHA-256.
+    func finish() throws -> (size: Int, sha256: String, fd: Int32) {
+        try flush()
+        let fd = self.fd
+        self.fd = -1
+        return (size, sha.hexDigest, fd)
+    }
+
     /// Flushes, syncs and closes the file; returns its size and SHA-256.
     func close() throws -> (size: Int, sha256: String) {
-        try flush()
+        let (size, digest, fd) = try finish()
+        defer { Glibc.close(fd) }
         if fdatasync(fd) != 0 {
             throw Failure(description: "\(path): cannot flush the capture file to disk: \(String(cString: strerror(errno)))")
         }
-        let result = Glibc.close(fd)
-        fd = -1
-        if result != 0 {
-            throw Failure(description: "\(path): cannot close the capture file: \(String(cString: strerror(errno)))")
-        }
-        return (size, sha.hexDigest)
+        return (size, digest)
     }
 }

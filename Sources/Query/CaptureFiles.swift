@@ -40,6 +40,8 @@ public final class CaptureFiles {
     let archivePath: String
     /// Whether the archive records packet positions (schema version 6).
     let hasPackets: Bool
+    /// Whether it records live captures (schema version 8).
+    let hasLive: Bool
     public var directories: [String] = []
     public var verifyHash = true
     private var opened: [Int64: VerifiedCapture] = [:]
@@ -50,6 +52,7 @@ public final class CaptureFiles {
         connection = archive.connection
         archivePath = archive.path
         hasPackets = archive.version >= 6
+        hasLive = archive.version >= 8
     }
 
     deinit {
@@ -76,6 +79,21 @@ public final class CaptureFiles {
         let name = "capture \(id) (\(c.recordedPath))"
         if c.recordedPath == "-" {
             throw QueryError("\(name) was read from standard input and not kept; `flowdb ingest - --keep-stdin FILE` keeps such captures")
+        }
+        var live: (interface: String?, removed: Int64?) = (nil, nil)
+        if hasLive {
+            let s = try connection.prepare("SELECT interface, removed_at FROM capture WHERE id = ?")
+            try s.bind(id, at: 1)
+            if try s.step() { live = (s.text(0), s.isNull(1) ? nil : s.int64(1)) }
+        }
+        if let interface = live.interface, c.recordedPath.hasPrefix("live:") {
+            throw QueryError("\(name) was captured live from \(interface) without --write-pcap: its packets were not kept; `flowdb capture --write-pcap DIR` keeps them")
+        }
+        if let removed = live.removed {
+            throw QueryError("\(name): the file was removed by `flowdb capture --keep` at \(TimeParser.iso(removed)); its flows stay in the archive, its packets are gone")
+        }
+        if live.interface != nil && c.status == "running" {
+            throw QueryError("\(name) is still being written by a running `flowdb capture`; its packets can be exported once the file is rotated (--rotate-size, --rotate-time) or the capture stopped (if it was killed, the next `flowdb capture` on this archive closes the file)")
         }
         var tried: [String] = []
         var fd: Int32 = -1

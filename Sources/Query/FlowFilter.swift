@@ -142,7 +142,24 @@ public struct FlowFilter: Sendable, Equatable {
 public enum TimeParser {
     public static func nanoseconds(_ text: String) -> Int64? {
         if let seconds = unixSeconds(text) { return seconds }
+        if let ago = relative(text) { return ago }
         return iso8601(text)
+    }
+
+    /// `30s`, `15m`, `2h`, `7d`: that long before now (a sensor's recent traffic).
+    static func relative(_ text: String, now: Int64 = Clock.nowNanoseconds()) -> Int64? {
+        guard let unit = text.last, let value = Int64(text.dropLast()), value >= 0,
+              text.dropLast().allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
+        let factor: Int64
+        switch unit {
+        case "s": factor = 1_000_000_000
+        case "m": factor = 60_000_000_000
+        case "h": factor = 3_600_000_000_000
+        case "d": factor = 86_400_000_000_000
+        default: return nil
+        }
+        let (span, overflow) = value.multipliedReportingOverflow(by: factor)
+        return overflow ? nil : now &- span
     }
 
     static func unixSeconds(_ text: String) -> Int64? {

@@ -151,7 +151,7 @@ public final class ArchiveWriter: @unchecked Sendable {
     /// Counts the batches handed to the writer thread.
     private var generation = 0
     private var pendingBytes = 0
-    private let thread = WriterThread()
+    private let thread: WriterThread
     private var nextCaptureID: Int64
 
     /// Totals of this writer's work, for the ingest summary.
@@ -160,7 +160,11 @@ public final class ArchiveWriter: @unchecked Sendable {
     public private(set) var bytesStored = 0
     public private(set) var gapsRecorded = 0
 
-    public init(archive: Archive, payloadPolicy: PayloadPolicy = .init()) throws {
+    /// `depth`: batches the writer thread may hold before `commit` waits for it. A
+    /// live capture gives it more, so that a slow disk (an fsync, a checkpoint)
+    /// stalls its reading of the interface less.
+    public init(archive: Archive, payloadPolicy: PayloadPolicy = .init(), depth: Int = 2) throws {
+        thread = WriterThread(depth: depth)
         connection = archive.connection
         self.payloadPolicy = payloadPolicy
         // Integrity holds by construction here; checking every row's parents would
@@ -282,6 +286,18 @@ public final class ArchiveWriter: @unchecked Sendable {
                 try bindOptional(s, live.map { Int64($0.interfaceDrops) }, at: 23)
                 try s.bind(id, at: 24)
                 try s.step()
+            }
+        }
+    }
+
+    /// Syncs a closed-to-the-caller file's bytes to disk and closes it, on the
+    /// writer thread, before what is submitted after (a live capture's rotated file:
+    /// its reading thread does not wait for the disk).
+    public func syncAndClose(_ fd: Int32, name: String) throws {
+        try thread.submit {
+            defer { close(fd) }
+            if fdatasync(fd) != 0 {
+                throw SQLiteError(code: SQLITE_IOERR, message: "\(name): cannot flush the capture file to disk: \(String(cString: strerror(errno)))", sql: nil)
             }
         }
     }
@@ -729,11 +745,15 @@ extension IPAddress {
 /// caller, and keeps the first failure for `drain` (or the next `submit`) to throw.
 final class WriterThread: @unchecked Sendable {
     private let queue = DispatchQueue(label: "flowdb.archive-writer")
-    private let slots = DispatchSemaphore(value: 2)
+    private let slots: DispatchSemaphore
+
+    init(depth: Int = 2) {
+        slots = DispatchSemaphore(value: depth)
+        pthread_mutex_init(&mutex, nil)
+    }
     private var mutex = pthread_mutex_t()
     private var failure: Error?      // guarded by mutex
 
-    init() { pthread_mutex_init(&mutex, nil) }
     deinit { pthread_mutex_destroy(&mutex) }
 
     private func firstFailure() -> Error? {

@@ -11,8 +11,8 @@ struct QueryCommand: ParsableCommand {
         abstract: "Find flows in the archive and reconstruct what was said.",
         discussion: """
         Filters combine with AND. Times are ISO 8601 (2026-11-25T12:52:15Z, a date
-        alone is midnight UTC) or Unix seconds; a flow matches --since/--until when
-        it overlaps the interval.
+        alone is midnight UTC), Unix seconds, or a span before now (30s, 15m, 2h,
+        7d); a flow matches --since/--until when it overlaps the interval.
 
         Examples:
           flowdb query --port 443

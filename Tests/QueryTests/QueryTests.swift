@@ -54,7 +54,21 @@ func ids(_ filter: FlowFilter, in archive: Archive = Archives.mixed, containing 
         #expect(TimeParser.nanoseconds("2262-04-11T23:47:16.854775808Z") == nil)
         #expect(TimeParser.nanoseconds("9223372036.854775807") == .max)
         #expect(TimeParser.nanoseconds("9223372036.854775808") == nil)
-        for bad in ["yesterday", "2026-13-01", "2026-11-25T25:00:00Z", "2026-11-25T12:52", "12.5.5", ""] {
+        // a span before now, for a sensor's recent traffic
+        let now: Int64 = 1_795_611_135_000_000_000
+        #expect(TimeParser.relative("30s", now: now) == now - 30_000_000_000)
+        #expect(TimeParser.relative("15m", now: now) == now - 900_000_000_000)
+        #expect(TimeParser.relative("2h", now: now) == now - 7_200_000_000_000)
+        #expect(TimeParser.relative("7d", now: now) == now - 604_800_000_000_000)
+        #expect(TimeParser.relative("1w", now: now) == nil)
+        #expect(TimeParser.relative("-5m", now: now) == nil)
+        #expect(TimeParser.relative("99999999999999d", now: now) == nil)
+        if let ago = TimeParser.nanoseconds("10m") {
+            #expect(abs(Clock.nowNanoseconds() - 600_000_000_000 - ago) < 60_000_000_000)
+        } else {
+            Issue.record("10m is not a time")
+        }
+        for bad in ["yesterday", "2026-13-01", "2026-11-25T25:00:00Z", "2026-11-25T12:52", "12.5.5", "", "m", "5x"] {
             #expect(TimeParser.nanoseconds(bad) == nil, "\(bad)")
         }
         #expect(TimeParser.iso(1_795_611_135_270_787_000) == "2026-11-25T12:52:15.270787Z")
