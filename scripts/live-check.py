@@ -212,7 +212,7 @@ def main():
         qt = threading.Thread(target=querier); qt.start()
 
         rng = random.Random(args.seed)
-        truth_flows = []
+        truth_flows, unfinished = [], 0
         started = time.time()
         for r in range(args.rounds):
             planfile, manifest = os.path.join(work, f"plan{r}.json"), os.path.join(work, f"truth{r}.json")
@@ -231,7 +231,11 @@ def main():
             if client.wait() != 0:
                 check("the traffic client ran its plan", False, open(os.path.join(work, "client.log")).read().strip()[-800:])
                 return summarize(results)
-            truth_flows += json.load(open(manifest))["flows"]
+            planned = json.load(open(manifest))["flows"]
+            # a connection the client could not finish (its thread died: reset by the server,
+            # a connect that failed) has no known bytes: it is left out, and counted
+            truth_flows += [f for f in planned if f is not None]
+            unfinished += sum(1 for f in planned if f is None)
             if args.kill9: break
         traffic_seconds = time.time() - started
         time.sleep(1.5)
@@ -348,7 +352,8 @@ def main():
 
         flows = con.execute("SELECT count(*) FROM flow").fetchone()[0]
         states = con.execute("SELECT conn_state, count(*) FROM flow GROUP BY 1 ORDER BY 2 DESC").fetchall()
-        print(f"figures: {len(truth_flows)} connections sent in {traffic_seconds:.1f} s, {flows} flows "
+        print(f"figures: {len(truth_flows)} connections sent in {traffic_seconds:.1f} s"
+              + (f" ({unfinished} more the client could not finish, left out of the truth)" if unfinished else "") + f", {flows} flows "
               f"({', '.join(f'{s} {n}' for s, n in states)}), {total_records} packets in {len(rows)} files, "
               f"{drops} dropped, flowdb peak RSS {rss} MB (the 128 MB ring buffer included; its own memory, sampled: up to {seen['anon_mb']} MB), {seen['query_ok']} queries + {seen['sql_ok']} sqlite3 reads during the run")
     finally:
