@@ -106,6 +106,9 @@ def kill9_checks(args, db, pcapdir, ns, check, results, seen):
     return 0
 
 def main():
+    # A test runner may start this with signals blocked (a mask its thread had), which
+    # children inherit: tcpdump would then never see its SIGINT. Unblocked here.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
     ap = argparse.ArgumentParser()
     ap.add_argument("--flowdb", default=os.path.join(here, ".build/release/flowdb"))
     ap.add_argument("--plan", default="loss-both", help="a plan of realtraffic/plan.py, or burst, mixed")

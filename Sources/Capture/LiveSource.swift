@@ -223,8 +223,14 @@ public enum StopSignals {
     /// Whether a stop was requested.
     public static var requested: Bool { flag != 0 }
 
-    /// Installs the handlers for SIGINT and SIGTERM.
+    /// Installs the handlers for SIGINT and SIGTERM, and unblocks both (a mask
+    /// inherited from the parent would hold them pending forever).
     public static func install() {
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGINT)
+        sigaddset(&set, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
         for sig in [SIGINT, SIGTERM] {
             var action = sigaction()
             action.__sigaction_handler.sa_handler = { received in
