@@ -42,6 +42,10 @@ public struct FlowFilter: Sendable, Equatable {
     /// Nanoseconds since the epoch: the flow must overlap [since, until].
     public var since: Int64?
     public var until: Int64?
+    /// The archive's longest flow (last_ts - first_ts), when known: with `since`, a
+    /// flow that overlaps the window began at most this long before it, which
+    /// bounds the `first_ts` range read. Set by the query from `flow_by_duration`.
+    public var longestFlow: Int64?
     public var flowIDs: [Int64] = []
     public var captureID: Int64?
     public var capturePath: String?
@@ -97,7 +101,14 @@ public struct FlowFilter: Sendable, Equatable {
         }
         if let client { terms.append("f.client_ip_key BETWEEN ? AND ?"); values += [.blob(client.lower), .blob(client.upper)] }
         if let server { terms.append("f.server_ip_key BETWEEN ? AND ?"); values += [.blob(server.lower), .blob(server.upper)] }
-        if let since { terms.append("f.last_ts >= ?"); values.append(.integer(since)) }
+        if let since {
+            terms.append("f.last_ts >= ?")
+            values.append(.integer(since))
+            if let longest = longestFlow, longest >= 0 {
+                let (earliest, overflow) = since.subtractingReportingOverflow(longest)
+                if !overflow { terms.append("f.first_ts >= ?"); values.append(.integer(earliest)) }
+            }
+        }
         if let until { terms.append("f.first_ts <= ?"); values.append(.integer(until)) }
         if !flowIDs.isEmpty {
             terms.append("f.id IN (" + Array(repeating: "?", count: flowIDs.count).joined(separator: ", ") + ")")

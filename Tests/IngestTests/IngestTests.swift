@@ -165,12 +165,12 @@ let flowdbBinary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPa
         }
         let fresh = Paths.temporaryDirectory() + "/fresh.sqlite"
         let expected = try indexes(Archive(path: fresh, create: true).connection)
-        #expect(expected.count == 19)
+        #expect(expected.count == 20)
         #expect(expected.contains("delivery_block_by_flow: CREATE INDEX delivery_block_by_flow ON delivery_block(flow_id, first_delivery)"))
         #expect(!expected.contains { $0.hasPrefix("delivery_by_flow") })      // dropped by 0003
         #expect(BulkLoad.deferredIndexes.map(\.name) == ["flow_by_server_port", "flow_by_client_port", "flow_by_server_ip",
             "flow_by_client_ip", "flow_by_first_ts", "flow_by_capture", "flow_by_conn_state", "flow_by_overlap", "flow_by_app_host",
-            "flow_by_app"])
+            "flow_by_app", "flow_by_duration"])
 
         let db = Paths.temporaryDirectory() + "/a.sqlite"
         _ = try Self.ingest([Paths.sample], into: db)
@@ -183,11 +183,11 @@ let flowdbBinary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPa
                                    "capture_by_sha256: CREATE INDEX capture_by_sha256 ON capture(sha256)",
                                    "delivery_block_by_flow: CREATE INDEX delivery_block_by_flow ON delivery_block(flow_id, first_delivery)",
                                    "gap_by_flow: CREATE INDEX gap_by_flow ON gap(flow_id, dir)",
-                                   "http_by_host: CREATE INDEX http_by_host ON http(host)",
+                                   "http_by_host: CREATE INDEX http_by_host ON http(host COLLATE NOCASE)",
                                    "payload_by_flow: CREATE INDEX payload_by_flow ON payload(flow_id, dir, stream_offset)",
                                    "tls_by_ja3: CREATE INDEX tls_by_ja3 ON tls(ja3)",
                                    "tls_by_ja4: CREATE INDEX tls_by_ja4 ON tls(ja4)",
-                                   "tls_by_server_name: CREATE INDEX tls_by_server_name ON tls(server_name)"])
+                                   "tls_by_server_name: CREATE INDEX tls_by_server_name ON tls(server_name COLLATE NOCASE)"])
         #expect(try c.scalar("SELECT count(*) FROM chunk WHERE flow_id = 3") == 70)     // still answers, by scanning
         let report = try Self.ingest([Paths.sample], into: db)
         #expect(report.files[0].outcome == .ingested(captureID: 1))
