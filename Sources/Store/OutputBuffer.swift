@@ -21,19 +21,28 @@ public final class OutputBuffer {
     }
 
     public func write(bytes: UnsafeRawBufferPointer) {
+        // a piece as large as the buffer goes out as it is, without a copy
+        if bytes.count >= 1 << 16 {
+            flush()
+            writeAll(bytes)
+            return
+        }
         buffer.append(contentsOf: bytes)
         if buffer.count >= 1 << 16 { flush() }
     }
 
-    public func flush() {
+    private func writeAll(_ raw: UnsafeRawBufferPointer) {
         var offset = 0
-        buffer.withUnsafeBytes { raw in
-            while offset < raw.count {
-                let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
-                if n <= 0 { if errno == EINTR { continue }; break }
-                offset += n
-            }
+        while offset < raw.count {
+            let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
+            if n <= 0 { if errno == EINTR { continue }; break }
+            offset += n
         }
+    }
+
+    public func flush() {
+        guard !buffer.isEmpty else { return }
+        buffer.withUnsafeBytes { writeAll($0) }
         buffer.removeAll(keepingCapacity: true)
     }
 }

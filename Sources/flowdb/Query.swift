@@ -232,7 +232,7 @@ struct QueryCommand: ParsableCommand {
                     guard found.count == 1 else {
                         throw fail("--show raw writes one direction of one flow; \(found.count) flows match (narrow with --flow ID)")
                     }
-                    try reader.writeStream(flowID: found[0].id, dir: dir == .client ? 0 : 1, fillGaps: fillGaps) { out.write(bytes: $0) }
+                    try reader.writeStream(flowID: found[0].id, dir: dir == .client ? 0 : 1, fillGaps: fillGaps, hashing: false) { out.write(bytes: $0) }
                 case .ascii, .hex:
                     for f in found {
                         let deliveries = try reader.deliveries(flowID: f.id)

@@ -40,17 +40,15 @@ private let canMakeLiveTraffic: Bool = {
     /// run, stopped by SIGTERM as a service manager stops it.
     @Test(.enabled(if: canMakeLiveTraffic, "needs root, tcpdump, nftables, ethtool and ../shared/realtraffic"))
     func lossOnBothSidesStoppedBySIGTERM() throws {
-        try Self.liveCheck(["--plan", "loss-both", "--loss", "2", "--signal", "TERM"], expecting: [
-            "flowdb capture prints 'listening on vb'",
-            "exit status after SIGTERM is 0",
-            "queries during the run succeeded and saw flows",
-            "every direction equals the bytes sent",
-            "capture rows complete, naming files with their size and sha256",
-            "no packet dropped",
-            "rotated files hold exactly the packets tcpdump saw",
-            "query --pcap of live flow",
-            "query --pcap of live flow",
-        ])
+        try Self.liveCheck(["--plan", "loss-both", "--loss", "2", "--signal", "TERM"], expecting: Self.cleanStop("SIGTERM"))
+    }
+
+    /// What a capture stopped by `signal` must pass.
+    static func cleanStop(_ signal: String) -> [String] {
+        ["flowdb capture prints 'listening on vb'", "exit status after \(signal) is 0",
+         "queries during the run succeeded and saw flows", "every direction equals the bytes sent",
+         "capture rows complete, naming files with their size and sha256", "no packet dropped",
+         "rotated files hold exactly the packets tcpdump saw", "query --pcap of live flow", "query --pcap of live flow"]
     }
 
     /// SIGINT, sent to a capture started as a shell script's background job
@@ -58,17 +56,7 @@ private let canMakeLiveTraffic: Bool = {
     @Test(.enabled(if: canMakeLiveTraffic, "needs root, tcpdump, nftables, ethtool and ../shared/realtraffic"))
     func burstStoppedBySIGINT() throws {
         try Self.liveCheck(["--plan", "burst", "--connections", "600", "--concurrency", "150", "--loss", "1",
-                            "--signal", "INT", "--rotate-size", "1MB"], expecting: [
-            "flowdb capture prints 'listening on vb'",
-            "exit status after SIGINT is 0",
-            "queries during the run succeeded and saw flows",
-            "every direction equals the bytes sent",
-            "capture rows complete, naming files with their size and sha256",
-            "no packet dropped",
-            "rotated files hold exactly the packets tcpdump saw",
-            "query --pcap of live flow",
-            "query --pcap of live flow",
-        ])
+                            "--signal", "INT", "--rotate-size", "1MB"], expecting: Self.cleanStop("SIGINT"))
     }
 
     /// kill -9 in the middle of the traffic: the archive is consistent and
