@@ -356,6 +356,7 @@ public final class ArchiveWriter: @unchecked Sendable {
         let id = nextFlowID
         nextFlowID += 1
         flowsCreated += 1
+        pendingBytes += MemoryLayout<FlowRow>.stride + 256     // the row, and its flow's first run and blocks
         batch.flows.append(FlowRow(id: id, captureID: currentCaptureID, isIPv6: isIPv6, client: client, clientPort: clientPort,
                                    server: server, serverPort: serverPort, firstTimestamp: firstTimestamp, firstPacket: firstPacket,
                                    encapsulation: encapsulation))
@@ -395,6 +396,9 @@ public final class ArchiveWriter: @unchecked Sendable {
             }
             pendingBytes += store
         }
+        // the row itself counts too: with many small flows (100,000 of a few KB),
+        // rows, not payload, are most of a batch's memory
+        pendingBytes += MemoryLayout<DeliveryRow>.stride
         bytesDelivered += length
         bytesStored += store
         batch.deliveries.append(DeliveryRow(id: nextDeliveryID, flowID: flowID, dir: dir, isStart: isStart, isEnd: isEnd, skip: skip,
