@@ -118,6 +118,13 @@ func sha256Hex(_ path: String) throws -> String {
         let first = try Archive(path: some, create: false).connection.scalar("SELECT first_packet FROM flow")
         let unfiltered = try Archive(path: all, create: false).connection.scalar("SELECT first_packet FROM flow WHERE client_port = 45788")
         #expect(first == unfiltered && (first ?? 0) > 0)
+        // the capture row names the filter its packets passed (and none without one)
+        let filters = try [some, all].map { db -> String? in
+            let s = try Archive(path: db, create: false).connection.prepare("SELECT filter FROM capture")
+            _ = try s.step()
+            return s.text(0)
+        }
+        #expect(filters == ["tcp port 45788", nil])
     }
 
     /// From a pcapng capture the same packets come out as nanosecond pcap records
