@@ -40,7 +40,10 @@ public struct IngestSummary {
         return out
     }
 
-    public func formatted(_ x: Double) -> String {
+    public func formatted(_ x: Double) -> String { Self.twoDecimals(x) }
+
+    /// `x` with two decimals (no Foundation formatting).
+    public static func twoDecimals(_ x: Double) -> String {
         let hundredths = Int((x * 100).rounded())
         let fraction = hundredths % 100
         return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)"

@@ -105,12 +105,13 @@ public final class LiveIngestor {
         var rows: [(Int64, String, String?)] = []
         while try s.step() { rows.append((s.int64(0), s.text(1) ?? "", s.text(2))) }
         let now = Clock.nowNanoseconds()
+        let update = try c.prepare("""
+            UPDATE capture SET status = 'failed', finished_at = ?, error = ?,
+                size = coalesce(?, size), sha256 = coalesce(?, sha256) WHERE id = ?
+            """)
         for (id, path, sha) in rows {
             notice("capture \(id) (\(path)) was interrupted (the process was killed or the machine stopped); its committed part stays, marked failed")
-            let update = try c.prepare("""
-                UPDATE capture SET status = 'failed', finished_at = ?, error = ?,
-                    size = coalesce(?, size), sha256 = coalesce(?, sha256) WHERE id = ?
-                """)
+            update.reset()
             try update.bind(now, at: 1)
             try update.bind("interrupted: the live capture stopped without closing it (killed, or power lost); flows and packets committed before that are kept", at: 2)
             var size: Int64?, digest: String?
@@ -338,7 +339,7 @@ final class Session {
         guard dropped > dropsWarned else { return }
         lastDropWarning = now
         let share = s.received > 0 ? Double(s.droppedByKernel) * 100 / Double(s.received) : 0
-        notice("WARNING: \(source.interface): \(dropped - dropsWarned) packets dropped since the last report (in all: \(s.droppedByKernel) by the kernel, \(String(format2: share))% of \(s.received) received, and \(s.droppedByInterface) by the interface); the archive and the pcap files miss them. Raise --buffer-size, narrow --filter, or store less (--no-payload, --no-apps)")
+        notice("WARNING: \(source.interface): \(dropped - dropsWarned) packets dropped since the last report (in all: \(s.droppedByKernel) by the kernel, \(IngestSummary.twoDecimals(share))% of \(s.received) received, and \(s.droppedByInterface) by the interface); the archive and the pcap files miss them. Raise --buffer-size, narrow --filter, or store less (--no-payload, --no-apps)")
         dropsWarned = dropped
     }
 
@@ -404,18 +405,24 @@ final class Session {
         var t = time_t(now / 1_000_000_000)
         var parts = tm()
         gmtime_r(&t, &parts)
-        let stamp = String(format4: Int(parts.tm_year) + 1900) + String(format2i: Int(parts.tm_mon) + 1) + String(format2i: Int(parts.tm_mday))
-            + "T" + String(format2i: Int(parts.tm_hour)) + String(format2i: Int(parts.tm_min)) + String(format2i: Int(parts.tm_sec)) + "Z"
+        var text = [CChar](repeating: 0, count: 32)
+        let stamp = strftime(&text, text.count, "%Y%m%dT%H%M%SZ", &parts) > 0
+            ? text.withUnsafeBufferPointer { String(cString: $0.baseAddress!) } : "\(now / 1_000_000_000)"
         let base = directory.hasSuffix("/") ? directory : directory + "/"
         while true {
             sequence += 1
-            let path = base + Self.filePrefix(source.interface) + stamp + "-" + String(format6: sequence) + ".pcap"
+            let path = base + Self.filePrefix(source.interface) + stamp + "-" + Self.sixDigits(sequence) + ".pcap"
             do {
                 return try PcapFileWriter(path: path, header: header)
             } catch is PcapFileWriter.Exists {
                 continue
             }
         }
+    }
+
+    static func sixDigits(_ n: Int) -> String {
+        let digits = String(n)
+        return String(repeating: "0", count: max(0, 6 - digits.count)) + digits
     }
 
     /// The prefix of an interface's files, its name made safe for a file name.
@@ -463,21 +470,5 @@ extension Ingestor {
         var out: [(state: String, flows: Int)] = []
         while try s.step() { out.append((s.text(0) ?? "-", s.int(1))) }
         return out
-    }
-}
-
-extension String {
-    init(format2i value: Int) { self = value < 10 ? "0\(value)" : "\(value)" }
-    init(format4 value: Int) { self = Self.padded(value, 4) }
-    init(format6 value: Int) { self = Self.padded(value, 6) }
-    static func padded(_ value: Int, _ width: Int) -> String {
-        let digits = String(value)
-        return String(repeating: "0", count: Swift.max(0, width - digits.count)) + digits
-    }
-    /// A percentage with two decimals.
-    init(format2 value: Double) {
-        let hundredths = Int((value * 100).rounded())
-        let frac = hundredths % 100
-        self = "\(hundredths / 100).\(frac < 10 ? "0" : "")\(frac)"
     }
 }
