@@ -61,7 +61,7 @@ public final class Assembler<Factory: StreamFactory> {
     /// Page cache figures: pages holding data, pages on the free list, and
     /// pages the cache accounts for in total (gopacket's `used`, `len(free)`, `size`).
     public var pageStatistics: (used: Int, free: Int, total: Int) {
-        (core.pageCache.used, core.pageCache.free.count, core.pageCache.size)
+        (core.pageCache.used, core.pageCache.freeCount, core.pageCache.size)
     }
 
     /// Connections currently in the pool.
