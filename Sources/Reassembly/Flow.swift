@@ -40,24 +40,76 @@ public struct FlowKey: Hashable, Sendable {
         self.zone = zone
     }
 
-    /// Five words into the (seeded, flood-resistant) hasher instead of eight
-    /// fields: the connection table hashes every packet's key. A zone other than
-    /// 0 adds a sixth.
+    /// Five words into the hasher instead of eight fields (a zone other than 0
+    /// adds a sixth). Used where a key is part of a larger hashed value;
+    /// dictionaries keyed by `FlowKey` use `_rawHashValue(seed:)` below.
     @inlinable
     public func hash(into hasher: inout Hasher) {
-        let family: UInt64 = (source.isIPv6 ? 1 << 32 : 0) | (destination.isIPv6 ? 1 << 33 : 0)
         hasher.combine(source.high)
         hasher.combine(source.low)
         hasher.combine(destination.high)
         hasher.combine(destination.low)
-        hasher.combine(UInt64(sourcePort) << 16 | UInt64(destinationPort) | family)
+        hasher.combine(portsAndFamily)
         if zone != 0 { hasher.combine(zone) }
+    }
+
+    /// The hash a `Dictionary` or `Set` of keys uses: every packet hashes its key
+    /// into the connection table, and SipHash over five words was the largest
+    /// single cost of a lookup (7% of the reassembly thread on 100,000 short
+    /// flows). This is a folded 64×64→128-bit multiply of the words, keyed by
+    /// secrets drawn once per process from the standard library's random hash
+    /// seed (fixed under `SWIFT_DETERMINISTIC_HASHING`, like every other hash)
+    /// and by the table's own seed. Without the secrets a sender cannot choose
+    /// addresses and ports that collide, so the table keeps its flood
+    /// resistance; it is the construction of Go's and Rust's fast map hashes,
+    /// not a cryptographic one.
+    @inlinable
+    public func _rawHashValue(seed: Int) -> Int {
+        let keys = FlowKeyHashSecrets.shared
+        var h = FlowKeyHashSecrets.fold(source.low ^ keys.0, destination.low ^ keys.1)
+        h = FlowKeyHashSecrets.fold(h ^ portsAndFamily ^ keys.2, zone ^ UInt64(UInt(bitPattern: seed)) ^ keys.3)
+        if source.high | destination.high != 0 {
+            h = FlowKeyHashSecrets.fold(h ^ source.high ^ keys.0, destination.high ^ keys.2)
+        }
+        return Int(truncatingIfNeeded: h)
+    }
+
+    /// Ports and both address families in one word.
+    @inlinable
+    var portsAndFamily: UInt64 {
+        (source.isIPv6 ? 1 << 32 : 0) | (destination.isIPv6 ? 1 << 33 : 0)
+            | UInt64(sourcePort) << 16 | UInt64(destinationPort)
     }
 
     /// The same flow seen from the other end.
     @inlinable
     public var reversed: FlowKey {
         FlowKey(source: destination, destination: source, sourcePort: destinationPort, destinationPort: sourcePort, zone: zone)
+    }
+}
+
+/// The per-process secrets of `FlowKey._rawHashValue(seed:)`.
+@usableFromInline
+enum FlowKeyHashSecrets {
+    /// Four words taken from the standard library's per-process hash seed.
+    @usableFromInline
+    static let shared: (UInt64, UInt64, UInt64, UInt64) = {
+        func secret(_ n: UInt64) -> UInt64 {
+            var hasher = Hasher()
+            hasher.combine(n)
+            // an odd multiplier never folds a word to zero by itself
+            return UInt64(UInt(bitPattern: hasher.finalize())) | 1
+        }
+        return (secret(0x9E37_79B9_7F4A_7C15), secret(0xC2B2_AE3D_27D4_EB4F), secret(0x1656_67B1_9E37_79F9),
+                secret(0x27D4_EB2F_1656_67C5))
+    }()
+
+    /// The high and low halves of the full product, xored: every input bit
+    /// reaches the low bits a table indexes by.
+    @inlinable @inline(__always)
+    static func fold(_ a: UInt64, _ b: UInt64) -> UInt64 {
+        let product = a.multipliedFullWidth(by: b)
+        return product.high ^ product.low
     }
 }
 
