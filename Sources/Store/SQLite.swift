@@ -141,8 +141,18 @@ public final class Statement {
         try check(sqlite3_bind_int64(handle, index, Int64(value)))
     }
 
+    /// Binds text up to its first NUL, as a C string would (SQLite copies it).
+    /// A native string's UTF-8 is bound where it lies: no C string is made for it
+    /// (an allocation per bind on the writer thread, 500,000 per 100,000 flows).
     public func bind(_ value: String, at index: Int32) throws(SQLiteError) {
-        try check(sqlite3_bind_text(handle, index, value, -1, flowdb_sqlite_transient()))
+        var value = value
+        let rc = value.withUTF8 { utf8 -> Int32 in
+            let count = utf8.firstIndex(of: 0) ?? utf8.count
+            return sqlite3_bind_text64(handle, index, UnsafeRawPointer(utf8.baseAddress ?? UnsafePointer(bitPattern: 1)!)
+                                           .assumingMemoryBound(to: CChar.self),
+                                       UInt64(count), flowdb_sqlite_transient(), UInt8(SQLITE_UTF8))
+        }
+        try check(rc)
     }
 
     /// Binds bytes that SQLite copies at once (the buffer may be reused afterwards).
@@ -156,13 +166,13 @@ public final class Statement {
         try check(sqlite3_bind_blob64(handle, index, bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1), UInt64(bytes.count), flowdb_sqlite_static()))
     }
 
-    /// Binds UTF-8 text without copying it, under the same rule as `bind(borrowing:at:)`.
     /// Binds UTF-8 text, copied by SQLite.
     public func bind(text: UnsafeRawBufferPointer, at index: Int32) throws(SQLiteError) {
         let start = text.baseAddress.map { $0.assumingMemoryBound(to: CChar.self) } ?? UnsafePointer(bitPattern: 1)
         try check(sqlite3_bind_text64(handle, index, start, UInt64(text.count), flowdb_sqlite_transient(), UInt8(SQLITE_UTF8)))
     }
 
+    /// Binds UTF-8 text without copying it, under the same rule as `bind(borrowing:at:)`.
     public func bind(borrowingText text: UnsafeRawBufferPointer, at index: Int32) throws(SQLiteError) {
         let start = text.baseAddress.map { $0.assumingMemoryBound(to: CChar.self) } ?? UnsafePointer(bitPattern: 1)
         try check(sqlite3_bind_text64(handle, index, start, UInt64(text.count), flowdb_sqlite_static(), UInt8(SQLITE_UTF8)))
