@@ -19,6 +19,7 @@ import collections
 import hashlib
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -58,7 +59,7 @@ def main():
             problems.append(f"{where}: {field}: flowdb {ours!r}, tshark {theirs!r}")
 
     for capture in args.captures:
-        work = tempfile.mkdtemp()
+        work = tempfile.mkdtemp(prefix="flowdb-app-check-")
         db = os.path.join(work, "a.sqlite")
         subprocess.run([args.flowdb, "ingest", "--quiet", "--db", db, capture], check=True)
         con = sqlite3.connect(db)
@@ -210,6 +211,7 @@ def main():
             compare("ssh hassh", r[6], seen[c2s].get("ssh.kex.hassh"), where)
             compare("ssh hassh_server", r[7], seen[s2c].get("ssh.kex.hasshserver"), where)
         con.close()
+        shutil.rmtree(work, ignore_errors=True)
 
     for field in sorted(total):
         print(f"{field}: {agree[field]} of {total[field]} agree")

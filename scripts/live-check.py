@@ -30,7 +30,7 @@ Prints the figures (connections, packets, files, drops, flowdb's peak RSS, queri
 ends with 'live-check: N passed, M failed'; exit 1 on any failure. Needs root, tcpdump,
 nftables and ethtool.
 """
-import argparse, hashlib, importlib.util, json, os, random, resource, signal, sqlite3, struct, subprocess, sys, tempfile, threading, time
+import argparse, hashlib, importlib.util, json, os, random, resource, shutil, signal, sqlite3, struct, subprocess, sys, tempfile, threading, time
 
 here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 shared = os.path.join(here, "..", "shared", "realtraffic")
@@ -358,7 +358,13 @@ def main():
                 try: p.wait(timeout=5)
                 except subprocess.TimeoutExpired: pass
         sh("ip", "netns", "del", S, check=False); sh("ip", "netns", "del", C, check=False)
-    return summarize(results)
+    status = summarize(results)
+    # a failed run keeps its files (capture log, archive, pcaps) to look at
+    if status == 0 and not args.keep_dir:
+        shutil.rmtree(work, ignore_errors=True)
+    elif status != 0:
+        print(f"live-check: files kept in {work}")
+    return status
 
 def summarize(results):
     failed = results.count(False)

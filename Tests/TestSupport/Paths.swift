@@ -15,11 +15,38 @@ public enum Paths {
     public static func capture(_ relative: String) -> String { shared + "/captures/" + relative }
     public static func exists(_ path: String) -> Bool { FileManager.default.fileExists(atPath: path) }
 
-    /// A fresh empty directory under the system's temporary directory.
+    /// A fresh empty directory for one test, inside this test process's own
+    /// directory under the system's temporary directory, which is removed when
+    /// the process exits (a run used to leave about 180 behind).
     public static func temporaryDirectory(_ label: String = "flowdb-test") -> String {
-        let path = NSTemporaryDirectory() + "\(label)-\(UUID().uuidString)"
+        let path = TestDirectories.root + "/\(label)-\(UUID().uuidString)"
         try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         return path
+    }
+}
+
+/// The directory of this test process's temporary directories.
+enum TestDirectories {
+    static let prefix = "flowdb-tests-"
+
+    static let root: String = {
+        let base = NSTemporaryDirectory()
+        removeAbandoned(in: base)
+        let path = base + prefix + String(getpid())
+        try? FileManager.default.removeItem(atPath: path)
+        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        atexit {
+            try? FileManager.default.removeItem(atPath: TestDirectories.root)
+        }
+        return path
+    }()
+
+    /// Directories of test processes that no longer run (killed before exiting).
+    static func removeAbandoned(in base: String) {
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: base)) ?? [] where name.hasPrefix(prefix) {
+            guard let pid = Int32(name.dropFirst(prefix.count)), kill(pid, 0) != 0, errno == ESRCH else { continue }
+            try? FileManager.default.removeItem(atPath: base + name)
+        }
     }
 }
 
