@@ -255,7 +255,7 @@ def main():
         if args.kill9:
             stop_queries.set()
             kill9_checks(args, db, pcapdir, C, check, results, seen)
-            return summarize(results)
+            return finish(results, work, args.keep_dir)
         cap.send_signal(signal.SIGTERM if args.signal == "TERM" else signal.SIGINT)
         try:
             rc = cap.wait(timeout=120)
@@ -358,9 +358,12 @@ def main():
                 try: p.wait(timeout=5)
                 except subprocess.TimeoutExpired: pass
         sh("ip", "netns", "del", S, check=False); sh("ip", "netns", "del", C, check=False)
+    return finish(results, work, args.keep_dir)
+
+def finish(results, work, keep_dir):
+    """Prints the summary; a failed run keeps its files (capture log, archive, pcaps) to look at."""
     status = summarize(results)
-    # a failed run keeps its files (capture log, archive, pcaps) to look at
-    if status == 0 and not args.keep_dir:
+    if status == 0 and not keep_dir:
         shutil.rmtree(work, ignore_errors=True)
     elif status != 0:
         print(f"live-check: files kept in {work}")
