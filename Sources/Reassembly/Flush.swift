@@ -2,7 +2,7 @@ extension AssemblerCore {
     func flush(olderThan t: Int64, closeOlderThan tc: Int64) -> (flushed: Int, closed: Int) {
         var flushed = 0
         var closed = 0
-        for connection in Array(pool.connections.values) {
+        for connection in pool.connections {
             for half in [connection.serverToClient, connection.clientToServer] {
                 let result = flushClose(connection, half, olderThan: t, closeOlderThan: tc)
                 if result.flushed { flushed += 1 }
@@ -38,7 +38,7 @@ extension AssemblerCore {
     }
 
     func flushAll() -> Int {
-        let connections = Array(pool.connections.values)
+        let connections = pool.connections
         for connection in connections {
             flushCompletely(connection)
         }
