@@ -93,6 +93,9 @@ public final class LiveSource {
     /// The capture's descriptor, waited on with poll(2).
     private var descriptor: Int32 = -1
     private let pollMilliseconds: Int32
+    /// When a stop was first seen (the capture's clock, nanoseconds): packets
+    /// stamped up to it are still read.
+    private var stopTime: Int64?
 
     public init(_ options: LiveSourceOptions) throws(LiveCaptureError) {
         let name = options.interface
@@ -160,20 +163,13 @@ public final class LiveSource {
     public func next() throws(LiveCaptureError) -> Next {
         var waited = false
         while true {
-            if StopSignals.requested { return .stopped }
+            if StopSignals.requested { return drainAfterStop() }
             var header: UnsafeMutablePointer<pcap_pkthdr>?
             var data: UnsafePointer<UInt8>?
             switch pcap_next_ex(handle, &header, &data) {
             case 1:
                 guard let header, let data else { return .idle }
-                let h = header.pointee
-                let index = packetsRead
-                packetsRead += 1
-                return .packet(CapturedPacket(
-                    index: index, offset: -1,
-                    timestamp: CaptureReader.nanoseconds(seconds: Int64(h.ts.tv_sec), fraction: Int64(h.ts.tv_usec)),
-                    wireLength: Int(h.len),
-                    bytes: UnsafeRawBufferPointer(start: data, count: Int(h.caplen))))
+                return .packet(packet(header.pointee, data))
             case 0:
                 // nothing ready: wait once for the descriptor, then say so
                 if waited { return .idle }
@@ -187,12 +183,56 @@ public final class LiveSource {
                 // readable, or an error condition libpcap's next read reports (the
                 // interface went down or away): read again
             case PCAP_ERROR_BREAK:
-                return .stopped
+                return drainAfterStop()
             default:
-                if StopSignals.requested { return .stopped }
+                if StopSignals.requested { return drainAfterStop() }
                 throw .read(interface: interface, packets: packetsRead, message: String(cString: pcap_geterr(handle)))
             }
         }
+    }
+
+    /// After a stop request, the packets the kernel captured before it are still
+    /// read, without waiting: a reader that had fallen behind (a slow disk, a
+    /// burst) would otherwise lose the end of its capture, which the kernel counts
+    /// as neither received by us nor dropped. The first packet stamped after the
+    /// request, or an empty buffer, ends the capture; so the drain is bounded by
+    /// what the buffer held at the request.
+    private func drainAfterStop() -> Next {
+        let stop: Int64
+        if let stopTime {
+            stop = stopTime
+        } else {
+            var now = timespec()
+            clock_gettime(CLOCK_REALTIME, &now)
+            stop = Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
+            stopTime = stop
+        }
+        while true {
+            var header: UnsafeMutablePointer<pcap_pkthdr>?
+            var data: UnsafePointer<UInt8>?
+            switch pcap_next_ex(handle, &header, &data) {
+            case 1:
+                guard let header, let data else { return .stopped }
+                let h = header.pointee
+                guard Self.timestamp(h) <= stop else { return .stopped }
+                return .packet(packet(h, data))
+            case PCAP_ERROR_BREAK:
+                continue   // the request's own interruption, taken once
+            default:
+                return .stopped
+            }
+        }
+    }
+
+    private func packet(_ h: pcap_pkthdr, _ data: UnsafePointer<UInt8>) -> CapturedPacket {
+        let index = packetsRead
+        packetsRead += 1
+        return CapturedPacket(index: index, offset: -1, timestamp: Self.timestamp(h), wireLength: Int(h.len),
+                              bytes: UnsafeRawBufferPointer(start: data, count: Int(h.caplen)))
+    }
+
+    private static func timestamp(_ h: pcap_pkthdr) -> Int64 {
+        CaptureReader.nanoseconds(seconds: Int64(h.ts.tv_sec), fraction: Int64(h.ts.tv_usec))
     }
 
     /// The kernel's and the interface's counters since the capture began.
