@@ -160,17 +160,30 @@ public final class LiveSource {
     }
 
     /// The next packet, `.idle` after the poll interval without one, or `.stopped`.
+    ///
+    /// After a stop request, the packets the kernel captured before it are still
+    /// read, without waiting: a reader that had fallen behind (a slow disk, a
+    /// burst) would otherwise lose the end of its capture, which the kernel counts
+    /// as neither received by us nor dropped. The first packet stamped after the
+    /// request, or an empty buffer, ends the capture.
     public func next() throws(LiveCaptureError) -> Next {
         var waited = false
         while true {
-            if StopSignals.requested { return drainAfterStop() }
+            if StopSignals.requested && stopTime == nil {
+                var now = timespec()
+                clock_gettime(CLOCK_REALTIME, &now)
+                stopTime = Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
+            }
             var header: UnsafeMutablePointer<pcap_pkthdr>?
             var data: UnsafePointer<UInt8>?
             switch pcap_next_ex(handle, &header, &data) {
             case 1:
-                guard let header, let data else { return .idle }
-                return .packet(packet(header.pointee, data))
+                guard let header, let data else { return stopTime == nil ? .idle : .stopped }
+                let h = header.pointee
+                if let stopTime, Self.timestamp(h) > stopTime { return .stopped }
+                return .packet(packet(h, data))
             case 0:
+                if stopTime != nil { return .stopped }
                 // nothing ready: wait once for the descriptor, then say so
                 if waited { return .idle }
                 waited = true
@@ -183,43 +196,10 @@ public final class LiveSource {
                 // readable, or an error condition libpcap's next read reports (the
                 // interface went down or away): read again
             case PCAP_ERROR_BREAK:
-                return drainAfterStop()
+                continue   // a stop request's interruption, taken once: the loop notes the request
             default:
-                if StopSignals.requested { return drainAfterStop() }
+                if StopSignals.requested { return .stopped }
                 throw .read(interface: interface, packets: packetsRead, message: String(cString: pcap_geterr(handle)))
-            }
-        }
-    }
-
-    /// After a stop request, the packets the kernel captured before it are still
-    /// read, without waiting: a reader that had fallen behind (a slow disk, a
-    /// burst) would otherwise lose the end of its capture, which the kernel counts
-    /// as neither received by us nor dropped. The first packet stamped after the
-    /// request, or an empty buffer, ends the capture; so the drain is bounded by
-    /// what the buffer held at the request.
-    private func drainAfterStop() -> Next {
-        let stop: Int64
-        if let stopTime {
-            stop = stopTime
-        } else {
-            var now = timespec()
-            clock_gettime(CLOCK_REALTIME, &now)
-            stop = Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
-            stopTime = stop
-        }
-        while true {
-            var header: UnsafeMutablePointer<pcap_pkthdr>?
-            var data: UnsafePointer<UInt8>?
-            switch pcap_next_ex(handle, &header, &data) {
-            case 1:
-                guard let header, let data else { return .stopped }
-                let h = header.pointee
-                guard Self.timestamp(h) <= stop else { return .stopped }
-                return .packet(packet(h, data))
-            case PCAP_ERROR_BREAK:
-                continue   // the request's own interruption, taken once
-            default:
-                return .stopped
             }
         }
     }

@@ -87,13 +87,13 @@ struct StreamPool {
     }
 
     @inline(__always)
-    private static func hash(_ key: FlowKey) -> UInt {
-        UInt(bitPattern: key.canonical._rawHashValue(seed: 0))
+    private static func hash(_ canonical: FlowKey) -> UInt {
+        UInt(bitPattern: canonical._rawHashValue(seed: 0))
     }
 
     /// The connection of a packet with `key`, and the half that packet belongs to.
     func lookup(_ key: FlowKey) -> (connection: Connection, half: HalfConnection)? {
-        let hash = Self.hash(key)
+        let hash = Self.hash(key.canonical)
         var i = Int(truncatingIfNeeded: hash) & mask
         while let connection = slots[i].connection {
             if slots[i].hash == hash {
@@ -108,8 +108,8 @@ struct StreamPool {
     /// Files `connection`, replacing one filed under the same key.
     mutating func insert(_ connection: Connection) {
         if (connections.count + 1) * 2 > slots.count { grow() }
-        let hash = Self.hash(connection.key)
         let canonical = connection.key.canonical
+        let hash = Self.hash(canonical)
         var i = Int(truncatingIfNeeded: hash) & mask
         while let present = slots[i].connection {
             if slots[i].hash == hash && present.key.canonical == canonical {
@@ -130,8 +130,8 @@ struct StreamPool {
 
     /// Removes `connection` if it is still the one registered under its key.
     mutating func remove(_ connection: Connection) {
-        let hash = Self.hash(connection.key)
         let canonical = connection.key.canonical
+        let hash = Self.hash(canonical)
         var i = Int(truncatingIfNeeded: hash) & mask
         while let present = slots[i].connection {
             if slots[i].hash == hash && present.key.canonical == canonical {

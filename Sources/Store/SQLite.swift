@@ -146,11 +146,10 @@ public final class Statement {
     /// (an allocation per bind on the writer thread, 500,000 per 100,000 flows).
     public func bind(_ value: String, at index: Int32) throws(SQLiteError) {
         var value = value
-        let rc = value.withUTF8 { utf8 -> Int32 in
-            let count = utf8.firstIndex(of: 0) ?? utf8.count
-            return sqlite3_bind_text64(handle, index, UnsafeRawPointer(utf8.baseAddress ?? UnsafePointer(bitPattern: 1)!)
-                                           .assumingMemoryBound(to: CChar.self),
-                                       UInt64(count), flowdb_sqlite_transient(), UInt8(SQLITE_UTF8))
+        let rc = value.withUTF8 { utf8 in
+            let raw = UnsafeRawBufferPointer(utf8)
+            return bindText(UnsafeRawBufferPointer(rebasing: raw[..<(raw.firstIndex(of: 0) ?? raw.count)]), at: index,
+                            flowdb_sqlite_transient())
         }
         try check(rc)
     }
@@ -168,14 +167,17 @@ public final class Statement {
 
     /// Binds UTF-8 text, copied by SQLite.
     public func bind(text: UnsafeRawBufferPointer, at index: Int32) throws(SQLiteError) {
-        let start = text.baseAddress.map { $0.assumingMemoryBound(to: CChar.self) } ?? UnsafePointer(bitPattern: 1)
-        try check(sqlite3_bind_text64(handle, index, start, UInt64(text.count), flowdb_sqlite_transient(), UInt8(SQLITE_UTF8)))
+        try check(bindText(text, at: index, flowdb_sqlite_transient()))
     }
 
     /// Binds UTF-8 text without copying it, under the same rule as `bind(borrowing:at:)`.
     public func bind(borrowingText text: UnsafeRawBufferPointer, at index: Int32) throws(SQLiteError) {
+        try check(bindText(text, at: index, flowdb_sqlite_static()))
+    }
+
+    private func bindText(_ text: UnsafeRawBufferPointer, at index: Int32, _ destructor: sqlite3_destructor_type?) -> Int32 {
         let start = text.baseAddress.map { $0.assumingMemoryBound(to: CChar.self) } ?? UnsafePointer(bitPattern: 1)
-        try check(sqlite3_bind_text64(handle, index, start, UInt64(text.count), flowdb_sqlite_static(), UInt8(SQLITE_UTF8)))
+        return sqlite3_bind_text64(handle, index, start, UInt64(text.count), destructor, UInt8(SQLITE_UTF8))
     }
 
     /// Binds `values` to parameters 1, 2, ...
