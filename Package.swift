@@ -1,17 +1,20 @@
 // swift-tools-version:6.1
 // flowdb: a SQLite flow archive for network forensics.
 //
-// Layers, with dependencies pointing one way (CLI → Ingest → Store/Capture → Decoding/Reassembly):
-//   CPcap, CSQLite,  system libraries (libpcap, SQLite's C API,
-//   CCrypto          libcrypto for SHA-256)
-//   Reassembly       pure Swift port of gopacket's TCP reassembly; knows nothing of pcap or SQLite
-//   Decoding         pure Swift link/IP/TCP decoding over borrowed bytes
-//   Connections      pure Swift: Zeek's connection states and history letters from TCP headers
-//   Capture          libpcap reader: files, stdin, BPF filters
-//   Store            the archive: schema (embedded from schema/*.sql), recording, queries
-//   Ingest           the pipeline read → decode → assemble → store
-//   Query            finding flows and reconstructing their content
-//   flowdb           the command line, thin
+// The module graph (docs/architecture.md says why each arrow points the way it does):
+//   C shims          CPcap (libpcap), CSQLite (SQLite's C API), CCrypto (libcrypto), CStream (a FILE* fed by Swift)
+//   leaves           Reassembly, Decoding, Connections, Applications: pure Swift, import nothing
+//   Digest           SHA-256 and MD5                                   → CCrypto
+//   FileIO           checked writes, buffered output                   → (the C library)
+//   Capture          capture files and interfaces: read, hash, write   → CPcap, CStream, Digest, FileIO
+//   Store            the archive: SQLite, migrations, capture rows,    → CSQLite
+//                    each table's columns
+//   Recording        engine events become rows: the Stream, batches,   → Store, Digest, leaves, X509
+//                    the writer thread, applications, certificates
+//   Ingest           read → decode → assemble → record                 → Capture, Recording, Store, leaves
+//   Query            reads archives only                               → Store, Capture, FileIO, Decoding,
+//                                                                         Connections, Applications, CompressNIO
+//   flowdb           the command line, thin                            → Ingest, Query
 import PackageDescription
 
 /// Settings of the modules on the per-packet path: no dynamic exclusivity checks
@@ -26,7 +29,7 @@ let package = Package(
         // Libraries for the fuzz and benchmark packages (Fuzz/, Benchmarks/).
         .library(name: "FlowDBDecoding", targets: ["Decoding"]),
         .library(name: "FlowDBCapture", targets: ["Capture"]),
-        .library(name: "FlowDBIngest", targets: ["Ingest", "Store"]),
+        .library(name: "FlowDBIngest", targets: ["Ingest", "Recording", "Store"]),
         .library(name: "FlowDBReassembly", targets: ["Reassembly"]),
         .library(name: "FlowDBConnections", targets: ["Connections"]),
         .library(name: "FlowDBQuery", targets: ["Query"]),
@@ -65,25 +68,30 @@ let package = Package(
         .target(name: "Decoding"),
         // Zeek's connection states and history letters, from packet headers alone.
         .target(name: "Connections", swiftSettings: hotPath),
-        .target(name: "Capture", dependencies: ["CPcap"]),
+        .target(name: "Digest", dependencies: ["CCrypto"]),
+        .target(name: "FileIO"),
+        .target(name: "CStream"),
+        .target(name: "Capture", dependencies: ["CPcap", "CStream", "Digest", "FileIO"]),
         // Application protocols (TLS, ...) read from reassembled streams; imports nothing.
         .target(name: "Applications"),
         .plugin(name: "EmbedSchema", capability: .buildTool()),
+        // The archive layer: what every reader and writer of an archive shares.
+        .target(name: "Store", dependencies: ["CSQLite"], swiftSettings: hotPath, plugins: ["EmbedSchema"]),
+        // The recording layer: the engine's streams, batches and the writer thread.
         .target(
-            name: "Store",
-            dependencies: ["Applications", "CSQLite", "CCrypto", "Connections", "Decoding", "Reassembly",
+            name: "Recording",
+            dependencies: ["Applications", "Connections", "Decoding", "Digest", "Reassembly", "Store",
                            .product(name: "X509", package: "swift-certificates")],
-            swiftSettings: hotPath,
-            plugins: ["EmbedSchema"]
+            swiftSettings: hotPath
         ),
-        .target(name: "CStream"),
-        .target(name: "Ingest", dependencies: ["CStream", "Capture", "Decoding", "Reassembly", "Store"], swiftSettings: hotPath),
-        .target(name: "Query", dependencies: ["Applications", "Capture", "CPcap", "Connections", "Decoding", "Store",
+        .target(name: "Ingest", dependencies: ["Capture", "Decoding", "Digest", "FileIO", "Reassembly", "Recording", "Store"],
+                swiftSettings: hotPath),
+        .target(name: "Query", dependencies: ["Applications", "Capture", "CPcap", "Connections", "Decoding", "Digest", "FileIO", "Store",
                                               .product(name: "CompressNIO", package: "compress-nio")]),
         .executableTarget(
             name: "flowdb",
             dependencies: [
-                "Ingest", "Query", "Store",
+                "Capture", "FileIO", "Ingest", "Query", "Recording", "Store",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -91,10 +99,10 @@ let package = Package(
         .testTarget(name: "ReassemblyTests", dependencies: ["Reassembly"]),
         .testTarget(name: "DecodingTests", dependencies: ["Decoding"]),
         .testTarget(name: "ConnectionsTests", dependencies: ["Connections"]),
-        .testTarget(name: "CaptureTests", dependencies: ["Capture", "Decoding", "TestSupport"]),
+        .testTarget(name: "CaptureTests", dependencies: ["Capture", "Decoding", "Digest", "FileIO", "TestSupport"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "CSQLite", "TestSupport"]),
-        .testTarget(name: "IngestTests", dependencies: ["Capture", "Ingest", "Query", "Store", "TestSupport"]),
-        .testTarget(name: "ApplicationsTests", dependencies: ["Applications", "Ingest", "Query", "Store", "TestSupport"]),
-        .testTarget(name: "QueryTests", dependencies: ["Query", "Ingest", "Store", "TestSupport"]),
+        .testTarget(name: "IngestTests", dependencies: ["Capture", "Digest", "FileIO", "Ingest", "Query", "Recording", "Store", "TestSupport"]),
+        .testTarget(name: "ApplicationsTests", dependencies: ["Applications", "Digest", "Ingest", "Query", "Recording", "Store", "TestSupport"]),
+        .testTarget(name: "QueryTests", dependencies: ["Digest", "Ingest", "Query", "Recording", "Store", "TestSupport"]),
     ]
 )

@@ -13,6 +13,9 @@ public enum CaptureError: Error, Equatable, CustomStringConvertible {
     /// 0-based index of the record that failed, `byteOffset` where reading stopped
     /// when libpcap can tell.
     case read(path: String, packetIndex: Int, byteOffset: Int?, message: String)
+    /// A file beside the capture could not be opened or written (standard input's
+    /// spool file, a capture file being written).
+    case file(path: String, message: String)
 
     public var description: String {
         switch self {
@@ -22,6 +25,8 @@ public enum CaptureError: Error, Equatable, CustomStringConvertible {
             "\(path): bad filter '\(filter)': \(message)"
         case let .read(path, index, offset, message):
             "\(path): packet \(index)\(offset.map { " at byte offset \($0)" } ?? ""): \(message)"
+        case let .file(path, message):
+            "\(path): \(message)"
         }
     }
 }

@@ -1,6 +1,8 @@
-import Reassembly
 import Decoding
-import Store
+import Digest
+import FileIO
+import Reassembly
+import Recording
 
 /// Prints every callback of the assembler as one JSON line, in the format of
 /// gopacket-oracle (`../shared/oracle`), so the two engines can be compared
@@ -14,12 +16,30 @@ public final class EventLog {
     let summary: Bool
     var streams = 0
     var totals: [(key: String, dir: String, totals: DirectionTotals)] = []
+    /// The first write that failed (the engine's callbacks cannot throw): nothing
+    /// is written after it, and the command reports it (`check()`).
+    public private(set) var failure: WriteError?
 
     public init(out: OutputBuffer, cursor: PacketCursor, keepFrom: Int? = nil, summary: Bool = false) {
         self.out = out
         self.cursor = cursor
         self.keepFrom = keepFrom
         self.summary = summary
+    }
+
+    /// Throws the first failed write, if any.
+    public func check() throws(WriteError) {
+        if let failure { throw failure }
+    }
+
+    private func emit(_ text: String) {
+        guard failure == nil else { return }
+        do throws(WriteError) { try out.write(text) } catch { failure = error }
+    }
+
+    private func emit(bytes: UnsafeRawBufferPointer) {
+        guard failure == nil else { return }
+        do throws(WriteError) { try out.write(bytes: bytes) } catch { failure = error }
     }
 
     /// What one direction of one stream delivered.
@@ -33,7 +53,7 @@ public final class EventLog {
         guard summary else { return }
         for t in totals.sorted(by: { ($0.key, $0.dir) < ($1.key, $1.dir) }) {
             let d = t.totals
-            out.write(#"{"key":"\#(t.key)","dir":"\#(t.dir)","bytes":\#(d.bytes),"chunks":\#(d.chunks),"skips":\#(d.skips),"skipped":\#(d.skipped),"sha256":"\#(d.digest.hexDigest)"}"# + "\n")
+            emit(#"{"key":"\#(t.key)","dir":"\#(t.dir)","bytes":\#(d.bytes),"chunks":\#(d.chunks),"skips":\#(d.skips),"skipped":\#(d.skipped),"sha256":"\#(d.digest.hexDigest)"}"# + "\n")
         }
     }
 
@@ -46,7 +66,7 @@ public final class EventLog {
             log.streams += 1
             let net = "\(IPAddress(key.source))->\(IPAddress(key.destination))"
             let tcp = "\(key.sourcePort)->\(key.destinationPort)"
-            if !log.summary { log.out.write(#"{"ev":"new","id":\#(id),"net":"\#(net)","tcp":"\#(tcp)","pkt":\#(log.cursor.packetIndex)}"# + "\n") }
+            if !log.summary { log.emit(#"{"ev":"new","id":\#(id),"net":"\#(net)","tcp":"\#(tcp)","pkt":\#(log.cursor.packetIndex)}"# + "\n") }
             return EventStream(log: log, id: id, key: "\(net):\(tcp)")
         }
     }
@@ -89,7 +109,7 @@ public final class EventLog {
             let s = sg.stats
             var line = #"{"ev":"sg","id":\#(id),"pkt":\#(log.cursor.packetIndex),"key":"\#(key)","dir":"\#(direction == .clientToServer ? "client->server" : "server->client")","#
             line += #""start":\#(start),"end":\#(end),"skip":\#(skip),"avail":\#(available),"saved":\#(saved),"data":""#
-            log.out.write(line)
+            log.emit(line)
             var hex = [UInt8]()
             hex.reserveCapacity(2 * available)
             let digits = Array("0123456789abcdef".utf8)
@@ -99,19 +119,19 @@ public final class EventLog {
                     hex.append(digits[Int(byte & 0x0f)])
                 }
             }
-            hex.withUnsafeBytes { log.out.write(bytes: $0) }
+            hex.withUnsafeBytes { log.emit(bytes: $0) }
             line = "\""
             if available > 0 {
                 line += #","ts_first":\#(sg.captureInfo(at: 0).timestamp),"ts_last":\#(sg.captureInfo(at: available - 1).timestamp)"#
             }
             line += #","stats":{"chunks":\#(s.chunks),"packets":\#(s.packets),"queued_bytes":\#(s.queuedBytes),"queued_packets":\#(s.queuedPackets),"overlap_bytes":\#(s.overlapBytes),"overlap_packets":\#(s.overlapPackets)}}"#
-            log.out.write(line + "\n")
+            log.emit(line + "\n")
             if let keep = log.keepFrom, available > keep { sg.keepFrom(keep) }
         }
 
         public func reassemblyComplete(context: CaptureInfo?) -> Bool {
             if log.summary { return true }
-            log.out.write(#"{"ev":"complete","id":\#(id),"key":"\#(key)","pkt":\#(log.cursor.packetIndex)}"# + "\n")
+            log.emit(#"{"ev":"complete","id":\#(id),"key":"\#(key)","pkt":\#(log.cursor.packetIndex)}"# + "\n")
             return true
         }
     }

@@ -12,9 +12,23 @@ public struct IngestSummary {
 
     public var text: String {
         let c = report.counters
-        let read = report.files.filter { if case .skipped = $0.outcome { false } else { true } }.count
-        guard read > 0 else { return "nothing ingested: the archive \(archive) already holds all \(report.files.count) file(s)\n" }
-        var out = "ingested \(read) of \(report.files.count) file(s) into \(archive)\n"
+        var ingested = 0, failed = 0, skipped = 0, read = 0
+        for (_, outcome) in report.files {
+            switch outcome {
+            case .ingested: ingested += 1; read += 1
+            case .failed(let captureID, _): failed += 1; read += captureID == nil ? 0 : 1
+            case .skipped: skipped += 1
+            }
+        }
+        if ingested == 0 && failed == 0 {
+            return "nothing ingested: the archive \(archive) already holds all \(report.files.count) file(s)\n"
+        }
+        var out = "ingested \(ingested) of \(report.files.count) file(s) into \(archive)"
+        if failed > 0 { out += ", \(failed) failed" }
+        if skipped > 0 { out += ", \(skipped) skipped" }
+        out += "\n"
+        // nothing was read at all (every file missing or unreadable): no counts to show
+        guard read > 0 else { return out }
         out += "packets:        \(c.packets) (TCP \(c.tcpPackets)"
         if c.truncatedPayloads > 0 { out += ", \(c.truncatedPayloads) with payload cut by the snaplen" }
         if c.tcpHeadersCut > 0 { out += ", \(c.tcpHeadersCut) with the header cut inside its options" }

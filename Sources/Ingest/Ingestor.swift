@@ -1,6 +1,7 @@
 import Capture
 import Decoding
 import Reassembly
+import Recording
 import Store
 #if canImport(Glibc)
 import Glibc
@@ -9,32 +10,12 @@ import Glibc
 /// What `flowdb ingest` does with its options.
 public struct IngestOptions: Sendable {
     public var filter: String?
-    public var assembler = AssemblerOptions()
-    public var flushPolicy = FlushPolicy.never
-    public var payload = PayloadPolicy()
+    public var recording = RecordingOptions()
     /// Ingest files again even when the archive already holds them (the old copy is replaced).
     public var force = false
-    /// Payload bytes gathered before each write transaction.
-    public var batchBytes = 32 << 20
-    /// Largest payload run (one row of `payload`).
-    public var runBytes = 256 << 10
-    /// Most deliveries in one `delivery_block` row.
-    public var deliveriesPerBlock = 4096
-    /// Capture time during which packets after a connection closed (the last ACK,
-    /// a retransmitted FIN or RST, late data) still belong to it, as Zeek's
-    /// `tcp_close_delay`; 0 gives each such stream a flow of its own, as gopacket does.
-    public var closeDelay: Int64 = 5_000_000_000
-    /// VLAN ids separate connections (`--vlan-aware`); by default they are only recorded.
-    public var vlanAware = false
-    /// Bytes held for incomplete fragmented datagrams (0: fragments are skipped,
-    /// not reassembled), and how long (capture time) a datagram waits for its fragments.
-    public var maxFragmentMemory = 64 << 20
-    public var fragmentTimeout: Int64 = 30_000_000_000
     /// Standard input ("-") is also written to this new file, which the
     /// capture's row then names, so its packets can be exported later.
     public var keepStdin: String?
-    /// Recognise HTTP, TLS and SSH and record what they say (`--no-apps` turns it off).
-    public var parseApplications = true
     public init() {}
 }
 
@@ -138,18 +119,8 @@ public final class Ingestor {
     /// throws, the writer thread is idle afterwards (drained, or abandoned).
     private func read(_ toRead: [String], into report: inout IngestReport,
                       progress: ((IngestProgress) -> Void)?) throws {
-        let writer = try ArchiveWriter(archive: archive, payloadPolicy: options.payload)
-        writer.batchBytes = options.batchBytes
-        writer.runBytes = options.runBytes
-        writer.deliveriesPerBlock = max(1, options.deliveriesPerBlock)
-        writer.parsesApplications = options.parseApplications
-        let cursor = PacketCursor()
-        let factory = RecordingStream.Factory(writer: writer, cursor: cursor, closeDelay: options.closeDelay)
-        let pipeline = Pipeline(factory: factory, cursor: cursor, options: options.assembler, flushPolicy: options.flushPolicy)
-        pipeline.vlanAware = options.vlanAware
-        if options.maxFragmentMemory > 0 {
-            pipeline.defragmenter = Defragmenter(maxMemory: options.maxFragmentMemory, timeout: options.fragmentTimeout)
-        }
+        let built = try RecordingPipeline(archive: archive, options: options.recording, live: false)
+        let writer = built.writer, pipeline = built.pipeline
         var finished: [(id: Int64, failure: String?)] = []
         var begun: [Int64] = []       // this run's captures, in the archive as 'running'
         var current = ""
@@ -157,7 +128,12 @@ public final class Ingestor {
             for path in toRead {
                 current = path
                 let fromStdin = path == "-"
-                let capture = fromStdin ? try HashedCapture(standardInputKeptIn: options.keepStdin) : HashedCapture(path: path)
+                let capture: HashedCapture?
+                do {
+                    capture = fromStdin ? try HashedCapture(standardInputKeptIn: options.keepStdin) : HashedCapture(path: path)
+                } catch {
+                    throw IngestError(description: error.description)
+                }
                 defer { capture?.abandon() }
                 // The capture's row names the file its bytes can be read from again.
                 let recordedPath = fromStdin ? options.keepStdin ?? path : path
@@ -225,15 +201,10 @@ public final class Ingestor {
             throw IngestError(description: message)
         }
         report.flows = writer.flowsCreated
-        report.connectionStates = try connectionStates(of: begun)
+        report.connectionStates = try CaptureCatalog(archive.connection).connectionStates(of: begun)
         report.bytesDelivered = writer.bytesDelivered
         report.bytesStored = writer.bytesStored
         report.gaps = writer.gapsRecorded
-    }
-
-    /// How many of the flows of `captures` ended in each Zeek connection state.
-    func connectionStates(of captures: [Int64]) throws -> [(state: String, flows: Int)] {
-        try Self.connectionStates(of: captures, in: archive.connection)
     }
 
     /// Decides whether `path` is read: nil to read it, or why it is skipped.
@@ -245,29 +216,21 @@ public final class Ingestor {
         // a FIFO is read once, by the reader: no leftovers to match, nothing to hash
         guard (st.st_mode & S_IFMT) == S_IFREG else { return nil }
         let size = Int(st.st_size)
-        let c = archive.connection
+        let catalog = CaptureCatalog(archive.connection)
         // Leftovers of an unfinished ingest of this file.
-        let stale = try c.prepare("SELECT id, ingest_run FROM capture WHERE path = ? AND size = ? AND status <> 'complete'")
-        try stale.bind(path, at: 1)
-        try stale.bind(size, at: 2)
-        var staleIDs: [Int64] = []
-        while try stale.step() { staleIDs.append(stale.int64(0)) }
-        for id in staleIDs {
+        for id in try catalog.unfinished(path: path, size: size) {
             notice("\(path): removing the unfinished ingest of capture \(id) before reading it again")
-            try Maintenance.deleteCapture(id, in: c)
+            try catalog.delete(id)
         }
         // Complete copies with the same bytes.
-        let same = try c.prepare("SELECT id, sha256 FROM capture WHERE size = ? AND status = 'complete' AND sha256 IS NOT NULL")
-        try same.bind(size, at: 1)
-        var candidates: [(Int64, String)] = []
-        while try same.step() { candidates.append((same.int64(0), same.text(1) ?? "")) }
+        let candidates = try catalog.complete(size: size)
         guard !candidates.isEmpty else { return nil }
         // Read and hashed as an ingest would, with nothing reading the capture.
         let digest = HashedCapture(path: path)?.finish().sha256
         for (id, sha) in candidates where sha == digest {
             if options.force {
                 notice("\(path): replacing capture \(id), which holds the same bytes (--force)")
-                try Maintenance.deleteCapture(id, in: c)
+                try catalog.delete(id)
                 return nil
             }
             return "already in the archive as capture \(id) (sha256 \(sha.prefix(16))…); --force ingests it again"

@@ -1,6 +1,7 @@
 import Capture
 import Decoding
 import Reassembly
+import Recording
 import Store
 #if canImport(Glibc)
 import Glibc

@@ -10,7 +10,7 @@ public enum ApplicationLog: String, Sendable, CaseIterable {
     var zeekPath: String { self == .tls ? "ssl" : rawValue }
 
     /// One column: its name in JSON/CSV, its Zeek field name and type, and its SQL.
-    struct Column {
+    struct Column: Equatable {
         var name: String, zeek: String, type: String, sql: String
     }
 
@@ -22,53 +22,24 @@ public enum ApplicationLog: String, Sendable, CaseIterable {
         Column(name: "server_port", zeek: "id.resp_p", type: "port", sql: "f.server_port"),
     ]
 
-    var columns: [Column] {
+    /// The table's declaration (`Tables`), whose Zeek fields the log lists.
+    var table: TableColumns {
         switch self {
-        case .http:
-            [Column(name: "ts", zeek: "ts", type: "time", sql: "coalesce(t.ts, f.first_ts)")] + Self.id + [
-                Column(name: "trans_depth", zeek: "trans_depth", type: "count", sql: "t.trans_depth"),
-                Column(name: "method", zeek: "method", type: "string", sql: "t.method"),
-                Column(name: "host", zeek: "host", type: "string", sql: "t.host"),
-                Column(name: "uri", zeek: "uri", type: "string", sql: "t.uri"),
-                Column(name: "referrer", zeek: "referrer", type: "string", sql: "t.referrer"),
-                Column(name: "version", zeek: "version", type: "string", sql: "t.version"),
-                Column(name: "user_agent", zeek: "user_agent", type: "string", sql: "t.user_agent"),
-                Column(name: "origin", zeek: "origin", type: "string", sql: "t.origin"),
-                Column(name: "request_body_len", zeek: "request_body_len", type: "count", sql: "t.request_body_len"),
-                Column(name: "response_body_len", zeek: "response_body_len", type: "count", sql: "t.response_body_len"),
-                Column(name: "status_code", zeek: "status_code", type: "count", sql: "t.status_code"),
-                Column(name: "status_msg", zeek: "status_msg", type: "string", sql: "t.status_msg"),
-                Column(name: "request_content_type", zeek: "orig_mime_types", type: "vector[string]", sql: "t.request_content_type"),
-                Column(name: "response_content_type", zeek: "resp_mime_types", type: "vector[string]", sql: "t.response_content_type"),
-                Column(name: "incomplete", zeek: "incomplete", type: "bool", sql: "t.incomplete"),
-            ]
-        case .tls:
-            [Column(name: "ts", zeek: "ts", type: "time", sql: "coalesce(t.ts, f.first_ts)")] + Self.id + [
-                Column(name: "version", zeek: "version", type: "string", sql: "t.version"),
-                Column(name: "cipher", zeek: "cipher", type: "string", sql: "t.cipher"),
-                Column(name: "curve", zeek: "curve", type: "string", sql: "t.curve"),
-                Column(name: "server_name", zeek: "server_name", type: "string", sql: "t.server_name"),
-                Column(name: "resumed", zeek: "resumed", type: "bool", sql: "t.resumed"),
-                Column(name: "next_protocol", zeek: "next_protocol", type: "string", sql: "t.next_protocol"),
-                Column(name: "established", zeek: "established", type: "bool", sql: "t.established"),
-                Column(name: "alpn_offered", zeek: "alpn_offered", type: "string", sql: "t.alpn_offered"),
-                Column(name: "ja3", zeek: "ja3", type: "string", sql: "t.ja3"),
-                Column(name: "ja3s", zeek: "ja3s", type: "string", sql: "t.ja3s"),
-                Column(name: "ja4", zeek: "ja4", type: "string", sql: "t.ja4"),
-            ]
-        case .ssh:
-            [Column(name: "ts", zeek: "ts", type: "time", sql: "f.first_ts")] + Self.id + [
-                Column(name: "version", zeek: "version", type: "string", sql: "t.version"),
-                Column(name: "client", zeek: "client", type: "string", sql: "t.client"),
-                Column(name: "server", zeek: "server", type: "string", sql: "t.server"),
-                Column(name: "cipher_alg", zeek: "cipher_alg", type: "string", sql: "t.cipher_alg"),
-                Column(name: "mac_alg", zeek: "mac_alg", type: "string", sql: "t.mac_alg"),
-                Column(name: "compression_alg", zeek: "compression_alg", type: "string", sql: "t.compression_alg"),
-                Column(name: "kex_alg", zeek: "kex_alg", type: "string", sql: "t.kex_alg"),
-                Column(name: "host_key_alg", zeek: "host_key_alg", type: "string", sql: "t.host_key_alg"),
-                Column(name: "hassh", zeek: "hassh", type: "string", sql: "t.hassh"),
-                Column(name: "hassh_server", zeek: "hasshServer", type: "string", sql: "t.hassh_server"),
-            ]
+        case .http: Tables.http
+        case .tls: Tables.tls
+        case .ssh: Tables.ssh
+        }
+    }
+
+    /// `ts` (the table's, else the flow's first packet), the connection's id
+    /// fields, then every column the declaration gives a Zeek name, in its order.
+    var columns: [Column] {
+        let table = table
+        let ts = Column(name: "ts", zeek: "ts", type: "time",
+                        sql: table.names.contains("ts") ? "coalesce(t.ts, f.first_ts)" : "f.first_ts")
+        let fields = table.columns.filter { $0.zeekName != nil && $0.name != "ts" && $0.name != "flow_id" }
+        return [ts] + Self.id + fields.map {
+            Column(name: $0.name, zeek: $0.zeekName ?? $0.name, type: $0.zeekType ?? "string", sql: "t." + $0.name)
         }
     }
 

@@ -1,3 +1,5 @@
+import Digest
+import FileIO
 import Store
 #if canImport(Glibc)
 import Glibc
@@ -24,6 +26,9 @@ public struct VerifiedCapture: Sendable {
     public var snaplen: Int
     public var status: String
     public var check: Check
+    /// A live capture's interface, and when `flowdb capture --keep` removed its file.
+    public var interface: String?
+    public var removedAt: Int64?
     /// The open file (read-only), when it was found; closed by `CaptureFiles.close`.
     var fd: Int32 = -1
 }
@@ -42,6 +47,7 @@ public final class CaptureFiles {
     let hasPackets: Bool
     /// Whether it records live captures (schema version 8).
     let hasLive: Bool
+    let catalog: CaptureCatalog
     public var directories: [String] = []
     public var verifyHash = true
     private var opened: [Int64: VerifiedCapture] = [:]
@@ -50,6 +56,7 @@ public final class CaptureFiles {
 
     public init(archive: Archive) {
         connection = archive.connection
+        catalog = CaptureCatalog(archive.connection)
         archivePath = archive.path
         hasPackets = archive.version >= 6
         hasLive = archive.version >= 8
@@ -61,14 +68,12 @@ public final class CaptureFiles {
 
     /// The archive's record of capture `id`, without looking for the file.
     public func record(_ id: Int64) throws -> VerifiedCapture {
-        let s = try connection.prepare("""
-            SELECT path, size, sha256, link_type, snaplen, status FROM capture WHERE id = ?
-            """)
-        try s.bind(id, at: 1)
-        guard try s.step() else { throw QueryError("\(archivePath): capture \(id) is not in the archive") }
-        return VerifiedCapture(id: id, recordedPath: s.text(0) ?? "", path: nil, size: s.int(1), sha256: s.text(2),
-                               linkType: Int32(truncatingIfNeeded: s.int64(3)), snaplen: s.int(4),
-                               status: s.text(5) ?? "", check: .none)
+        guard let r = try catalog.record(id, live: hasLive) else {
+            throw QueryError("\(archivePath): capture \(id) is not in the archive")
+        }
+        return VerifiedCapture(id: id, recordedPath: r.path, path: nil, size: r.size, sha256: r.sha256,
+                               linkType: r.linkType, snaplen: r.snaplen, status: r.status, check: .none,
+                               interface: r.interface, removedAt: r.removedAt)
     }
 
     /// Capture `id`, found and verified (once per run); throws a message naming
@@ -80,12 +85,7 @@ public final class CaptureFiles {
         if c.recordedPath == "-" {
             throw QueryError("\(name) was read from standard input and not kept; `flowdb ingest - --keep-stdin FILE` keeps such captures")
         }
-        var live: (interface: String?, removed: Int64?) = (nil, nil)
-        if hasLive {
-            let s = try connection.prepare("SELECT interface, removed_at FROM capture WHERE id = ?")
-            try s.bind(id, at: 1)
-            if try s.step() { live = (s.text(0), s.isNull(1) ? nil : s.int64(1)) }
-        }
+        let live = (interface: c.interface, removed: c.removedAt)
         if let interface = live.interface, c.recordedPath.hasPrefix("live:") {
             throw QueryError("\(name) was captured live from \(interface) without --write-pcap: its packets were not kept; `flowdb capture --write-pcap DIR` keeps them")
         }

@@ -1,4 +1,5 @@
 import Decoding
+import FileIO
 import Store
 #if canImport(Glibc)
 import Glibc
@@ -173,18 +174,12 @@ public struct Extractor {
         }
     }
 
-    /// Writes all of `bytes` to `fd`.
+    /// Writes all of `bytes` to `fd`; a failure names `path`.
     public static func write(_ bytes: UnsafeRawBufferPointer, to fd: Int32, path: String) throws {
-        guard var base = bytes.baseAddress else { return }
-        var left = bytes.count
-        while left > 0 {
-            let r = Glibc.write(fd, base, left)
-            if r < 0 {
-                if errno == EINTR { continue }
-                throw QueryError("\(path): \(String(cString: strerror(errno)))")
-            }
-            base += r
-            left -= r
+        do {
+            try writeAll(bytes, to: fd, path: path)
+        } catch {
+            throw QueryError("\(path): \(String(cString: strerror(error.code)))")
         }
     }
 }

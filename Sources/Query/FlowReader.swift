@@ -1,3 +1,5 @@
+import Digest
+import FileIO
 import Store
 
 /// One delivery of a flow, with its stored bytes (or, from `deliveries(flowID:)`,

@@ -116,13 +116,13 @@ public enum Formats {
     /// noted. The text goes to `write` a delivery at a time, and `bytes` reads each
     /// delivery's bytes when it is its turn, so a flow of any size takes little memory.
     static func follow(_ f: FlowRecord, _ deliveries: [ChunkRecord], bytes: (ChunkRecord) throws -> [UInt8],
-                       write: (String) -> Void, body: (ChunkRecord, [UInt8]) -> String) rethrows {
-        write("=== flow \(f.id): \(endpoint(f.clientIP, f.clientPort, f.ipVersion)) -> \(endpoint(f.serverIP, f.serverPort, f.ipVersion))\n")
+                       write: (String) throws -> Void, body: (ChunkRecord, [UInt8]) -> String) rethrows {
+        try write("=== flow \(f.id): \(endpoint(f.clientIP, f.clientPort, f.ipVersion)) -> \(endpoint(f.serverIP, f.serverPort, f.ipVersion))\n")
         for c in interleaved(deliveries) {
-            if let gap = gapLine(c) { write(gap) }
+            if let gap = gapLine(c) { try write(gap) }
             guard c.length > 0 else { continue }
-            write(heading(f, c) + "\n" + body(c, try bytes(c)))
-            if c.stored < c.length { write("[not stored: \(c.length - c.stored) bytes at offset \(c.streamOffset + Int64(c.stored))]\n") }
+            try write(heading(f, c) + "\n" + body(c, try bytes(c)))
+            if c.stored < c.length { try write("[not stored: \(c.length - c.stored) bytes at offset \(c.streamOffset + Int64(c.stored))]\n") }
         }
     }
 
@@ -136,7 +136,7 @@ public enum Formats {
 
     /// `ascii`, written a delivery at a time, reading bytes with `bytes`.
     public static func writeAscii(_ f: FlowRecord, _ deliveries: [ChunkRecord], bytes: (ChunkRecord) throws -> [UInt8],
-                                  to write: (String) -> Void) rethrows {
+                                  to write: (String) throws -> Void) rethrows {
         try follow(f, deliveries, bytes: bytes, write: write) { _, data in
             let text = escaped(data)
             return data.last == UInt8(ascii: "\n") ? text : text + "\n"
@@ -169,7 +169,7 @@ public enum Formats {
 
     /// `hex`, written a delivery at a time, reading bytes with `bytes`.
     public static func writeHex(_ f: FlowRecord, _ deliveries: [ChunkRecord], bytes: (ChunkRecord) throws -> [UInt8],
-                                to write: (String) -> Void) rethrows {
+                                to write: (String) throws -> Void) rethrows {
         try follow(f, deliveries, bytes: bytes, write: write) { c, data in hexdump(data, startingAt: c.streamOffset) }
     }
 

@@ -2,6 +2,8 @@ import Applications
 import CompressNIO
 import Foundation
 import NIOCore
+import Digest
+import FileIO
 import Store
 #if canImport(Glibc)
 import Glibc

@@ -1,6 +1,8 @@
 import Capture
 import CPcap
 import Decoding
+import Digest
+import FileIO
 import Store
 #if canImport(Glibc)
 import Glibc
@@ -211,11 +213,11 @@ public final class PacketExporter {
             previousEnd = r.offset + 16 + Int64(caplen)
             if !verbatim {
                 // re-encoded in this machine's order, with nanoseconds
-                let seconds = field(0), fraction = nanoseconds ? field(4) : field(4) &* 1000
-                Self.put(seconds, &buffer, 0)
-                Self.put(fraction, &buffer, 4)
-                Self.put(UInt32(caplen), &buffer, 8)
-                Self.put(field(12), &buffer, 12)
+                let seconds = field(0), fraction = nanoseconds ? field(4) : field(4) &* 1000, wire = field(12)
+                buffer.withUnsafeMutableBytes {
+                    PcapRecordHeader.encode(seconds: seconds, nanoseconds: fraction, capturedLength: UInt32(caplen),
+                                            wireLength: wire, into: $0.baseAddress!)
+                }
             }
             try buffer.withUnsafeBytes { try sink.write(UnsafeRawBufferPointer(rebasing: $0[0..<(16 + caplen)])) }
         }
@@ -252,24 +254,16 @@ public final class PacketExporter {
             }
             guard packet.index == wanted[next].index else { continue }
             next += 1
-            let t = packet.timestamp
-            var seconds = t / 1_000_000_000, fraction = t % 1_000_000_000
-            if fraction < 0 { seconds -= 1; fraction += 1_000_000_000 }
-            Self.put(UInt32(truncatingIfNeeded: seconds), &header, 0)
-            Self.put(UInt32(fraction), &header, 4)
-            Self.put(UInt32(packet.bytes.count), &header, 8)
-            Self.put(UInt32(truncatingIfNeeded: packet.wireLength), &header, 12)
+            header.withUnsafeMutableBytes {
+                PcapRecordHeader.encode(timestamp: packet.timestamp, capturedLength: packet.bytes.count,
+                                        wireLength: packet.wireLength, into: $0.baseAddress!)
+            }
             try header.withUnsafeBytes { try sink.write($0) }
             try sink.write(packet.bytes)
         }
     }
 
     // MARK: headers
-
-    @inline(__always)
-    static func put(_ v: UInt32, _ b: inout [UInt8], _ at: Int) {
-        withUnsafeBytes(of: v) { for i in 0..<4 { b[at + i] = $0[i] } }
-    }
 
     static func linkName(_ dlt: Int32) -> String {
         pcap_datalink_val_to_name(dlt).map { String(cString: $0) } ?? "DLT \(dlt)"

@@ -185,6 +185,24 @@ public final class Statement {
         for (i, v) in values.enumerated() { try bind(v, at: Int32(i + 1)) }
     }
 
+    /// Binds `value`, or NULL when there is none.
+    public func bind(_ value: Int64?, at index: Int32) throws(SQLiteError) {
+        if let value { try bind(value, at: index) } else { try bindNull(at: index) }
+    }
+
+    public func bind(_ value: Int?, at index: Int32) throws(SQLiteError) {
+        if let value { try bind(value, at: index) } else { try bindNull(at: index) }
+    }
+
+    public func bind(_ value: String?, at index: Int32) throws(SQLiteError) {
+        if let value { try bind(value, at: index) } else { try bindNull(at: index) }
+    }
+
+    /// Binds 1 or 0.
+    public func bind(_ value: Bool, at index: Int32) throws(SQLiteError) {
+        try bind(Int64(value ? 1 : 0), at: index)
+    }
+
     public func bindNull(at index: Int32) throws(SQLiteError) {
         try check(sqlite3_bind_null(handle, index))
     }

@@ -41,10 +41,7 @@ struct CaptureCommand: ParsableCommand {
     var interface: String
 
     @OptionGroup var archive: ArchiveOption
-    @OptionGroup var assembly: AssemblyOptions
-
-    @Option(help: "A BPF filter, compiled by libpcap (e.g. 'tcp port 443').")
-    var filter: String?
+    @OptionGroup var recording: RecordingOptionGroup
 
     @Option(help: "Bytes kept of each packet (default: whole packets).")
     var snaplen: Int = 262_144
@@ -76,21 +73,6 @@ struct CaptureCommand: ParsableCommand {
     @Option(help: ArgumentHelp("With --write-pcap: keep at most N of the interface's files in the directory, removing the oldest.", valueName: "n"))
     var keep: Int?
 
-    @Flag(help: "Store metadata only: deliveries, gaps and flows without their bytes.")
-    var noPayload = false
-
-    @Option(help: "Store at most N bytes of each direction of a flow; the rest is counted, not stored.")
-    var maxBytesPerFlow: Int?
-
-    @Option(help: ArgumentHelp("Packets this long after a connection closed still belong to it; 0: none.", valueName: "duration"))
-    var closeDelay: String = "5s"
-
-    @Flag(help: "VLAN ids separate connections.")
-    var vlanAware = false
-
-    @Flag(help: "Do not look for HTTP, TLS and SSH in the flows.")
-    var noApps = false
-
     @Flag(help: "No status line and no summary (errors, warnings and `listening on` are still printed).")
     var quiet = false
 
@@ -106,9 +88,7 @@ struct CaptureCommand: ParsableCommand {
         if writePcap == nil && (rotateTime != nil || keep != nil) {
             throw ValidationError("--rotate-time and --keep go with --write-pcap DIR")
         }
-        if assembly.flushEvery != nil { throw ValidationError("--flush-every counts packets of a file; a live capture flushes by the clock (--flush-after, --close-after)") }
-        if Durations.nanoseconds(closeDelay) == nil { throw ValidationError("--close-delay: not a duration: \(closeDelay)") }
-        if let n = maxBytesPerFlow, n < 0 { throw ValidationError("--max-bytes-per-flow must not be negative") }
+        if recording.assembly.flushEvery != nil { throw ValidationError("--flush-every counts packets of a file; a live capture flushes by the clock (--flush-after, --close-after)") }
         if let dir = writePcap {
             var st = stat()
             guard stat(dir, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else { throw ValidationError("--write-pcap: \(dir) is not a directory") }
@@ -117,18 +97,12 @@ struct CaptureCommand: ParsableCommand {
 
     func run() throws {
         var source = LiveSourceOptions(interface: interface)
-        source.filter = filter
+        source.filter = recording.filter
         source.snaplen = snaplen
         source.promiscuous = promisc
         source.bufferBytes = bufferSize << 20
         var options = LiveOptions(source: source)
-        options.ingest.assembler = assembly.assembler
-        options.ingest.flushPolicy = assembly.flushPolicy(defaults: .ingestDefault)
-        options.ingest.payload = PayloadPolicy(maxBytesPerDirection: noPayload ? 0 : maxBytesPerFlow)
-        options.ingest.closeDelay = Durations.nanoseconds(closeDelay) ?? options.ingest.closeDelay
-        options.ingest.vlanAware = vlanAware
-        options.ingest.parseApplications = !noApps
-        options.ingest.filter = filter
+        options.recording = recording.options(flushDefaults: .ingestDefault)
         options.duration = duration.flatMap(Durations.nanoseconds)
         options.packetLimit = packets
         options.commitInterval = Durations.nanoseconds(commitEvery) ?? options.commitInterval

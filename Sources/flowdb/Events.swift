@@ -1,6 +1,8 @@
 import ArgumentParser
+import FileIO
 import Ingest
 import Reassembly
+import Recording
 import Store
 
 /// Assembler options shared by the commands that reassemble. Flushing defaults
@@ -80,12 +82,19 @@ struct Events: ParsableCommand {
             } catch {
                 pipeline.finish()
                 log.writeSummary()
-                out.flush()
+                try? out.flush()
                 throw fail("\(error)")
             }
+            // standard output closed or full: no point in reading further
+            do { try log.check() } catch { throw fail("\(error)") }
         }
         pipeline.finish()
         log.writeSummary()
-        out.flush()
+        do {
+            try log.check()
+            try out.flush()
+        } catch {
+            throw fail("\(error)")
+        }
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FileIO
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -42,7 +43,6 @@ func oneLine(_ message: String) -> String {
 
 struct StandardError: TextOutputStream {
     mutating func write(_ string: String) {
-        var text = string
-        text.withUTF8 { bytes in _ = Glibc.write(2, bytes.baseAddress, bytes.count) }
+        writeToStandardError(string)
     }
 }

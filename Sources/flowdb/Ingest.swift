@@ -37,37 +37,10 @@ struct Ingest: ParsableCommand {
     )
 
     @OptionGroup var archive: ArchiveOption
-    @OptionGroup var assembly: AssemblyOptions
-
-    @Option(help: "A BPF filter, compiled by libpcap (e.g. 'tcp port 443').")
-    var filter: String?
-
-    @Flag(help: "Store metadata only: deliveries, gaps and flows without their bytes.")
-    var noPayload = false
-
-    @Option(help: "Store at most N bytes of each direction of a flow; the rest is counted, not stored.")
-    var maxBytesPerFlow: Int?
-
-    @Option(help: "Payload bytes gathered before each write transaction (memory vs. fewer commits).")
-    var batchBytes: Int = 32 << 20
-
-    @Option(help: ArgumentHelp("Packets this long after a connection closed (capture time) still belong to it, like Zeek's tcp_close_delay; 0: none.", valueName: "duration"))
-    var closeDelay: String = "5s"
-
-    @Flag(help: "VLAN ids separate connections (by default they are recorded but not part of a connection's identity: SPAN ports often tag the two directions differently).")
-    var vlanAware = false
-
-    @Option(help: "Bytes held for IP datagrams waiting for fragments (the oldest are dropped past it); 0 skips fragments.")
-    var maxFragMemory: Int = 64 << 20
-
-    @Option(help: ArgumentHelp("How long (capture time) a fragmented datagram waits for its fragments.", valueName: "duration"))
-    var fragTimeout: String = "30s"
+    @OptionGroup var recording: RecordingOptionGroup
 
     @Option(help: ArgumentHelp("With '-': also write standard input to this new file, which the archive then names as the capture, so `query --pcap` can export its packets.", valueName: "file"))
     var keepStdin: String?
-
-    @Flag(help: "Do not look for HTTP, TLS and SSH in the flows (faster; the http, tls and ssh tables stay empty).")
-    var noApps = false
 
     @Flag(help: "Print nothing but errors.")
     var quiet = false
@@ -79,11 +52,6 @@ struct Ingest: ParsableCommand {
     var files: [String]
 
     func validate() throws {
-        if let n = maxBytesPerFlow, n < 0 { throw ValidationError("--max-bytes-per-flow must not be negative") }
-        if batchBytes < 1 { throw ValidationError("--batch-bytes must be positive") }
-        if Durations.nanoseconds(closeDelay) == nil { throw ValidationError("--close-delay: not a duration: \(closeDelay)") }
-        if Durations.nanoseconds(fragTimeout) == nil { throw ValidationError("--frag-timeout: not a duration: \(fragTimeout)") }
-        if maxFragMemory < 0 { throw ValidationError("--max-frag-memory must not be negative") }
         if let keepStdin {
             guard files.contains("-") else { throw ValidationError("--keep-stdin goes with '-' (standard input) among the files") }
             guard files.filter({ $0 == "-" }).count == 1 else { throw ValidationError("--keep-stdin keeps one standard input; '-' is given twice") }
@@ -94,18 +62,10 @@ struct Ingest: ParsableCommand {
     func run() throws {
         let stderrIsTerminal = isatty(2) == 1
         var options = IngestOptions()
-        options.filter = filter
-        options.assembler = assembly.assembler
-        options.flushPolicy = assembly.flushPolicy(defaults: .ingestDefault)
-        options.payload = PayloadPolicy(maxBytesPerDirection: noPayload ? 0 : maxBytesPerFlow)
+        options.filter = recording.filter
+        options.recording = recording.options(flushDefaults: .ingestDefault)
         options.force = force
-        options.batchBytes = batchBytes
-        options.closeDelay = Durations.nanoseconds(closeDelay) ?? options.closeDelay
-        options.vlanAware = vlanAware
-        options.maxFragmentMemory = maxFragMemory
-        options.fragmentTimeout = Durations.nanoseconds(fragTimeout) ?? options.fragmentTimeout
         options.keepStdin = keepStdin
-        options.parseApplications = !noApps
         let started = Clock.nowNanoseconds()
         let report: IngestReport
         do {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FileIO
 import Query
 import Store
 #if canImport(Glibc)
@@ -202,16 +203,16 @@ struct QueryCommand: ParsableCommand {
             if let log = http ? ApplicationLog.http : tls ? ApplicationLog.tls : ssh ? ApplicationLog.ssh : nil {
                 let rows = try log.rows(archive: store, flowIDs: found.map(\.id))
                 switch format ?? (json ? .json : csv ? .csv : .table) {
-                case .json: for r in rows { out.write(log.jsonLine(r)) }
+                case .json: for r in rows { try out.write(log.jsonLine(r)) }
                 case .csv:
-                    out.write(log.csvHeader)
-                    for r in rows { out.write(log.csvLine(r)) }
+                    try out.write(log.csvHeader)
+                    for r in rows { try out.write(log.csvLine(r)) }
                 case .zeek:
-                    out.write(log.zeekHeader(openedAt: Int(time(nil))))
-                    for r in rows { out.write(log.zeekLine(r)) }
-                    out.write(ZeekConnLog.footer(closedAt: Int(time(nil))))
+                    try out.write(log.zeekHeader(openedAt: Int(time(nil))))
+                    for r in rows { try out.write(log.zeekLine(r)) }
+                    try out.write(ZeekConnLog.footer(closedAt: Int(time(nil))))
                 case .table:
-                    if rows.isEmpty { printError("no \(log.rawValue) rows for the \(found.count) flow(s) selected") } else { out.write(log.table(rows)) }
+                    if rows.isEmpty { printError("no \(log.rawValue) rows for the \(found.count) flow(s) selected") } else { try out.write(log.table(rows)) }
                 }
             } else if let directory = extractObjects {
                 let count = try ObjectExtractor(archive: store, directory: directory, force: force).extract(flowIDs: found.map(\.id))
@@ -232,34 +233,34 @@ struct QueryCommand: ParsableCommand {
                     guard found.count == 1 else {
                         throw fail("--show raw writes one direction of one flow; \(found.count) flows match (narrow with --flow ID)")
                     }
-                    try reader.writeStream(flowID: found[0].id, dir: dir == .client ? 0 : 1, fillGaps: fillGaps, hashing: false) { out.write(bytes: $0) }
+                    try reader.writeStream(flowID: found[0].id, dir: dir == .client ? 0 : 1, fillGaps: fillGaps, hashing: false) { try out.write(bytes: $0) }
                 case .ascii, .hex:
                     for f in found {
                         let deliveries = try reader.deliveries(flowID: f.id)
                         if show == .ascii {
-                            try Formats.writeAscii(f, deliveries, bytes: reader.bytes(of:), to: out.write)
+                            try Formats.writeAscii(f, deliveries, bytes: reader.bytes(of:), to: { try out.write($0) })
                         } else {
-                            try Formats.writeHex(f, deliveries, bytes: reader.bytes(of:), to: out.write)
+                            try Formats.writeHex(f, deliveries, bytes: reader.bytes(of:), to: { try out.write($0) })
                         }
                     }
                 }
             } else {
                 switch format ?? (json ? .json : csv ? .csv : .table) {
                 case .json:
-                    for f in found { out.write(Formats.jsonLine(f)) }
+                    for f in found { try out.write(Formats.jsonLine(f)) }
                 case .csv:
-                    out.write(Formats.csvHeader)
-                    for f in found { out.write(Formats.csvLine(f)) }
+                    try out.write(Formats.csvHeader)
+                    for f in found { try out.write(Formats.csvLine(f)) }
                 case .zeek:
                     let now = Int(time(nil))
-                    out.write(ZeekConnLog.header(openedAt: now))
-                    for f in found { out.write(ZeekConnLog.line(f)) }
-                    out.write(ZeekConnLog.footer(closedAt: Int(time(nil))))
+                    try out.write(ZeekConnLog.header(openedAt: now))
+                    for f in found { try out.write(ZeekConnLog.line(f)) }
+                    try out.write(ZeekConnLog.footer(closedAt: Int(time(nil))))
                 case .table:
-                    out.write(Formats.table(found))
+                    try out.write(Formats.table(found))
                 }
             }
-            out.flush()
+            try out.flush()
             if more, let effectiveLimit {
                 printError("showing the first \(effectiveLimit) flows; more match (--limit N, or --limit 0 for all)")
             }
@@ -267,10 +268,10 @@ struct QueryCommand: ParsableCommand {
             throw error
         } catch let error as SQLiteError {
             // a damaged archive: say which
-            out.flush()
+            try? out.flush()
             throw fail("\(archive.path): \(error)")
         } catch {
-            out.flush()
+            try? out.flush()
             throw fail("\(error)")
         }
     }

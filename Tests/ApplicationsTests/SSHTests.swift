@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 import Applications
+import Digest
 import Store
 
 /// Identification lines, HASSH and HASSHServer (strings and MD5) of every SSH

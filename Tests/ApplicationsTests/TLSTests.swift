@@ -4,6 +4,7 @@ import TestSupport
 import Applications
 import Ingest
 import Query
+import Digest
 import Store
 
 /// The first bytes of each direction of every flow of a capture, reassembled by

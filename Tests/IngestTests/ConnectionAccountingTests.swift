@@ -97,7 +97,7 @@ import Store
         #expect(rows == [Row(client: "10.1.0.1:40001", conn: "SF", history: "ShADdFf", c2s: 5, s2c: 4, bytes: 5)])
         // With no close delay, each stream gopacket starts is a flow of its own, as
         // before: the last ACK opens one, which the FIN 2 s later joins.
-        let (gopacket, _) = try Self.ingest(packets) { $0.closeDelay = 0 }
+        let (gopacket, _) = try Self.ingest(packets) { $0.recording.closeDelay = 0 }
         #expect(gopacket.map(\.conn) == ["SF", "SHR"])
         #expect(gopacket.map(\.history) == ["ShADdFf", "Af"])
     }
@@ -122,7 +122,7 @@ import Store
         let (rows, _) = try Self.ingest(late)
         #expect(rows.map(\.conn) == ["SF", "SHR"])
         #expect(rows[1].client == "10.1.0.1:40001" && rows[1].history == "^f" && rows[1].s2c == 1)
-        let (longer, _) = try Self.ingest(late) { $0.closeDelay = 10_000_000_000 }
+        let (longer, _) = try Self.ingest(late) { $0.recording.closeDelay = 10_000_000_000 }
         #expect(longer.map(\.conn) == ["SF"])
         // A new SYN 1 s after the close: port reuse, a second connection.
         let reuse = Self.connection(at: 0) + Self.connection(at: 1)

@@ -2,6 +2,8 @@ import Testing
 import TestSupport
 import Decoding
 import Reassembly
+import Digest
+import Recording
 import Store
 @testable import Ingest
 

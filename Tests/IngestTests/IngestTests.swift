@@ -1,6 +1,8 @@
 import Foundation
 import Testing
 import TestSupport
+import Digest
+import Recording
 import Store
 @testable import Ingest
 
@@ -23,7 +25,7 @@ let flowdbBinary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPa
 @Suite(.serialized) struct IngestTests {
     static func ingest(_ paths: [String], into db: String, _ configure: (inout IngestOptions) -> Void = { _ in }) throws -> IngestReport {
         var options = IngestOptions()
-        options.flushPolicy = .never
+        options.recording.flushPolicy = .never
         configure(&options)
         let archive = try Archive(path: db, create: true)
         return try Ingestor(archive: archive, options: options).run(paths: paths)
@@ -84,7 +86,7 @@ let flowdbBinary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPa
                 try s.bind(dir, at: 1)
                 try s.bind(flow.clientPort, at: 2)
                 try s.bind(flow.c2s_len + flow.s2c_len, at: 3)
-                var sha256 = Store.SHA256(), n = 0
+                var sha256 = Digest.SHA256(), n = 0
                 while try s.step() { sha256.update(s.blob(0)); n += s.blob(0).count }
                 #expect(n == length && sha256.hexDigest == sha, "port \(flow.clientPort) dir \(dir)")
             }
@@ -119,7 +121,7 @@ let flowdbBinary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPa
         }
         let whole = Paths.temporaryDirectory() + "/whole.sqlite", small = Paths.temporaryDirectory() + "/small.sqlite"
         _ = try Self.ingest([Paths.sample], into: whole)
-        _ = try Self.ingest([Paths.sample], into: small) { $0.deliveriesPerBlock = 5 }
+        _ = try Self.ingest([Paths.sample], into: small) { $0.recording.deliveriesPerBlock = 5 }
         let expected = try rows(whole)
         #expect(expected.count == 544)
         #expect(try rows(small) == expected)
@@ -215,12 +217,12 @@ let flowdbBinary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPa
 
     @Test func payloadPolicies() throws {
         let dir = Paths.temporaryDirectory()
-        let none = try Self.ingest([Paths.sample], into: dir + "/none.sqlite") { $0.payload = PayloadPolicy(maxBytesPerDirection: 0) }
+        let none = try Self.ingest([Paths.sample], into: dir + "/none.sqlite") { $0.recording.payload = PayloadPolicy(maxBytesPerDirection: 0) }
         #expect(none.bytesDelivered == 701_324 && none.bytesStored == 0)
         let c = try SQLiteConnection(path: dir + "/none.sqlite", mode: .readOnly)
         #expect(try c.scalar("SELECT count(*) FROM payload") == 0)
         #expect(try c.scalar("SELECT sum(length) FROM chunk") == 701_324)
-        let capped = try Self.ingest([Paths.sample], into: dir + "/capped.sqlite") { $0.payload = PayloadPolicy(maxBytesPerDirection: 100) }
+        let capped = try Self.ingest([Paths.sample], into: dir + "/capped.sqlite") { $0.recording.payload = PayloadPolicy(maxBytesPerDirection: 100) }
         let d = try SQLiteConnection(path: dir + "/capped.sqlite", mode: .readOnly)
         // each direction keeps its first 100 bytes: the sum of min(sent, 100) over
         // the ground truth's 20 directions is 1,748

@@ -2,6 +2,8 @@ import Foundation
 import Testing
 import TestSupport
 import Capture
+import Digest
+import Recording
 import Store
 @testable import Ingest
 

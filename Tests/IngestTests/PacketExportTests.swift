@@ -2,8 +2,10 @@ import Foundation
 import Testing
 import TestSupport
 @testable import Query
+@testable import Recording
 @testable import Store
 import Decoding
+import Digest
 
 /// The records of a pcap file (little-endian only, as the fixtures are): the
 /// 24-byte file header and each record's 16-byte header with its data.

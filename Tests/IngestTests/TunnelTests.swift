@@ -81,7 +81,7 @@ import Store
         try Data(out).write(to: URL(fileURLWithPath: dir + "/span.pcap"))
         for (aware, flows) in [(false, 1), (true, 2)] {
             var options = IngestOptions()
-            options.vlanAware = aware
+            options.recording.vlanAware = aware
             let db = dir + "/\(aware).sqlite"
             let report = try Ingestor(archive: try Archive(path: db, create: true), options: options).run(paths: [dir + "/span.pcap"])
             #expect(report.flows == flows, "vlanAware \(aware)")
@@ -179,7 +179,7 @@ import Store
         try Data(bytes).write(to: URL(fileURLWithPath: dir + "/frag.pcap"))
         for (memory, stored) in [(64 << 20, data.count), (0, 0)] {
             var options = IngestOptions()
-            options.maxFragmentMemory = memory
+            options.recording.maxFragmentMemory = memory
             let db = dir + "/\(memory).sqlite"
             let report = try Ingestor(archive: try Archive(path: db, create: true), options: options).run(paths: [dir + "/frag.pcap"])
             #expect(report.counters.fragments == 3)

@@ -1,6 +1,8 @@
 import Foundation
 import Testing
 import TestSupport
+import Digest
+import Recording
 import Store
 import Ingest
 @testable import Query
@@ -10,7 +12,7 @@ enum Archives {
     static func make(_ paths: [String], _ configure: (inout IngestOptions) -> Void = { _ in }) throws -> Archive {
         let db = Paths.temporaryDirectory() + "/a.sqlite"
         var options = IngestOptions()
-        options.flushPolicy = .never
+        options.recording.flushPolicy = .never
         configure(&options)
         let archive = try Archive(path: db, create: true)
         _ = try Ingestor(archive: archive, options: options).run(paths: paths)
@@ -19,7 +21,7 @@ enum Archives {
 
     /// The sample, with payload runs of at most 1000 bytes and blocks of at most
     /// 5 deliveries, so that content crosses run and block boundaries often.
-    nonisolated(unsafe) static let sample: Archive = try! make([Paths.sample]) { $0.runBytes = 1000; $0.deliveriesPerBlock = 5 }
+    nonisolated(unsafe) static let sample: Archive = try! make([Paths.sample]) { $0.recording.runBytes = 1000; $0.recording.deliveriesPerBlock = 5 }
     nonisolated(unsafe) static let mixed: Archive = try! make([Paths.sample, Paths.fixture("ipv6-loss.pcap")])
 }
 
@@ -208,7 +210,7 @@ func ids(_ filter: FlowFilter, in archive: Archive = Archives.mixed, containing 
     /// `--show raw` prints), equals the ground truth; IPv4 and IPv6.
     @Test(arguments: [Paths.sample, Paths.fixture("ipv6-loss.pcap"), Paths.fixture("sll2-any.pcap"), Paths.fixture("port-reuse.pcap")])
     func rawEqualsGroundTruth(capture: String) throws {
-        let archive = try Archives.make([capture]) { $0.runBytes = 4096 }
+        let archive = try Archives.make([capture]) { $0.recording.runBytes = 4096 }
         let reader = try FlowReader(archive: archive)
         let flows = try FlowQuery(archive: archive).flows(FlowFilter()).flows
         let truth = try GroundTruth.load(capture)

@@ -1,6 +1,7 @@
 import CStream
+import Digest
 import Dispatch
-import Store
+import FileIO
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -25,14 +26,14 @@ import Glibc
 /// are hashed, the stream can tell libpcap's position (so packet positions are
 /// recorded), and with a spool file every block is also written there before
 /// libpcap sees it, so the capture is kept for `query --pcap`.
-final class HashedCapture: @unchecked Sendable {
+public final class HashedCapture: @unchecked Sendable {
     /// The file's size when it was opened (0 for standard input).
-    let openedSize: Int
+    public let openedSize: Int
     /// Whether it reads a regular file (its size can be compared at the end).
-    let isFile: Bool
+    public let isFile: Bool
     /// The file standard input is kept in, and why writing it failed.
     private var spool: Int32 = -1
-    private(set) var spoolFailure: String?
+    public private(set) var spoolFailure: String?
     /// The stream to hand to libpcap (which closes it); nil once taken.
     private var stream: UnsafeMutablePointer<FILE>?
 
@@ -66,7 +67,7 @@ final class HashedCapture: @unchecked Sendable {
     /// Opens `path` when it is a regular file; nil for anything else (a FIFO, a
     /// device, `-`), which libpcap reads itself and nobody hashes, or when it
     /// cannot be opened (libpcap then reports why).
-    convenience init?(path: String) {
+    public convenience init?(path: String) {
         guard path != "-" else { return nil }
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
@@ -82,18 +83,18 @@ final class HashedCapture: @unchecked Sendable {
     /// Reads standard input; with `spoolPath`, keeps its bytes in that new file
     /// (created with mode 0600, never over an existing file). Throws when the
     /// spool file cannot be created.
-    convenience init(standardInputKeptIn spoolPath: String?) throws {
+    public convenience init(standardInputKeptIn spoolPath: String?) throws(CaptureError) {
         var spool: Int32 = -1
         if let spoolPath {
             spool = open(spoolPath, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
             guard spool >= 0 else {
-                throw IngestError(description: "\(spoolPath): cannot keep standard input there: \(String(cString: strerror(errno)))")
+                throw .file(path: spoolPath, message: "cannot keep standard input there: \(String(cString: strerror(errno)))")
             }
         }
         let fd = dup(0)
         guard fd >= 0 else {
             if spool >= 0 { close(spool) }
-            throw IngestError(description: "-: cannot read standard input: \(String(cString: strerror(errno)))")
+            throw .file(path: "-", message: "cannot read standard input: \(String(cString: strerror(errno)))")
         }
         self.init(fd: fd, size: 0, isFile: false)
         self.spool = spool
@@ -135,7 +136,7 @@ final class HashedCapture: @unchecked Sendable {
     }
 
     /// The stream for libpcap, which then owns it.
-    func takeStream() -> UnsafeMutablePointer<FILE>? {
+    public func takeStream() -> UnsafeMutablePointer<FILE>? {
         defer { stream = nil }
         return stream
     }
@@ -167,21 +168,16 @@ final class HashedCapture: @unchecked Sendable {
 
     /// Writes a block to the spool file; a failure ends the reading.
     private func keep(_ bytes: UnsafeMutableRawPointer, _ count: Int) {
-        var done = 0
-        while done < count {
-            let w = write(spool, bytes + done, count - done)
-            if w < 0 && errno == EINTR { continue }
-            guard w > 0 else {
-                spoolFailure = "cannot keep standard input: \(String(cString: strerror(w < 0 ? errno : ENOSPC)))"
-                readFailed = true
-                return
-            }
-            done += w
+        do {
+            try writeAll(UnsafeRawBufferPointer(start: bytes, count: count), to: spool, path: "standard input's spool file")
+        } catch {
+            spoolFailure = "cannot keep standard input: \(String(cString: strerror(error.code)))"
+            readFailed = true
         }
     }
 
     /// Flushes the spool file to disk; nil when it was written whole.
-    func closeSpool() -> String? {
+    public func closeSpool() -> String? {
         guard spool >= 0 else { return spoolFailure }
         if spoolFailure == nil && fsync(spool) != 0 {
             spoolFailure = "cannot keep standard input: \(String(cString: strerror(errno)))"
@@ -221,7 +217,7 @@ final class HashedCapture: @unchecked Sendable {
 
     /// Reads and hashes whatever libpcap did not read, and waits for the digest:
     /// nil when the file could not be read. `size` is the bytes read from the file.
-    func finish() -> (sha256: String?, size: Int) {
+    public func finish() -> (sha256: String?, size: Int) {
         if !finished {
             closeStream()
             handOver()
@@ -235,7 +231,7 @@ final class HashedCapture: @unchecked Sendable {
 
     /// Stops without reading further (the ingest is failing): the hasher thread
     /// ends and nothing waits for it. Nothing happens after `finish()`.
-    func abandon() {
+    public func abandon() {
         guard !finished else { return }
         closeStream()
         handOver()

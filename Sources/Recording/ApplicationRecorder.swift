@@ -1,5 +1,7 @@
 import Applications
+import Digest
 import Reassembly
+import Store
 
 /// Recognises HTTP, TLS and SSH in a flow's reassembled bytes, by content, and
 /// turns what they say into rows of `http`, `tls` and `ssh` (schema/0007).
@@ -266,37 +268,41 @@ final class ApplicationRecorder {
         app.recorded = true
         guard let (at, hello) = app.prefix[0].withUnsafeBytes({ TLS.findClientHello(in: $0) }) else { return }
         let flight = app.prefix[1].withUnsafeBytes { TLS.serverFlight(in: $0) }
-        var row = ArchiveWriter.TLSRow(flowID: flow.handle.id)
-        row.ts = app.firstByteTime[0]
-        row.serverName = hello.serverName
-        row.alpnOffered = hello.alpn.isEmpty ? nil : "[" + hello.alpn.map { JSONText.string(String(decoding: $0, as: UTF8.self)) }.joined(separator: ",") + "]"
-        row.ja3 = MD5.hex(TLS.ja3String(hello))
-        row.ja4 = TLS.ja4(hello) { String(SHA256.hex(Array($0.utf8)).prefix(12)) }
-        row.clientVersion = TLS.versionName(hello.offeredVersion)
+        var row = Tables.tls.row()
+        row.set("flow_id", flow.handle.id)
+        row.set("ts", app.firstByteTime[0])
+        row.set("server_name", hello.serverName)
+        row.set("alpn_offered", hello.alpn.isEmpty ? nil
+                : "[" + hello.alpn.map { JSONText.string(String(decoding: $0, as: UTF8.self)) }.joined(separator: ",") + "]")
+        row.set("ja3", MD5.hex(TLS.ja3String(hello)))
+        row.set("ja4", TLS.ja4(hello) { String(SHA256.hex(Array($0.utf8)).prefix(12)) })
+        row.set("client_version", TLS.versionName(hello.offeredVersion))
+        row.set("resumed", false)
+        row.set("established", false)
         if let flight {
             let s = flight.hello
-            row.version = TLS.versionName(s.version)
-            row.cipher = TLS.cipherSuiteNames[s.cipherSuite] ?? "0x" + String(s.cipherSuite, radix: 16)
+            row.set("version", TLS.versionName(s.version))
+            row.set("cipher", TLS.cipherSuiteNames[s.cipherSuite] ?? "0x" + String(s.cipherSuite, radix: 16))
             if let group = s.keyShareGroup ?? flight.keyExchangeGroup {
-                row.curve = TLS.groupNames[group] ?? "0x" + String(group, radix: 16)
+                row.set("curve", TLS.groupNames[group] ?? "0x" + String(group, radix: 16))
             }
-            row.nextProtocol = s.alpn.map { String(decoding: $0, as: UTF8.self) }
-            row.ja3s = MD5.hex(TLS.ja3sString(s))
-            row.resumed = s.acceptedPSK || (!s.sessionID.isEmpty && s.sessionID == hello.sessionID)
+            row.set("next_protocol", s.alpn.map { String(decoding: $0, as: UTF8.self) })
+            row.set("ja3s", MD5.hex(TLS.ja3sString(s)))
+            row.set("resumed", s.acceptedPSK || (!s.sessionID.isEmpty && s.sessionID == hello.sessionID))
             if s.version >= 0x0304 {
                 // TLS 1.3 encrypts the rest of the handshake: established once both sides sent encrypted records
-                row.established = flight.applicationData && Self.hasEncryptedRecord(app.prefix[0], after: at)
+                row.set("established", flight.applicationData && Self.hasEncryptedRecord(app.prefix[0], after: at))
             } else {
-                row.established = flight.changeCipherSpec
+                row.set("established", flight.changeCipherSpec)
             }
             if !flight.certificates.isEmpty {
-                row.certChain = "[" + flight.certificates.map { "\"" + SHA256.hex($0) + "\"" }.joined(separator: ",") + "]"
+                row.set("cert_chain_sha256", "[" + flight.certificates.map { "\"" + SHA256.hex($0) + "\"" }.joined(separator: ",") + "]")
                 if let leaf = CertificateFields(der: flight.certificates[0]) {
-                    row.subject = leaf.subject
-                    row.issuer = leaf.issuer
-                    row.serial = leaf.serial
-                    row.notBefore = leaf.notBefore
-                    row.notAfter = leaf.notAfter
+                    row.set("subject", leaf.subject)
+                    row.set("issuer", leaf.issuer)
+                    row.set("serial", leaf.serial)
+                    row.set("not_before", leaf.notBefore)
+                    row.set("not_after", leaf.notAfter)
                 }
             }
         }
@@ -337,26 +343,29 @@ final class ApplicationRecorder {
             }
         }
         guard ids[0] != nil || ids[1] != nil else { return }
-        var row = ArchiveWriter.SSHRow(flowID: flow.handle.id)
-        row.client = ids[0]?.line
-        row.server = ids[1]?.line
-        row.version = (ids[1] ?? ids[0])?.protocolVersion
-        row.clientSoftware = ids[0]?.software
-        row.serverSoftware = ids[1]?.software
+        var row = Tables.ssh.row()
+        row.set("flow_id", flow.handle.id)
+        row.set("client", ids[0]?.line)
+        row.set("server", ids[1]?.line)
+        row.set("version", (ids[1] ?? ids[0])?.protocolVersion)
+        row.set("client_software", ids[0]?.software)
+        row.set("server_software", ids[1]?.software)
         if let k = kex[0] {
-            row.hasshString = SSH.hasshString(k)
-            row.hassh = row.hasshString.map(MD5.hex)
+            let text = SSH.hasshString(k)
+            row.set("hassh_string", text)
+            row.set("hassh", MD5.hex(text))
         }
         if let k = kex[1] {
-            row.hasshServerString = SSH.hasshServerString(k)
-            row.hasshServer = row.hasshServerString.map(MD5.hex)
+            let text = SSH.hasshServerString(k)
+            row.set("hassh_server_string", text)
+            row.set("hassh_server", MD5.hex(text))
         }
         if let c = kex[0], let s = kex[1] {
-            row.kex = SSH.chosen(client: c.kex, server: s.kex)
-            row.hostKey = SSH.chosen(client: c.hostKey, server: s.hostKey)
-            row.cipher = SSH.chosen(client: c.encryptionClientToServer, server: s.encryptionClientToServer)
-            row.mac = SSH.chosen(client: c.macClientToServer, server: s.macClientToServer)
-            row.compression = SSH.chosen(client: c.compressionClientToServer, server: s.compressionClientToServer)
+            row.set("kex_alg", SSH.chosen(client: c.kex, server: s.kex))
+            row.set("host_key_alg", SSH.chosen(client: c.hostKey, server: s.hostKey))
+            row.set("cipher_alg", SSH.chosen(client: c.encryptionClientToServer, server: s.encryptionClientToServer))
+            row.set("mac_alg", SSH.chosen(client: c.macClientToServer, server: s.macClientToServer))
+            row.set("compression_alg", SSH.chosen(client: c.compressionClientToServer, server: s.compressionClientToServer))
         }
         writer.addSSH(row)
     }
@@ -370,11 +379,46 @@ final class ApplicationRecorder {
         let upTo = final ? all.count : max(app.httpWritten, all.count - 16)
         guard upTo > app.httpWritten else { return }
         for t in all[app.httpWritten..<upTo] {
-            writer.addHTTP(flowID: flow.handle.id, t, ts: app.requestTimes[t.depth])
+            writer.addHTTP(Self.httpRow(flowID: flow.handle.id, t, ts: app.requestTimes[t.depth]))
             app.requestTimes[t.depth] = nil
         }
         // The parser forgets what was written; depths go on counting.
         app.http?.forget(upTo)
         app.httpWritten = 0
+    }
+
+    /// An HTTP transaction's row of `Tables.http`.
+    static func httpRow(flowID: Int64, _ t: HTTPTransaction, ts: Int64?) -> RowValues {
+        func headers(_ m: HTTPMessage?) -> String? {
+            m.map { "[" + $0.headers.map { "[" + JSONText.string($0.name) + "," + JSONText.string($0.value) + "]" }
+                .joined(separator: ",") + "]" }
+        }
+        let q = t.request, r = t.response
+        var row = Tables.http.row()
+        row.set("flow_id", flowID)
+        row.set("trans_depth", t.depth)
+        row.set("ts", ts)
+        row.set("method", q?.method)
+        row.set("host", q?.header("host"))
+        row.set("uri", q?.uri)
+        row.set("version", q?.version ?? r?.version)
+        row.set("user_agent", q?.header("user-agent"))
+        row.set("referrer", q?.header("referer"))
+        row.set("origin", q?.header("origin"))
+        row.set("status_code", r.map { Int($0.statusCode) })
+        row.set("status_msg", r?.reason)
+        row.set("informational", t.informational.isEmpty ? nil : "[" + t.informational.map(String.init).joined(separator: ",") + "]")
+        row.set("request_content_type", q?.header("content-type"))
+        row.set("response_content_type", r?.header("content-type"))
+        row.set("request_headers", headers(q))
+        row.set("response_headers", headers(r))
+        for (prefix, message) in [("request_", q), ("response_", r)] {
+            row.set(prefix + "body_len", message?.bodyLength ?? 0)
+            row.set(prefix + "body_offset", message?.bodyStart)
+            row.set(prefix + "body_wire_len", message?.bodyWireLength)
+            row.set(prefix + "chunked", message?.chunked == true)
+        }
+        row.set("incomplete", q?.incomplete == true || r?.incomplete == true || r == nil)
+        return row
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
+@testable import Recording
 @testable import Store
 
 /// Deliveries stored in blocks (schema/0003_delivery_blocks.sql).

@@ -2,6 +2,7 @@ import Applications
 import Connections
 import Decoding
 import Reassembly
+import Store
 
 /// Where the pipeline stands, shared with the stream factory and the streams:
 /// which file and packet is being assembled, and that packet's IP length.
@@ -37,7 +38,7 @@ public final class PacketCursor {
 /// `RecordingStream.Factory`): one connection, one record, one flow row.
 /// Directions here are the flow's: 0 is originator (client) to responder.
 final class FlowState {
-    let handle: ArchiveWriter.FlowHandle
+    let handle: FlowHandle
     /// The connection's addresses and ports, in `FlowKey.canonical` orientation.
     let key: FlowKey
     /// The originator's end, as the flow row names it.
@@ -47,7 +48,7 @@ final class FlowState {
     /// Where the next delivered byte sits in each direction's stream.
     var offsets = PerDirection<Int64>(0)
     /// Each direction's payload run still taking bytes (the writer decides when it is closed).
-    var openRuns = PerDirection<ArchiveWriter.Run?>(nil)
+    var openRuns = PerDirection<Run?>(nil)
     /// Engine streams feeding this record now (at most one at a time).
     var liveStreams = 0
     /// Whether a stream of it completed: its row then carries its totals.
@@ -77,7 +78,7 @@ final class FlowState {
     /// Where its packet block's first buffer comes from and goes back to.
     let buffers: BufferPool
 
-    init(handle: ArchiveWriter.FlowHandle, key: FlowKey, client: Address, clientPort: UInt16, firstTimestamp: Int64,
+    init(handle: FlowHandle, key: FlowKey, client: Address, clientPort: UInt16, firstTimestamp: Int64,
          flipped: Bool, buffers: BufferPool) {
         self.handle = handle
         self.buffers = buffers

@@ -1,5 +1,5 @@
 import Testing
-@testable import Store
+@testable import Digest
 
 @Suite struct SHA256Tests {
     @Test(arguments: [

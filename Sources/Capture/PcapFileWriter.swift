@@ -1,5 +1,5 @@
-import Capture
-import Store
+import Digest
+import FileIO
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -11,25 +11,25 @@ import Glibc
 /// Records are gathered in a 1 MB buffer and written with write(2); `flush()`
 /// writes what is buffered, so that every packet the archive names (committed
 /// after a flush) is in the file even if the process is killed.
-final class PcapFileWriter {
-    let path: String
-    private(set) var fd: Int32
+public final class PcapFileWriter {
+    public let path: String
+    public private(set) var fd: Int32
     private let buffer: UnsafeMutableRawPointer
     private static let capacity = 1 << 20
     private var used = 0
     /// Bytes of the file so far, buffered ones included: where the next record begins.
-    private(set) var size = 0
+    public private(set) var size = 0
     /// Packet records written.
-    private(set) var packets = 0
+    public private(set) var packets = 0
     private var sha = SHA256()
 
-    struct Failure: Error, CustomStringConvertible {
-        var description: String
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
     }
 
     /// Creates `path` (never over an existing file; mode 0600, as captures hold
     /// secrets) and writes `header`. Throws `EEXIST` failures as `exists`.
-    init(path: String, header: [UInt8]) throws {
+    public init(path: String, header: [UInt8]) throws {
         self.path = path
         fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
@@ -41,7 +41,7 @@ final class PcapFileWriter {
         try flush()     // a file is a valid (empty) capture from the start
     }
 
-    struct Exists: Error {}
+    public struct Exists: Error {}
 
     deinit {
         if fd >= 0 { Glibc.close(fd) }
@@ -50,15 +50,14 @@ final class PcapFileWriter {
 
     /// Appends one record; returns the byte offset where it begins.
     @inline(__always)
-    func write(_ packet: CapturedPacket) throws -> Int64 {
+    public func write(_ packet: CapturedPacket) throws -> Int64 {
         let offset = Int64(size)
         let caplen = packet.bytes.count
         if used + 16 + caplen > Self.capacity { try flush() }
-        var seconds = packet.timestamp / 1_000_000_000, nanos = packet.timestamp % 1_000_000_000
-        if nanos < 0 { seconds -= 1; nanos += 1_000_000_000 }
-        let record = (UInt32(truncatingIfNeeded: seconds), UInt32(truncatingIfNeeded: nanos),
-                      UInt32(truncatingIfNeeded: caplen), UInt32(truncatingIfNeeded: packet.wireLength))
-        withUnsafeBytes(of: record) { append($0) }
+        PcapRecordHeader.encode(timestamp: packet.timestamp, capturedLength: caplen, wireLength: packet.wireLength,
+                                into: buffer + used)
+        used += PcapRecordHeader.size
+        size += PcapRecordHeader.size
         if caplen > Self.capacity {
             // larger than the buffer (a snaplen beyond 1 MB): written directly
             try flush()
@@ -82,7 +81,7 @@ final class PcapFileWriter {
 
     /// Writes what is buffered to the file (not to the disk: `fdatasync` is the
     /// archive writer's, before it commits).
-    func flush() throws {
+    public func flush() throws {
         guard used > 0 else { return }
         let pending = UnsafeRawBufferPointer(start: buffer, count: used)
         sha.update(pending)
@@ -91,20 +90,16 @@ final class PcapFileWriter {
     }
 
     private func writeAll(_ bytes: UnsafeRawBufferPointer) throws {
-        var done = 0
-        while done < bytes.count {
-            let n = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw Failure(description: "\(path): cannot write the capture file: \(String(cString: strerror(errno)))")
-            }
-            done += n
+        do {
+            try FileIO.writeAll(bytes, to: fd, path: path)
+        } catch {
+            throw Failure(description: "\(path): cannot write the capture file: \(String(cString: strerror(error.code)))")
         }
     }
 
     /// Writes what is buffered and hands over the descriptor (the caller syncs and
     /// closes it: `ArchiveWriter.syncAndClose`); returns the file's size and SHA-256.
-    func finish() throws -> (size: Int, sha256: String, fd: Int32) {
+    public func finish() throws -> (size: Int, sha256: String, fd: Int32) {
         try flush()
         let fd = self.fd
         self.fd = -1
@@ -112,7 +107,7 @@ final class PcapFileWriter {
     }
 
     /// Flushes, syncs and closes the file; returns its size and SHA-256.
-    func close() throws -> (size: Int, sha256: String) {
+    public func close() throws -> (size: Int, sha256: String) {
         let (size, digest, fd) = try finish()
         defer { Glibc.close(fd) }
         if fdatasync(fd) != 0 {
