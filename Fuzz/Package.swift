@@ -1,6 +1,6 @@
 // swift-tools-version:6.1
 // libFuzzer targets for flowdb. Not part of CI: run them with `make fuzz-decoder` etc.
-// (see README, "Safety"). Built with -sanitize=fuzzer,address, which also instruments
+// (see CONTRIBUTING.md, "Safety", and docs/safety-results.md). Built with -sanitize=fuzzer,address, which also instruments
 // the flowdb modules they exercise.
 import PackageDescription
 

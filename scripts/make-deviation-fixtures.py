@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes the crafted captures of Tests/Fixtures/deviations/: one TCP connection
 each where gopacket 1.1.19 loses or repeats bytes and flowdb deliberately does not
-(README, "Deviations from gopacket"). scripts/oracle-diff.py lists their streams
+(docs/gopacket.md, "Known deviations from gopacket"). scripts/oracle-diff.py lists their streams
 as documented deviations (scripts/oracle-deviations.txt).
 
   wrap-retransmission.pcap  ISN just below 2^32; a retransmission that starts

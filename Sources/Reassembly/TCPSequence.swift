@@ -5,7 +5,7 @@
 /// one deliberate deviation: the correction added across the wrap is 2^32.
 /// gopacket adds `0xFFFF_FFFF`, so its distances across the wrap are one short,
 /// which repeats a delivered byte on retransmissions and under-reports gaps that
-/// straddle the wrap (README, "Deviations from gopacket").
+/// straddle the wrap (docs/gopacket.md, "Known deviations from gopacket").
 @frozen
 public struct TCPSequence: Hashable, Comparable, Sendable, CustomStringConvertible, ExpressibleByIntegerLiteral {
     /// The raw 32-bit value carried in the TCP header.

@@ -462,7 +462,7 @@ import Testing
 }
 
 /// Where gopacket 1.1.19 loses or repeats bytes, flowdb deliberately does not
-/// (README, "Deviations from gopacket"); each test shows the bytes surviving.
+/// (docs/gopacket.md, "Known deviations from gopacket"); each test shows the bytes surviving.
 @Suite struct GopacketDeviationTests {
     /// gopacket adds one to the next sequence for a FIN that was queued, not
     /// delivered, when a page limit forces older data out: byte 6 was trimmed away

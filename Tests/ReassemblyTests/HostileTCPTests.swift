@@ -265,7 +265,7 @@ import Testing
     /// Across the wrap, a retransmission of delivered bytes is trimmed exactly and a
     /// gap straddling the wrap has its true length. (gopacket's Difference is one
     /// short there: it delivers one old byte again and reports the gap as 299;
-    /// flowdb deviates on purpose, README "Deviations from gopacket".)
+    /// flowdb deviates on purpose, docs/gopacket.md, "Known deviations from gopacket".)
     @Test func retransmissionAndGapAcrossWrapAreExact() {
         let isn: UInt32 = 0xFFFF_FEFF   // byte k has sequence 0xFFFF_FF00 + k; the wrap is at byte 256
         let original = Self.data(0..<2000)
