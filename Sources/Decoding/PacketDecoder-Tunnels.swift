@@ -1,0 +1,277 @@
+/// What follows an EtherType, an IP protocol or a UDP port: the network layers, and
+/// the tunnels that carry a packet inside another (GRE, UDP tunnels, GTP-U, Teredo, AYIYA).
+extension PacketDecoder {
+    @inline(__always)
+    func decodeEtherType(_ type: UInt16, _ p: UnsafeRawBufferPointer, _ offset: Int, _ out: inout DecodedPacket) -> DecodeResult {
+        switch type {
+        case 0x0800: return decodeIPv4(p, offset, &out)
+        case 0x86dd: return decodeIPv6(p, offset, &out)
+        default: return decodeOtherEtherType(type, p, offset, &out)
+        }
+    }
+
+    /// Layer-2 encapsulations: MPLS label stacks, PPPoE sessions, 802.1ah PBB,
+    /// VN-Tag and Cisco FabricPath. Anything else carries no IP.
+    func decodeOtherEtherType(_ type: UInt16, _ p: UnsafeRawBufferPointer, _ offset: Int, _ out: inout DecodedPacket) -> DecodeResult {
+        let n = p.count
+        switch type {
+        case 0x8847, 0x8848:
+            var i = offset
+            while true {
+                guard n >= i + 4 else { return .truncated }
+                let entry = Self.be32(p, i)
+                guard out.encapsulation.append(EncapsulationLayer(kind: .mpls, id: entry >> 12)) else { return .malformed }
+                i += 4
+                if entry & 0x100 != 0 { break }      // bottom of the stack
+            }
+            // What follows the stack is not announced: an IP version nibble tells.
+            guard n > i else { return .truncated }
+            switch p[i] >> 4 {
+            case 4: return decodeIPv4(p, i, &out)
+            case 6: return decodeIPv6(p, i, &out)
+            default: return .nonIP
+            }
+        case 0x8864:
+            // PPPoE session: version/type, code, session id, length, then the PPP protocol.
+            guard n >= offset + 8 else { return .truncated }
+            guard p[offset] == 0x11, p[offset + 1] == 0 else { return .malformed }
+            guard out.encapsulation.append(EncapsulationLayer(kind: .pppoe, id: UInt32(Self.be16(p, offset + 2)))) else {
+                return .malformed
+            }
+            switch Self.be16(p, offset + 6) {
+            case 0x0021: return decodeIPv4(p, offset + 8, &out)
+            case 0x0057: return decodeIPv6(p, offset + 8, &out)
+            default: return .nonIP
+            }
+        case 0x88e7:
+            // 802.1ah: the I-TAG (I-SID in its low 24 bits), then the customer's frame.
+            guard n >= offset + 4 else { return .truncated }
+            guard out.encapsulation.append(EncapsulationLayer(kind: .pbb, id: Self.be32(p, offset) & 0x00ff_ffff)) else {
+                return .malformed
+            }
+            return decodeEthernet(p, offset + 4, &out)
+        case 0x8926:
+            // VN-Tag: 4 bytes, then the EtherType of what it carries.
+            guard n >= offset + 6 else { return .truncated }
+            guard out.encapsulation.append(EncapsulationLayer(kind: .vnTag, id: UInt32(Self.be16(p, offset) & 0x3fff))) else {
+                return .malformed
+            }
+            return decodeEtherType(Self.be16(p, offset + 4), p, offset + 6, &out)
+        case 0x8903:
+            // Cisco FabricPath: the FTag and TTL, then the original frame.
+            guard n >= offset + 2 else { return .truncated }
+            guard out.encapsulation.append(EncapsulationLayer(kind: .fabricPath, id: UInt32(Self.be16(p, offset) >> 6))) else {
+                return .malformed
+            }
+            return decodeEthernet(p, offset + 2, &out)
+        default:
+            return .nonIP
+        }
+    }
+
+    /// What an IP header at `start` carries (`protocol`), within `end`: TCP, or a
+    /// tunnel whose outer addresses are `out.source` / `out.destination`.
+    @inline(__always)
+    func decodeIPPayload(_ proto: UInt8, _ p: UnsafeRawBufferPointer, _ start: Int, _ end: Int,
+                         _ out: inout DecodedPacket) -> DecodeResult {
+        if proto == 6 { return decodeTCP(p, start, end, &out) }
+        return decodeTunnel(proto, p, start, end, &out)
+    }
+
+    func decodeTunnel(_ proto: UInt8, _ p: UnsafeRawBufferPointer, _ start: Int, _ end: Int,
+                      _ out: inout DecodedPacket) -> DecodeResult {
+        // The outer packet ends at `end` (link padding or a snaplen cut beyond it is not inner data).
+        let inner = UnsafeRawBufferPointer(rebasing: p[..<end])
+        let outer = (out.source, out.destination)
+        switch proto {
+        case 4, 41:
+            guard out.encapsulation.append(EncapsulationLayer(kind: .ipInIP, outerSource: outer.0, outerDestination: outer.1)) else {
+                return .malformed
+            }
+            return proto == 4 ? decodeIPv4(inner, start, &out) : decodeIPv6(inner, start, &out)
+        case 17:
+            return decodeUDP(inner, start, &out)
+        case 47:
+            return decodeGRE(inner, start, &out)
+        default:
+            return .nonTCP
+        }
+    }
+
+    /// UDP tunnels, by port: VXLAN (4789, and Linux's former 8472), Geneve (6081),
+    /// GRE in UDP (4754), GTP-U (2152), Teredo (3544), AYIYA (5072).
+    func decodeUDP(_ p: UnsafeRawBufferPointer, _ start: Int, _ out: inout DecodedPacket) -> DecodeResult {
+        let n = p.count
+        guard n >= start + 8 else { return .nonTCP }
+        let sourcePort = Self.be16(p, start), destinationPort = Self.be16(p, start + 2)
+        let body = start + 8
+        let outer = (source: out.source, destination: out.destination)
+        func layer(_ kind: EncapsulationKind, _ id: UInt32?) -> EncapsulationLayer {
+            EncapsulationLayer(kind: kind, id: id, outerSource: outer.source, outerDestination: outer.destination)
+        }
+        switch destinationPort {
+        case 4789, 8472:
+            // flags (I: a VNI is present), 3 reserved, VNI, 1 reserved; then Ethernet
+            guard n >= body + 8 else { return .truncated }
+            guard p[body] & 0x08 != 0 else { return .nonTCP }   // not VXLAN after all
+            guard out.encapsulation.append(layer(.vxlan, Self.be32(p, body + 4) >> 8)) else { return .malformed }
+            return decodeEthernet(p, body + 8, &out)
+        case 4790:
+            // VXLAN-GPE: flags (P: a next protocol is given; I: a VNI), 2 reserved,
+            // next protocol (1 IPv4, 2 IPv6, 3 Ethernet, 5 MPLS), VNI, 1 reserved
+            guard n >= body + 8 else { return .truncated }
+            guard p[body] & 0x08 != 0 else { return .nonTCP }
+            guard out.encapsulation.append(layer(.vxlan, Self.be32(p, body + 4) >> 8)) else { return .malformed }
+            let next = body + 8
+            switch p[body] & 0x04 != 0 ? p[body + 3] : 3 {
+            case 1: return decodeIPv4(p, next, &out)
+            case 2: return decodeIPv6(p, next, &out)
+            case 3: return decodeEthernet(p, next, &out)
+            case 5: return decodeOtherEtherType(0x8847, p, next, &out)
+            default: return .nonIP
+            }
+        case 6081:
+            // version and option length (4-byte words), flags, protocol, VNI; then options
+            guard n >= body + 8 else { return .truncated }
+            guard p[body] >> 6 == 0 else { return .nonTCP }   // not Geneve version 0
+            let headerLength = 8 + Int(p[body] & 0x3f) * 4
+            guard n >= body + headerLength else { return .truncated }
+            guard out.encapsulation.append(layer(.geneve, Self.be32(p, body + 4) >> 8)) else { return .malformed }
+            let next = body + headerLength
+            switch Self.be16(p, body + 2) {
+            case 0x6558: return decodeEthernet(p, next, &out)
+            case 0x0800: return decodeIPv4(p, next, &out)
+            case 0x86dd: return decodeIPv6(p, next, &out)
+            default: return .nonIP
+            }
+        case 4754:
+            return decodeGRE(p, body, &out)
+        case 2152:
+            return decodeGTPU(p, body, &out, layer(.gtpU, nil))
+        case 5072:
+            return decodeAYIYA(p, body, &out, layer(.ayiya, nil))
+        default:
+            if destinationPort == 3544 || sourcePort == 3544 {
+                return decodeTeredo(p, body, &out, layer(.teredo, nil))
+            }
+            return .nonTCP
+        }
+    }
+
+    /// GRE (RFC 2784, 2890): optional checksum, key and sequence number, then IP,
+    /// Ethernet (0x6558), MPLS or ERSPAN types I, II (0x88BE) and III (0x22EB).
+    func decodeGRE(_ p: UnsafeRawBufferPointer, _ start: Int, _ out: inout DecodedPacket) -> DecodeResult {
+        let n = p.count
+        guard n >= start + 4 else { return .truncated }
+        let flags = Self.be16(p, start), proto = Self.be16(p, start + 2)
+        // version 0 only (1 is PPTP's enhanced GRE, carrying PPP); no source routing
+        guard flags & 0x0007 == 0, flags & 0x4000 == 0 else { return .nonTCP }
+        var offset = start + 4
+        if flags & 0x8000 != 0 { offset += 4 }
+        var key: UInt32?
+        if flags & 0x2000 != 0 {
+            guard n >= offset + 4 else { return .truncated }
+            key = Self.be32(p, offset)
+            offset += 4
+        }
+        let sequenced = flags & 0x1000 != 0
+        if sequenced { offset += 4 }
+        guard n >= offset else { return .truncated }
+        let outer = (source: out.source, destination: out.destination)
+        switch proto {
+        case 0x88BE, 0x22EB:
+            var session: UInt32?
+            if proto == 0x22EB {
+                // ERSPAN III: 12 bytes, 8 more when the O flag announces a platform sub-header
+                guard n >= offset + 12 else { return .truncated }
+                session = UInt32(Self.be16(p, offset + 2) & 0x03ff)
+                offset += 12 + (p[offset + 11] & 0x01 != 0 ? 8 : 0)
+            } else if sequenced {
+                // ERSPAN II: 8 bytes (type I has no header and no sequence number)
+                guard n >= offset + 8 else { return .truncated }
+                session = UInt32(Self.be16(p, offset + 2) & 0x03ff)
+                offset += 8
+            }
+            guard out.encapsulation.append(EncapsulationLayer(kind: .erspan, id: session, outerSource: outer.source,
+                                                              outerDestination: outer.destination)) else { return .malformed }
+            return decodeEthernet(p, offset, &out)
+        default:
+            break
+        }
+        guard out.encapsulation.append(EncapsulationLayer(kind: .gre, id: key, outerSource: outer.source,
+                                                          outerDestination: outer.destination)) else { return .malformed }
+        switch proto {
+        case 0x0800: return decodeIPv4(p, offset, &out)
+        case 0x86dd: return decodeIPv6(p, offset, &out)
+        case 0x6558: return decodeEthernet(p, offset, &out)
+        case 0x8847, 0x8848: return decodeOtherEtherType(proto, p, offset, &out)
+        default: return .nonIP
+        }
+    }
+
+    /// GTP-U (version 1): a G-PDU carries an IP packet after the TEID, the optional
+    /// sequence / N-PDU / next-extension word and any extension headers.
+    func decodeGTPU(_ p: UnsafeRawBufferPointer, _ start: Int, _ out: inout DecodedPacket, _ base: EncapsulationLayer) -> DecodeResult {
+        let n = p.count
+        guard n >= start + 8 else { return .truncated }
+        let flags = p[start]
+        guard flags >> 5 == 1, flags & 0x10 != 0 else { return .nonTCP }   // version 1, GTP (not GTP')
+        guard p[start + 1] == 0xff else { return .nonTCP }                 // G-PDU: user data
+        var layer = base
+        layer.id = Self.be32(p, start + 4)
+        var offset = start + 8
+        if flags & 0x07 != 0 {
+            guard n >= offset + 4 else { return .truncated }
+            var next = p[offset + 3]
+            offset += 4
+            while next != 0 {
+                guard n >= offset + 1 else { return .truncated }
+                let length = Int(p[offset]) * 4
+                guard length >= 4, n >= offset + length else { return length == 0 ? .malformed : .truncated }
+                next = p[offset + length - 1]
+                offset += length
+            }
+        }
+        guard out.encapsulation.append(layer) else { return .malformed }
+        guard n > offset else { return .truncated }
+        switch p[offset] >> 4 {
+        case 4: return decodeIPv4(p, offset, &out)
+        case 6: return decodeIPv6(p, offset, &out)
+        default: return .nonIP
+        }
+    }
+
+    /// Teredo (RFC 4380): an optional authentication header and origin indication,
+    /// then an IPv6 packet.
+    func decodeTeredo(_ p: UnsafeRawBufferPointer, _ start: Int, _ out: inout DecodedPacket, _ layer: EncapsulationLayer) -> DecodeResult {
+        let n = p.count
+        var offset = start
+        if n >= offset + 4, p[offset] == 0, p[offset + 1] == 1 {
+            // authentication: client id and auth value lengths, 8-byte nonce, confirmation byte
+            let idLength = Int(p[offset + 2]), authLength = Int(p[offset + 3])
+            offset += 4 + idLength + authLength + 9
+        }
+        if n >= offset + 8, p[offset] == 0, p[offset + 1] == 0 { offset += 8 }   // origin indication
+        guard n >= offset + 40, p[offset] >> 4 == 6 else { return .nonTCP }
+        guard out.encapsulation.append(layer) else { return .malformed }
+        return decodeIPv6(p, offset, &out)
+    }
+
+    /// AYIYA: identity and signature of the lengths its first bytes announce, then
+    /// the packet its next-header byte names.
+    func decodeAYIYA(_ p: UnsafeRawBufferPointer, _ start: Int, _ out: inout DecodedPacket, _ layer: EncapsulationLayer) -> DecodeResult {
+        let n = p.count
+        guard n >= start + 8 else { return .truncated }
+        let identity = 1 << Int(p[start] >> 4), signature = Int(p[start + 1] >> 4) * 4
+        guard p[start + 2] & 0x0f == 1 else { return .nonTCP }     // opcode 1: forward
+        let next = p[start + 3]
+        let offset = start + 8 + identity + signature
+        guard n >= offset else { return .truncated }
+        guard out.encapsulation.append(layer) else { return .malformed }
+        switch next {
+        case 4: return decodeIPv4(p, offset, &out)
+        case 41: return decodeIPv6(p, offset, &out)
+        default: return .nonTCP
+        }
+    }
+}
