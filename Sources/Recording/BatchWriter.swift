@@ -43,12 +43,8 @@ final class BatchWriter {
         for r in b.runs { try write(r) }
         try writeBlocks(b.deliveries)
         for g in b.gaps {
-            var row = Tables.gap.row()
-            row.set("flow_id", g.flowID)
-            row.set("dir", g.dir)
-            row.set("stream_offset", g.streamOffset)
-            row.set("length", g.length)
-            row.set("ts", g.timestamp)
+            let row = Tables.gap.row(["flow_id": g.flowID, "dir": g.dir, "stream_offset": g.streamOffset,
+                                      "length": g.length, "ts": g.timestamp])
             try step(insertGap) { s in try Tables.gap.bind(row, to: s) }
         }
         for p in b.packetBlocks { try write(p) }
@@ -124,11 +120,7 @@ final class BatchWriter {
     }
 
     private func write(_ r: Run) throws {
-        var row = Tables.payload.row()
-        row.set("id", r.id)
-        row.set("flow_id", r.flowID)
-        row.set("dir", r.dir)
-        row.set("stream_offset", r.streamOffset)
+        let row = Tables.payload.row(["id": r.id, "flow_id": r.flowID, "dir": r.dir, "stream_offset": r.streamOffset])
         try r.bytes.withUnsafeBytes { try insert(insertPayload, row, borrowing: $0, into: "data", asText: false) }
     }
 
@@ -170,24 +162,17 @@ final class BatchWriter {
                             overlapBytes: st.overlapBytes, overlapPackets: st.overlapPackets)
                 end += 1
             }
-            var row = Tables.deliveryBlock.row()
-            row.set("last_delivery", deliveries[order[end - 1].index].id)
-            row.set("flow_id", flowID)
-            row.set("first_delivery", deliveries[order[start].index].id)
-            row.set("deliveries", end - start)
+            let row = Tables.deliveryBlock.row(["last_delivery": deliveries[order[end - 1].index].id, "flow_id": flowID,
+                                                "first_delivery": deliveries[order[start].index].id,
+                                                "deliveries": end - start])
             try text.withText { try insert(insertBlock, row, borrowing: $0, into: "records", asText: true) }
             start = end
         }
     }
 
     private func write(_ p: PacketBlockRow) throws {
-        var row = Tables.packetBlock.row()
-        row.set("flow_id", p.flowID)
-        row.set("block", p.block)
-        row.set("capture_id", p.captureID)
-        row.set("packets", p.packets)
-        row.set("first_packet", p.first)
-        row.set("last_packet", p.last)
+        let row = Tables.packetBlock.row(["flow_id": p.flowID, "block": p.block, "capture_id": p.captureID,
+                                          "packets": p.packets, "first_packet": p.first, "last_packet": p.last])
         try p.records.withUnsafeBytes { try insert(insertPacketBlock, row, borrowing: $0, into: "records", asText: true) }
     }
 }

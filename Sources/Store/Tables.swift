@@ -132,6 +132,13 @@ public struct TableColumns: Sendable {
     /// An empty row of this list (every value NULL).
     public func row() -> RowValues { RowValues(self) }
 
+    /// A row with `values` set by column name (the others NULL).
+    public func row(_ values: KeyValuePairs<String, any SQLiteConvertible>) -> RowValues {
+        var row = RowValues(self)
+        for (name, value) in values { row.set(name, value.sqliteValue) }
+        return row
+    }
+
     /// Binds `row` (of this list) to parameters `first`, `first + 1`, ...
     public func bind(_ row: RowValues, to statement: Statement, from first: Int32 = 1) throws(SQLiteError) {
         precondition(row.columns.table == table && row.columns.names == names, "a row of \(row.columns.table) bound as \(table)")

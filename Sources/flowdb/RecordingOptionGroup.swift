@@ -25,11 +25,11 @@ struct RecordingOptionGroup: ParsableArguments {
     @Flag(help: "VLAN ids separate connections (by default they are recorded but not part of a connection's identity: SPAN ports often tag the two directions differently).")
     var vlanAware = false
 
-    @Option(help: "Bytes held for IP datagrams waiting for fragments (the oldest are dropped past it); 0 skips fragments.")
-    var maxFragMemory: Int = 64 << 20
-
     @Option(help: ArgumentHelp("How long (capture time) a fragmented datagram waits for its fragments.", valueName: "duration"))
     var fragTimeout: String = "30s"
+
+    @Option(help: "Bytes held for IP datagrams waiting for fragments (the oldest are dropped past it); 0 skips fragments.")
+    var maxFragMemory: Int = 64 << 20
 
     @Flag(help: "Do not look for HTTP, TLS and SSH in the flows (faster; the http, tls and ssh tables stay empty).")
     var noApps = false
