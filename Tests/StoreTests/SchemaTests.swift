@@ -4,15 +4,26 @@ import TestSupport
 @testable import Store
 
 @Suite struct SchemaTests {
+    /// The migrations of schema/ (`NNNN_name.sql`), in order: not `current.sql`,
+    /// the schema they produce (CurrentSchemaTests).
     static var schemaFiles: [String] {
         let dir = Paths.repository + "/schema"
-        return try! FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".sql") }.sorted().map { dir + "/" + $0 }
+        return try! FileManager.default.contentsOfDirectory(atPath: dir).filter(isMigration).sorted().map { dir + "/" + $0 }
     }
 
-    /// The binary embeds exactly the text of schema/*.sql, in file-name order.
+    static func isMigration(_ name: String) -> Bool {
+        let digits = name.prefix { $0.isASCII && $0.isNumber }
+        return !digits.isEmpty && name.dropFirst(digits.count).first == "_" && name.hasSuffix(".sql")
+    }
+
+    /// The binary embeds exactly the text of the migrations of schema/, in
+    /// file-name order, and no other SQL file there.
     @Test func embeddedTextIsSchemaFolder() throws {
         let files = Self.schemaFiles
-        #expect(!files.isEmpty)
+        #expect(files.count == Archive.schemaVersion)
+        #expect(files.first.map { URL(fileURLWithPath: $0).lastPathComponent } == "0001_initial.sql")
+        #expect(Paths.exists(Paths.repository + "/schema/current.sql"))
+        #expect(!EmbeddedSchema.files.contains { $0.name == "current.sql" })
         #expect(EmbeddedSchema.files.map(\.name) == files.map { URL(fileURLWithPath: $0).lastPathComponent })
         for (embedded, path) in zip(EmbeddedSchema.files, files) {
             #expect(embedded.sql == (try String(contentsOfFile: path, encoding: .utf8)), "\(path) differs from what the binary embeds")
