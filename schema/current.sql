@@ -286,8 +286,24 @@ SELECT id,
        conn_state, history,
        c2s_missed + s2c_missed AS missed, overlap_bytes,
        encapsulation,
-       capture_id
+       capture_id,
+       app, app_host
 FROM flow;
+
+CREATE VIEW http_log AS
+SELECT strftime('%Y-%m-%dT%H:%M:%S', (h.ts - (h.ts % 1000000000 + 1000000000) % 1000000000) / 1000000000, 'unixepoch')
+           || printf('.%06dZ', ((h.ts % 1000000000 + 1000000000) % 1000000000) / 1000) AS ts,
+       h.flow_id, f.client_ip, f.client_port, f.server_ip, f.server_port,
+       h.trans_depth, h.method, h.host, h.uri, h.referrer, h.version, h.user_agent, h.origin,
+       h.request_body_len, h.response_body_len, h.status_code, h.status_msg,
+       h.informational,
+       h.request_content_type, h.response_content_type,
+       h.request_headers, h.response_headers,
+       h.request_body_offset, h.request_body_wire_len, h.response_body_offset, h.response_body_wire_len,
+       CASE h.request_chunked WHEN 0 THEN 'no' WHEN 1 THEN 'yes' END AS request_chunked,
+       CASE h.response_chunked WHEN 0 THEN 'no' WHEN 1 THEN 'yes' END AS response_chunked,
+       CASE h.incomplete WHEN 0 THEN 'no' WHEN 1 THEN 'yes' END AS incomplete
+FROM http AS h JOIN flow AS f ON f.id = h.flow_id;
 
 CREATE VIEW packet AS
 SELECT flow_id, capture_id, packet_index, packet_index + 1 AS frame, record_offset
@@ -299,3 +315,31 @@ FROM (SELECT b.flow_id, b.capture_id,
             SELECT id, packet_blocks, packet_capture_id, packet_records FROM flow WHERE packet_records IS NOT NULL) AS b,
            json_each(b.records) AS r
       WINDOW w AS (PARTITION BY b.flow_id, b.block ORDER BY r.key ROWS UNBOUNDED PRECEDING));
+
+CREATE VIEW ssh_log AS
+SELECT strftime('%Y-%m-%dT%H:%M:%S', (f.first_ts - (f.first_ts % 1000000000 + 1000000000) % 1000000000) / 1000000000, 'unixepoch')
+           || printf('.%06dZ', ((f.first_ts % 1000000000 + 1000000000) % 1000000000) / 1000) AS ts,
+       s.flow_id, f.client_ip, f.client_port, f.server_ip, f.server_port,
+       s.version, s.client, s.server,
+       s.cipher_alg, s.mac_alg, s.compression_alg, s.kex_alg, s.host_key_alg,
+       s.hassh, s.hassh_server, s.hassh_string, s.hassh_server_string,
+       s.client_software, s.server_software
+FROM ssh AS s JOIN flow AS f ON f.id = s.flow_id;
+
+CREATE VIEW tls_log AS
+SELECT strftime('%Y-%m-%dT%H:%M:%S', (t.ts - (t.ts % 1000000000 + 1000000000) % 1000000000) / 1000000000, 'unixepoch')
+           || printf('.%06dZ', ((t.ts % 1000000000 + 1000000000) % 1000000000) / 1000) AS ts,
+       t.flow_id, f.client_ip, f.client_port, f.server_ip, f.server_port,
+       t.version, t.cipher, t.curve, t.server_name,
+       CASE t.resumed WHEN 0 THEN 'no' WHEN 1 THEN 'yes' END AS resumed,
+       t.next_protocol,
+       CASE t.established WHEN 0 THEN 'no' WHEN 1 THEN 'yes' END AS established,
+       t.cert_chain_sha256, t.subject, t.issuer,
+       t.client_version, t.alpn_offered,
+       t.ja3, t.ja3s, t.ja4,
+       t.serial,
+       strftime('%Y-%m-%dT%H:%M:%S', (t.not_before - (t.not_before % 1000000000 + 1000000000) % 1000000000) / 1000000000, 'unixepoch')
+           || printf('.%06dZ', ((t.not_before % 1000000000 + 1000000000) % 1000000000) / 1000) AS not_before,
+       strftime('%Y-%m-%dT%H:%M:%S', (t.not_after - (t.not_after % 1000000000 + 1000000000) % 1000000000) / 1000000000, 'unixepoch')
+           || printf('.%06dZ', ((t.not_after % 1000000000 + 1000000000) % 1000000000) / 1000) AS not_after
+FROM tls AS t JOIN flow AS f ON f.id = t.flow_id;
