@@ -74,6 +74,7 @@ let flowdbBinary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPa
         #expect(try integrity.step() && integrity.text(0) == "ok")
         // every direction's bytes, read back from chunk, are what was really sent
         let truth = try GroundTruth.load(Paths.sample)
+        #expect(truth.flows.count == 10)
         for flow in truth.flows {
             for (dir, length, sha) in [(0, flow.c2s_len, flow.c2s_sha256), (1, flow.s2c_len, flow.s2c_sha256)] {
                 let s = try c.prepare("""
