@@ -90,6 +90,11 @@ tunnel-check: build
 	scripts/make-tunnel-traffic.sh bench-data/tunnels
 	scripts/tunnel-check.py --flowdb $(FLOWDB) Tests/Fixtures/tunnels/*.pcap bench-data/tunnels/*.pcap
 
+# schema/current.sql: the schema a fresh archive has, rendered from the migrations.
+.PHONY: schema
+schema:
+	FLOWDB_WRITE_SCHEMA=1 swift test --filter CurrentSchemaTests
+
 # Regenerate the bundled sample and the small test fixtures from real traffic (root, netns).
 sample:
 	scripts/make-sample.sh

@@ -10,8 +10,8 @@
 /// enough to index as they come.) `payload` and `gap` keep theirs:
 /// building `payload_by_flow` afterwards reads every payload page again, which
 /// costs more than maintaining it (measured on 100,000 small flows). The
-/// definitions come from the embedded schema, so `schema/*.sql` stays their
-/// single source.
+/// definitions are those the embedded migrations leave in a database, so the
+/// migrations of `schema/` stay their single source.
 ///
 /// An ingest killed before the end leaves the archive without these indexes:
 /// queries still answer (by scanning), and the next ingest rebuilds them first.
@@ -20,32 +20,40 @@ public enum BulkLoad {
     static let tables: Set<String> = ["flow"]
 
     /// Name and `CREATE INDEX IF NOT EXISTS` statement of every index the
-    /// migrations leave on `tables`, in schema order.
+    /// migrations leave on `tables`, in the order they created them.
     public static let deferredIndexes: [(name: String, sql: String)] = {
+        do {
+            return try indexes(on: tables)
+        } catch {
+            fatalError("the embedded migrations fail on an empty database: \(error)")
+        }
+    }()
+
+    /// The indexes on `tables` of the schema the migrations build, as SQLite
+    /// keeps them: the migrations are applied to an empty database in memory,
+    /// the way an archive is created, and each index's statement is read back
+    /// from `sqlite_schema` (so an index a later migration drops or redefines is
+    /// seen as it ends up).
+    static func indexes(on tables: Set<String>) throws -> [(name: String, sql: String)] {
+        let schema = try SQLiteConnection(path: ":memory:")
+        try Archive.migrate(schema, from: 0)
+        let names = tables.sorted()
+        let placeholders = Array(repeating: "?", count: names.count).joined(separator: ", ")
+        let statement = try schema.prepare("""
+            SELECT name, sql FROM sqlite_schema
+            WHERE type = 'index' AND tbl_name IN (\(placeholders)) AND sql IS NOT NULL
+            ORDER BY rowid
+            """)
+        for (i, name) in names.enumerated() { try statement.bind(name, at: Int32(i + 1)) }
         var found: [(name: String, sql: String)] = []
-        for migration in Migration.all {
-            // Without comments, a statement per semicolon.
-            let lines: [Substring] = migration.sql.split(separator: "\n", omittingEmptySubsequences: false)
-            let code: String = lines.map { (line: Substring) -> Substring in
-                guard let comment = line.firstRange(of: "--") else { return line }
-                return line[..<comment.lowerBound]
-            }.joined(separator: "\n")
-            for statement in code.split(separator: ";") {
-                let words = statement.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "(" })
-                if words.count >= 3, words[0] == "DROP", words[1] == "INDEX" {
-                    found.removeAll { $0.name == words[2] }
-                    continue
-                }
-                guard words.count >= 5, words[0] == "CREATE", words[1] == "INDEX", words[3] == "ON",
-                      tables.contains(String(words[4])),
-                      let start = statement.firstRange(of: "CREATE INDEX ") else { continue }
-                let name = String(words[2])
-                found.removeAll { $0.name == name }
-                found.append((name, "CREATE INDEX IF NOT EXISTS " + statement[start.upperBound...]))
-            }
+        while try statement.step() {
+            guard let name = statement.text(0), let sql = statement.text(1),
+                  let keyword = sql.firstRange(of: "INDEX ") else { continue }
+            // SQLite keeps the statement as written from `CREATE [UNIQUE] INDEX` on.
+            found.append((name, String(sql[..<keyword.upperBound]) + "IF NOT EXISTS " + sql[keyword.upperBound...]))
         }
         return found
-    }()
+    }
 
     /// Drops the deferred indexes when the archive holds no flow yet; returns
     /// whether it did.

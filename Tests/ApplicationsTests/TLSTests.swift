@@ -54,7 +54,16 @@ func sha256Prefix(_ text: String) -> String { String(SHA256.hex(Array(text.utf8)
 
     @Test func referenceCapturesArePresent() {
         #expect(Self.withJA4.count == 16, "\(Self.withJA4)")
+        #expect(Self.withJA4 == Self.tcpJA4s.keys.sorted())
     }
+
+    /// How many TCP connections with a JA4 each capture's expected output lists.
+    static let tcpJA4s = [
+        "badcurveball.pcap": 1, "browsers-x509.pcapng": 3, "chrome-cloudflare-quic-with-secrets.pcapng": 1,
+        "http2-with-cookies.pcapng": 1, "https3-301-get.pcap": 1, "ipv6.pcapng": 1, "latest.pcapng": 5,
+        "macos_tcp_flags.pcap": 1, "socks-https-example.pcap": 3, "ssh2.pcapng": 5, "tls-alpn-h2.pcap": 1,
+        "tls-handshake.pcapng": 59, "tls-non-ascii-alpn.pcapng": 1, "tls-sni.pcapng": 59, "tls12.pcap": 1, "tls3.pcapng": 7,
+    ]
 
     @Test(arguments: withJA4)
     func ja4AndSNIEqualTheReference(_ name: String) throws {
@@ -69,7 +78,7 @@ func sha256Prefix(_ text: String) -> String { String(SHA256.hex(Array(text.utf8)
                   let sp = e["srcport"] as? String, let dp = e["dstport"] as? String else { continue }
             expected["\(src) \(sp) \(dst) \(dp)"] = (e["domain"] as? String, ja4, e["JA4_r.1"] as? String ?? e["JA4_r"] as? String)
         }
-        try #require(!expected.isEmpty, "\(name): no TCP JA4 in expected/")
+        try #require(expected.count == Self.tcpJA4s[name], "\(name): TCP connections with a JA4 in expected/")
         var found: [String: (domain: String?, ja4: String, raw: String)] = [:]
         for f in try Streams(capture).flows {
             for (client, server, bytes) in [(f.client, f.clientPort, f.bytes[0]), ] as [(String, Int, [UInt8])] {
@@ -161,6 +170,7 @@ func sha256Prefix(_ text: String) -> String { String(SHA256.hex(Array(text.utf8)
         let a = try Self.archive("ja4/" + name)
         let expectedPath = Paths.capture("ja4/expected/" + name + ".json")
         let entries = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: expectedPath))) as? [[String: Any]] ?? []
+        var compared = 0
         for e in entries {
             guard let ja4 = e["JA4.1"] as? String ?? e["JA4"] as? String, ja4.hasPrefix("t"),
                   let src = e["src"] as? String, let sp = e["srcport"] as? String, let dst = e["dst"] as? String,
@@ -172,7 +182,9 @@ func sha256Prefix(_ text: String) -> String { String(SHA256.hex(Array(text.utf8)
             #expect(found.first?[0] == ja4, "\(name) \(src):\(sp)")
             #expect(found.first?[1] == (e["domain"] as? String ?? ""), "\(name) \(src):\(sp)")
             #expect(found.first?[2] == "tls", "\(name) \(src):\(sp)")
+            compared += 1
         }
+        #expect(compared == TLSTests.tcpJA4s[name], "\(name): TCP JA4s compared")
     }
 
     @Test func httpAndSSHTables() throws {
@@ -264,7 +276,9 @@ func sha256Prefix(_ text: String) -> String { String(SHA256.hex(Array(text.utf8)
         // each upload's response is the SHA-256 the server computed of the body it received
         let uploads = objects.filter { $0["uri"] as? String == "/upload" }
         #expect(uploads.count == 4)
-        for (request, response) in zip(uploads.filter { $0["body"] as? String == "request" }, uploads.filter { $0["body"] as? String == "response" }) {
+        let requests = uploads.filter { $0["body"] as? String == "request" }, responses = uploads.filter { $0["body"] as? String == "response" }
+        #expect(requests.count == 2 && responses.count == 2)
+        for (request, response) in zip(requests, responses) {
             let text = try String(contentsOfFile: dir + "/objects/" + (response["sha256"] as? String ?? ""), encoding: .utf8)
             #expect(text == (request["sha256"] as? String ?? "") + "\n")
         }

@@ -73,6 +73,7 @@ struct Reading {
         #expect(r.counters.tcpPackets == tcp)
         #expect(r.connections.count == connections)
         let truth = try GroundTruth.load(Paths.fixture(name))
+        #expect(truth.flows.count == connections, "\(name): connections in the ground truth")
         for flow in truth.flows {
             let a = "\(flow.clientIP):\(flow.clientPort)", b = "\(flow.serverIP):\(flow.serverPort)"
             #expect(r.connections.contains(a < b ? "\(a)-\(b)" : "\(b)-\(a)"), "\(name): \(a) <-> \(b)")
@@ -99,6 +100,7 @@ struct Reading {
 
     @Test func ipv6AddressesInRFC5952Form() throws {
         let r = try Reading(Paths.fixture("ipv6-loss.pcap"))
+        #expect(r.connections.count == 3)
         #expect(r.connections.allSatisfy { $0.hasPrefix("fd77::1:9000-fd77::2:") })
     }
 

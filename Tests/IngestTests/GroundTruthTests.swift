@@ -105,6 +105,7 @@ final class Collector {
         try Self.split(Paths.sample, at: 400, into: first, second)
         let whole = try Collector.run([Paths.sample])
         let parts = try Collector.run([first, second])
+        #expect(whole.flows.count == 18)     // as bundledSample: 10 connections, 8 streams of late ACKs
         #expect(parts.flows.count == whole.flows.count)
         for (a, b) in zip(whole.flows, parts.flows) {
             #expect(a.client == b.client && a.bytes == b.bytes)

@@ -142,6 +142,7 @@ func sha256Hex(_ path: String) throws -> String {
         #expect(ours.header[20] == 1)                                         // LINKTYPE_ETHERNET
         let tshark = try pcapRecords(Paths.fixture("provenance/port-reuse-tcp-stream-2.pcap"))
         #expect(ours.records.count == tshark.records.count)
+        #expect(tshark.records.count == 10)
         for (a, b) in zip(ours.records, tshark.records) {
             func u32(_ r: [UInt8], _ i: Int) -> UInt32 { UInt32(r[i]) | UInt32(r[i + 1]) << 8 | UInt32(r[i + 2]) << 16 | UInt32(r[i + 3]) << 24 }
             #expect(u32(a, 0) == u32(b, 0))

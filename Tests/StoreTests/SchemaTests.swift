@@ -4,15 +4,26 @@ import TestSupport
 @testable import Store
 
 @Suite struct SchemaTests {
+    /// The migrations of schema/ (`NNNN_name.sql`), in order: not `current.sql`,
+    /// the schema they produce (CurrentSchemaTests).
     static var schemaFiles: [String] {
         let dir = Paths.repository + "/schema"
-        return try! FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".sql") }.sorted().map { dir + "/" + $0 }
+        return try! FileManager.default.contentsOfDirectory(atPath: dir).filter(isMigration).sorted().map { dir + "/" + $0 }
     }
 
-    /// The binary embeds exactly the text of schema/*.sql, in file-name order.
+    static func isMigration(_ name: String) -> Bool {
+        let digits = name.prefix { $0.isASCII && $0.isNumber }
+        return !digits.isEmpty && name.dropFirst(digits.count).first == "_" && name.hasSuffix(".sql")
+    }
+
+    /// The binary embeds exactly the text of the migrations of schema/, in
+    /// file-name order, and no other SQL file there.
     @Test func embeddedTextIsSchemaFolder() throws {
         let files = Self.schemaFiles
-        #expect(!files.isEmpty)
+        #expect(files.count == Archive.schemaVersion)
+        #expect(files.first.map { URL(fileURLWithPath: $0).lastPathComponent } == "0001_initial.sql")
+        #expect(Paths.exists(Paths.repository + "/schema/current.sql"))
+        #expect(!EmbeddedSchema.files.contains { $0.name == "current.sql" })
         #expect(EmbeddedSchema.files.map(\.name) == files.map { URL(fileURLWithPath: $0).lastPathComponent })
         for (embedded, path) in zip(EmbeddedSchema.files, files) {
             #expect(embedded.sql == (try String(contentsOfFile: path, encoding: .utf8)), "\(path) differs from what the binary embeds")
@@ -101,6 +112,41 @@ import TestSupport
                 == ["1969-12-31T23:59:59.270787Z 2026-11-25T12:52:15.270787Z"])
         #expect(try text(upgraded.connection, "SELECT start FROM flows ORDER BY id")
                 == ["1901-12-13T20:45:52.000000Z", "1969-12-31T23:59:59.999999Z"])
+    }
+
+    /// Migration 0010: the log views print times as `flows` does (before 1970 too),
+    /// flags as 'yes' / 'no', and leave what is not known NULL.
+    @Test func logViewsPrintTimesAndFlags() throws {
+        let archive = try Archive(path: Paths.temporaryDirectory() + "/a.sqlite", create: true)
+        try archive.connection.execute("""
+            INSERT INTO capture(id, ingest_run, path, link_type, link_type_name, snaplen, ingested_at)
+            VALUES (1, 1, 'crafted.pcap', 1, 'EN10MB', 65535, 0);
+            INSERT INTO flow(id, capture_id, ip_version, client_ip, client_port, server_ip, server_port, client_ip_key,
+                             server_ip_key, first_ts, last_ts, first_packet, app, app_host)
+            VALUES (1, 1, 4, '10.0.0.1', 40000, '10.0.0.2', 80, x'00', x'00', -729213000, 0, 0, 'http', 'example.org'),
+                   (2, 1, 6, 'fd00::1', 40001, 'fd00::2', 443, x'00', x'00', 1795611135270787000, 1795611135270787000, 1, NULL, NULL);
+            INSERT INTO http(flow_id, trans_depth, ts, method, request_chunked, response_chunked, incomplete)
+            VALUES (1, 1, -729213000, 'GET', 1, 0, 1), (1, 2, NULL, NULL, 0, 0, 0);
+            INSERT INTO tls(flow_id, ts, resumed, established, not_before, not_after)
+            VALUES (2, 1795611135270787000, 0, NULL, -1000000000, 1795611135000000000);
+            INSERT INTO ssh(flow_id, client) VALUES (1, 'SSH-2.0-x');
+            """)
+        func rows(_ sql: String) throws -> [[String]] {
+            let s = try archive.connection.prepare(sql)
+            var out: [[String]] = []
+            while try s.step() { out.append((0..<s.columnCount).map { s.text($0) ?? "NULL" }) }
+            return out
+        }
+        #expect(try rows("SELECT ts, client_ip, server_port, method, request_chunked, response_chunked, incomplete FROM http_log ORDER BY trans_depth")
+                == [["1969-12-31T23:59:59.270787Z", "10.0.0.1", "80", "GET", "yes", "no", "yes"],
+                    ["NULL", "10.0.0.1", "80", "NULL", "no", "no", "no"]])
+        #expect(try rows("SELECT ts, client_ip, server_ip, resumed, established, not_before, not_after FROM tls_log")
+                == [["2026-11-25T12:52:15.270787Z", "fd00::1", "fd00::2", "no", "NULL",
+                     "1969-12-31T23:59:59.000000Z", "2026-11-25T12:52:15.000000Z"]])
+        #expect(try rows("SELECT ts, flow_id, client FROM ssh_log") == [["1969-12-31T23:59:59.270787Z", "1", "SSH-2.0-x"]])
+        #expect(try rows("SELECT id, start, app, app_host FROM flows ORDER BY id")
+                == [["1", "1969-12-31T23:59:59.270787Z", "http", "example.org"],
+                    ["2", "2026-11-25T12:52:15.270787Z", "NULL", "NULL"]])
     }
 
     @Test func archiveFileIsPrivate() throws {

@@ -32,8 +32,8 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     do {
         let archive = try Archive(path: db, create: true)
         var options = IngestOptions()
-        options.flushPolicy = FlushPolicy(every: 7, after: 1_000_000_000, closeAfter: 2_000_000_000)
-        options.batchBytes = 4096
+        options.recording.flushPolicy = FlushPolicy(every: 7, after: 1_000_000_000, closeAfter: 2_000_000_000)
+        options.recording.batchBytes = 4096
         _ = try Ingestor(archive: archive, options: options).run(paths: [capture])
         let flows = try archive.connection.prepare("SELECT id FROM flow ORDER BY id")
         var ids: [Int64] = []

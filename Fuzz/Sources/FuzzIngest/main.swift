@@ -30,9 +30,9 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     do {
         let archive = try Archive(path: db, create: true)
         var options = IngestOptions()
-        options.flushPolicy = FlushPolicy(every: 7, after: 1_000_000_000, closeAfter: 2_000_000_000)
-        options.assembler.maxBufferedPagesPerConnection = 8
-        options.batchBytes = 4096
+        options.recording.flushPolicy = FlushPolicy(every: 7, after: 1_000_000_000, closeAfter: 2_000_000_000)
+        options.recording.assembler.maxBufferedPagesPerConnection = 8
+        options.recording.batchBytes = 4096
         _ = try Ingestor(archive: archive, options: options).run(paths: [capture])
         let check = try SQLiteConnection(path: db, mode: .readOnly)
         let integrity = try check.prepare("PRAGMA integrity_check")
