@@ -34,18 +34,19 @@ final class BatchWriter {
     func write(_ b: Batch) throws {
         for f in b.flows {
             try step(insertFlow) { s in
-                try Tables.flowIdentity.bind(Self.identity(f), to: s)
+                try Self.bindIdentity(f, to: s)
                 // A flow still open when its batch is written: its totals so far (an UPDATE follows).
-                try Tables.flowTotals.bind(Self.totals(f.totals ?? f.initialTotals, b), to: s,
-                                           from: Int32(Tables.flowIdentity.count + 1))
+                try Self.bindTotals(f.totals ?? f.initialTotals, b, to: s, from: Int32(Tables.flowIdentity.count + 1))
             }
         }
         for r in b.runs { try write(r) }
         try writeBlocks(b.deliveries)
         for g in b.gaps {
-            let row = Tables.gap.row(["flow_id": g.flowID, "dir": g.dir, "stream_offset": g.streamOffset,
-                                      "length": g.length, "ts": g.timestamp])
-            try step(insertGap) { s in try Tables.gap.bind(row, to: s) }
+            try insert(insertGap, Tables.gap) { row in
+                try row.bind("flow_id", g.flowID); try row.bind("dir", g.dir); try row.bind("stream_offset", g.streamOffset)
+                try row.bind("length", g.length.map(Int64.init)); try row.bind("ts", g.timestamp)
+                try row.step()
+            }
         }
         for p in b.packetBlocks { try write(p) }
         for (statement, rows) in [(insertHTTP, b.http), (insertTLS, b.tls), (insertSSH, b.ssh)] {
@@ -55,61 +56,59 @@ final class BatchWriter {
         // (connections complete in hash order at the end of an ingest).
         for u in b.flowUpdates.sorted(by: { $0.flowID < $1.flowID }) {
             try step(updateFlow) { s in
-                try Tables.flowTotals.bind(Self.totals(u, b), to: s)
+                try Self.bindTotals(u, b, to: s)
                 try s.bind(u.flowID, at: Int32(Tables.flowTotals.count + 1))
             }
         }
     }
 
-    /// What a flow's row knows from its first packet.
-    static func identity(_ f: FlowRow) -> RowValues {
-        var row = Tables.flowIdentity.row()
+    /// Binds what a flow's row knows from its first packet (`Tables.flowIdentity`).
+    static func bindIdentity(_ f: FlowRow, to s: Statement, from first: Int32 = 1) throws {
+        var row = ColumnBinder(Tables.flowIdentity, s, from: first)
         let client = IPAddress(f.client), server = IPAddress(f.server)
-        row.set("id", f.id)
-        row.set("capture_id", f.captureID)
-        row.set("ip_version", f.isIPv6 ? 6 : 4)
-        row.set("client_ip", client.description)
-        row.set("client_port", f.clientPort)
-        row.set("server_ip", server.description)
-        row.set("server_port", f.serverPort)
-        row.set("client_ip_key", SQLiteValue.blob(client.withBytes16 { Array($0) }))
-        row.set("server_ip_key", SQLiteValue.blob(server.withBytes16 { Array($0) }))
-        row.set("first_ts", f.firstTimestamp)
-        row.set("first_packet", f.firstPacket)
-        row.set("encapsulation", f.encapsulation)
-        return row
+        try row.bind("id", f.id)
+        try row.bind("capture_id", f.captureID)
+        try row.bind("ip_version", f.isIPv6 ? 6 : 4)
+        try row.bind("client_ip", client.description)
+        try row.bind("client_port", Int(f.clientPort))
+        try row.bind("server_ip", server.description)
+        try row.bind("server_port", Int(f.serverPort))
+        try client.withBytes16 { try row.bind("client_ip_key", bytes: $0) }
+        try server.withBytes16 { try row.bind("server_ip_key", bytes: $0) }
+        try row.bind("first_ts", f.firstTimestamp)
+        try row.bind("first_packet", f.firstPacket)
+        try row.bind("encapsulation", f.encapsulation)
+        row.finish()
     }
 
-    /// A flow's totals; its last packet block's text is in `batch`.
-    static func totals(_ t: RecordingStream.Totals, _ batch: Batch) -> RowValues {
-        var row = Tables.flowTotals.row()
-        row.set("last_ts", t.lastTimestamp)
-        for (dir, prefix) in ["c2s_", "s2c_"].enumerated() {
-            row.set(prefix + "bytes", t.bytes[dir])
-            row.set(prefix + "stored", t.stored[dir])
-            row.set(prefix + "data_packets", t.dataPackets[dir])
-            row.set(prefix + "closed", t.closed[dir])
-            row.set(prefix + "packets", t.packets[dir])
-            row.set(prefix + "ip_bytes", t.ipBytes[dir])
-            row.set(prefix + "missed", t.missed[dir])
-        }
-        row.set("gaps", t.gaps)
-        row.set("complete", t.complete)
-        row.set("overlap_bytes", t.overlapBytes)
-        row.set("overlap_packets", t.overlapPackets)
-        row.set("queued_bytes", t.queuedBytes)
-        row.set("queued_packets", t.queuedPackets)
+    /// Binds a flow's totals (`Tables.flowTotals`); its last packet block's text is in `batch`.
+    static func bindTotals(_ t: RecordingStream.Totals, _ batch: Batch, to s: Statement, from first: Int32 = 1) throws {
+        var row = ColumnBinder(Tables.flowTotals, s, from: first)
+        try row.bind("last_ts", t.lastTimestamp)
+        try row.bind("c2s_bytes", t.bytes[0]); try row.bind("s2c_bytes", t.bytes[1])
+        try row.bind("c2s_stored", t.stored[0]); try row.bind("s2c_stored", t.stored[1])
+        try row.bind("c2s_data_packets", t.dataPackets[0]); try row.bind("s2c_data_packets", t.dataPackets[1])
+        try row.bind("gaps", t.gaps)
+        try row.bind("c2s_closed", t.closed[0]); try row.bind("s2c_closed", t.closed[1])
+        try row.bind("complete", t.complete)
+        try row.bind("c2s_packets", t.packets[0]); try row.bind("s2c_packets", t.packets[1])
+        try row.bind("c2s_ip_bytes", t.ipBytes[0]); try row.bind("s2c_ip_bytes", t.ipBytes[1])
+        try row.bind("c2s_missed", t.missed[0]); try row.bind("s2c_missed", t.missed[1])
+        try row.bind("overlap_bytes", t.overlapBytes); try row.bind("overlap_packets", t.overlapPackets)
+        try row.bind("queued_bytes", t.queuedBytes); try row.bind("queued_packets", t.queuedPackets)
         // NULL until the flow's first stream completes
-        row.set("conn_state", t.connState)
-        row.set("history", t.history)
-        row.set("packet_blocks", t.packetBlocks)
+        try row.bind("conn_state", t.connState)
+        try row.bind("history", t.history)
+        try row.bind("packet_blocks", t.packetBlocks)
+        try row.bind("packet_capture_id", t.packetTail?.captureID)
         if let tail = t.packetTail {
-            row.set("packet_capture_id", tail.captureID)
-            row.set("packet_records", String(decoding: batch.text[tail.records], as: UTF8.self))
+            try batch.text.withUnsafeBytes { try row.bind("packet_records", text: UnsafeRawBufferPointer(rebasing: $0[tail.records])) }
+        } else {
+            try row.bind("packet_records", text: nil)
         }
-        row.set("app", t.app)
-        row.set("app_host", t.appHost)
-        return row
+        try row.bind("app", t.app)
+        try row.bind("app_host", t.appHost)
+        row.finish()
     }
 
     @inline(__always)
@@ -120,20 +119,21 @@ final class BatchWriter {
     }
 
     private func write(_ r: Run) throws {
-        let row = Tables.payload.row(["id": r.id, "flow_id": r.flowID, "dir": r.dir, "stream_offset": r.streamOffset])
-        try r.bytes.withUnsafeBytes { try insert(insertPayload, row, borrowing: $0, into: "data", asText: false) }
+        try insert(insertPayload, Tables.payload) { row in
+            try row.bind("id", r.id); try row.bind("flow_id", r.flowID); try row.bind("dir", r.dir)
+            try row.bind("stream_offset", r.streamOffset)
+            try r.bytes.withUnsafeBytes { try row.bind("data", borrowing: $0); try row.step() }
+        }
     }
 
-    /// Runs `s`, the insert of `row`'s table, with `bytes` bound in place (no
-    /// copy) to column `column`, as a blob or as text.
-    private func insert(_ s: Statement, _ row: RowValues, borrowing bytes: UnsafeRawBufferPointer, into column: String,
-                        asText: Bool) throws {
+    /// Runs `s`, the insert of a row of `columns`: `bind` binds every column and
+    /// steps, inside the scope of any bytes it binds in place (`borrowing`).
+    private func insert(_ s: Statement, _ columns: TableColumns, _ bind: (inout ColumnBinder) throws -> Void) throws {
         s.reset()
-        try row.columns.bind(row, to: s)
-        let parameter = row.columns.parameter(column)
-        if asText { try s.bind(borrowingText: bytes, at: parameter) } else { try s.bind(borrowing: bytes, at: parameter) }
-        defer { s.reset() }      // SQLite must not keep the pointer past this scope
-        try s.step()
+        defer { s.reset() }      // SQLite must not keep a borrowed pointer past this scope
+        var row = ColumnBinder(columns, s)
+        try bind(&row)
+        precondition(row.stepped, "\(columns.table): a row was bound but not written")
     }
 
     /// Writes deliveries as `delivery_block` rows: one per flow (more past
@@ -162,17 +162,21 @@ final class BatchWriter {
                             overlapBytes: st.overlapBytes, overlapPackets: st.overlapPackets)
                 end += 1
             }
-            let row = Tables.deliveryBlock.row(["last_delivery": deliveries[order[end - 1].index].id, "flow_id": flowID,
-                                                "first_delivery": deliveries[order[start].index].id,
-                                                "deliveries": end - start])
-            try text.withText { try insert(insertBlock, row, borrowing: $0, into: "records", asText: true) }
+            let last = deliveries[order[end - 1].index].id, first = deliveries[order[start].index].id, count = end - start
+            try insert(insertBlock, Tables.deliveryBlock) { row in
+                try row.bind("last_delivery", last); try row.bind("flow_id", flowID)
+                try row.bind("first_delivery", first); try row.bind("deliveries", count)
+                try text.withText { try row.bind("records", borrowingText: $0); try row.step() }
+            }
             start = end
         }
     }
 
     private func write(_ p: PacketBlockRow) throws {
-        let row = Tables.packetBlock.row(["flow_id": p.flowID, "block": p.block, "capture_id": p.captureID,
-                                          "packets": p.packets, "first_packet": p.first, "last_packet": p.last])
-        try p.records.withUnsafeBytes { try insert(insertPacketBlock, row, borrowing: $0, into: "records", asText: true) }
+        try insert(insertPacketBlock, Tables.packetBlock) { row in
+            try row.bind("flow_id", p.flowID); try row.bind("block", p.block); try row.bind("capture_id", p.captureID)
+            try row.bind("packets", p.packets); try row.bind("first_packet", p.first); try row.bind("last_packet", p.last)
+            try p.records.withUnsafeBytes { try row.bind("records", borrowingText: $0); try row.step() }
+        }
     }
 }

@@ -110,7 +110,7 @@ public struct Column: Sendable, Equatable, ExpressibleByStringLiteral {
 public struct TableColumns: Sendable {
     public let table: String
     public let columns: [Column]
-    public var names: [String] { columns.map(\.name) }
+    public let names: [String]
     public var count: Int { columns.count }
     /// Each column's position in the list.
     let index: [String: Int]
@@ -118,6 +118,7 @@ public struct TableColumns: Sendable {
     public init(_ table: String, _ columns: [Column]) {
         self.table = table
         self.columns = columns
+        names = columns.map(\.name)
         index = Dictionary(columns.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { first, _ in
             preconditionFailure("\(table): column \(columns[first].name) declared twice")
         })
@@ -132,16 +133,17 @@ public struct TableColumns: Sendable {
     /// An empty row of this list (every value NULL).
     public func row() -> RowValues { RowValues(self) }
 
-    /// A row with `values` set by column name (the others NULL).
+    /// A row whose first columns are given by name, in the declaration's order
+    /// (the others NULL, or bound apart: a blob bound in place).
     public func row(_ values: KeyValuePairs<String, any SQLiteConvertible>) -> RowValues {
         var row = RowValues(self)
-        for (name, value) in values { row.set(name, value.sqliteValue) }
+        for (name, value) in values { row.append(name, value.sqliteValue) }
         return row
     }
 
     /// Binds `row` (of this list) to parameters `first`, `first + 1`, ...
     public func bind(_ row: RowValues, to statement: Statement, from first: Int32 = 1) throws(SQLiteError) {
-        precondition(row.columns.table == table && row.columns.names == names, "a row of \(row.columns.table) bound as \(table)")
+        precondition(row.columns.table == table && row.values.count == count, "a row of \(row.columns.table) bound as \(table)")
         for (i, value) in row.values.enumerated() { try statement.bind(value, at: first + Int32(i)) }
     }
 
@@ -170,15 +172,26 @@ public struct TableColumns: Sendable {
 public struct RowValues {
     public let columns: TableColumns
     public private(set) var values: [SQLiteValue]
+    /// The column `append` fills next.
+    var next = 0
 
     public init(_ columns: TableColumns) {
         self.columns = columns
         values = Array(repeating: .null, count: columns.count)
     }
 
+    /// Sets column `name`, wherever it is in the declaration.
     public mutating func set(_ name: String, _ value: some SQLiteConvertible) {
         guard let i = columns.index[name] else { preconditionFailure("\(columns.table) declares no column \(name)") }
         values[i] = value.sqliteValue
+    }
+
+    /// Sets the next column in the declaration's order, which must be `name`.
+    public mutating func append(_ name: String, _ value: some SQLiteConvertible) {
+        precondition(next < values.count && columns.names[next] == name,
+                     "\(columns.table): \(name) is not the next declared column (\(next < values.count ? columns.names[next] : "none"))")
+        values[next] = value.sqliteValue
+        next += 1
     }
 
     public subscript(name: String) -> SQLiteValue {
@@ -201,4 +214,86 @@ extension Bool: SQLiteConvertible { public var sqliteValue: SQLiteValue { .integ
 extension String: SQLiteConvertible { public var sqliteValue: SQLiteValue { .text(self) } }
 extension Optional: SQLiteConvertible where Wrapped: SQLiteConvertible {
     public var sqliteValue: SQLiteValue { self?.sqliteValue ?? .null }
+}
+
+/// Binds a row's values straight into a statement, column after column in the
+/// declaration's order, each named: no value is boxed on the way, for the rows
+/// written by the hundred thousand (flows). A name out of order, or a column
+/// left out (`finish`), stops the program at once.
+public struct ColumnBinder {
+    public let columns: TableColumns
+    let statement: Statement
+    let first: Int32
+    var next = 0
+    /// Whether `step` ran.
+    public private(set) var stepped = false
+
+    public init(_ columns: TableColumns, _ statement: Statement, from first: Int32 = 1) {
+        self.columns = columns
+        self.statement = statement
+        self.first = first
+    }
+
+    @inline(__always)
+    mutating func parameter(_ name: String) -> Int32 {
+        precondition(next < columns.count && columns.names[next] == name,
+                     "\(columns.table): \(name) is not the next declared column (\(next < columns.count ? columns.names[next] : "none"))")
+        next += 1
+        return first + Int32(next - 1)
+    }
+
+    public mutating func bind(_ name: String, _ value: Int64) throws(SQLiteError) {
+        try statement.bind(value, at: parameter(name))
+    }
+
+    public mutating func bind(_ name: String, _ value: Int) throws(SQLiteError) {
+        try statement.bind(value, at: parameter(name))
+    }
+
+    public mutating func bind(_ name: String, _ value: Int64?) throws(SQLiteError) {
+        try statement.bind(value, at: parameter(name))
+    }
+
+    public mutating func bind(_ name: String, _ value: Bool) throws(SQLiteError) {
+        try statement.bind(value, at: parameter(name))
+    }
+
+    public mutating func bind(_ name: String, _ value: String?) throws(SQLiteError) {
+        try statement.bind(value, at: parameter(name))
+    }
+
+    /// Bytes as a blob, copied by SQLite.
+    public mutating func bind(_ name: String, bytes: UnsafeRawBufferPointer) throws(SQLiteError) {
+        try statement.bind(bytes: bytes, at: parameter(name))
+    }
+
+    /// Bytes as a blob, not copied: they must stay valid until the statement is
+    /// stepped and reset (`Statement.bind(borrowing:at:)`).
+    public mutating func bind(_ name: String, borrowing bytes: UnsafeRawBufferPointer) throws(SQLiteError) {
+        try statement.bind(borrowing: bytes, at: parameter(name))
+    }
+
+    /// UTF-8 text, not copied, under the same rule.
+    public mutating func bind(_ name: String, borrowingText text: UnsafeRawBufferPointer) throws(SQLiteError) {
+        try statement.bind(borrowingText: text, at: parameter(name))
+    }
+
+    /// UTF-8 text, copied by SQLite; nil binds NULL.
+    public mutating func bind(_ name: String, text: UnsafeRawBufferPointer?) throws(SQLiteError) {
+        let i = parameter(name)
+        if let text { try statement.bind(text: text, at: i) } else { try statement.bindNull(at: i) }
+    }
+
+    /// Every declared column was bound.
+    public func finish() {
+        precondition(next == columns.count, "\(columns.table): \(columns.count - next) column(s) not bound")
+    }
+
+    /// Checks that every column was bound, and runs the statement (inside the
+    /// scope of any bytes bound in place).
+    public mutating func step() throws(SQLiteError) {
+        finish()
+        try statement.step()
+        stepped = true
+    }
 }
