@@ -30,7 +30,7 @@ CREATE TABLE capture (
     status              TEXT    NOT NULL DEFAULT 'running'
                         CHECK (status IN ('running', 'complete', 'failed')),
     error               TEXT                        -- why it failed, for status 'failed'
-, encapsulations TEXT, datagrams_reassembled INTEGER NOT NULL DEFAULT 0, fragments_expired INTEGER NOT NULL DEFAULT 0, fragment_overlaps INTEGER NOT NULL DEFAULT 0, oversized_datagrams INTEGER NOT NULL DEFAULT 0, tcp_headers_cut INTEGER NOT NULL DEFAULT 0, stdin_kept INTEGER NOT NULL DEFAULT 0, interface TEXT, filter TEXT, packets_received INTEGER, kernel_drops INTEGER, interface_drops INTEGER, removed_at INTEGER) STRICT;
+, encapsulations TEXT, datagrams_reassembled INTEGER NOT NULL DEFAULT 0, fragments_expired INTEGER NOT NULL DEFAULT 0, fragment_overlaps INTEGER NOT NULL DEFAULT 0, oversized_datagrams INTEGER NOT NULL DEFAULT 0, tcp_headers_cut INTEGER NOT NULL DEFAULT 0, stdin_kept INTEGER NOT NULL DEFAULT 0, interface TEXT, filter TEXT, packets_received INTEGER, kernel_drops INTEGER, interface_drops INTEGER, removed_at INTEGER, tcp_bad_options INTEGER NOT NULL DEFAULT 0) STRICT;
 
 CREATE TABLE delivery_block (
     last_delivery   INTEGER PRIMARY KEY,   -- id of its last delivery, which names the block

@@ -20,6 +20,9 @@ public struct DecodeCounters: Sendable, Equatable {
     /// TCP segments whose header the IP length cut inside the options (decoded
     /// without them: the SYNs of some scanners look like this).
     public var tcpHeadersCut = 0
+    /// TCP segments with an option whose length byte is below 2 or runs past the
+    /// header (decoded without options, their payload kept).
+    public var tcpBadOptions = 0
     public var datagramsReassembled = 0
     public var fragmentsExpired = 0
     public var fragmentOverlaps = 0
@@ -67,7 +70,7 @@ public struct DecodeCounters: Sendable, Equatable {
         a.fragments += b.fragments; a.malformed += b.malformed; a.truncated += b.truncated
         a.unsupportedLink += b.unsupportedLink
         for kind in EncapsulationKind.allCases { a.encapsulated[kind] += b.encapsulated[kind] }
-        a.tcpHeadersCut += b.tcpHeadersCut
+        a.tcpHeadersCut += b.tcpHeadersCut; a.tcpBadOptions += b.tcpBadOptions
         a.datagramsReassembled += b.datagramsReassembled; a.fragmentsExpired += b.fragmentsExpired
         a.fragmentOverlaps += b.fragmentOverlaps; a.oversizedDatagrams += b.oversizedDatagrams
     }

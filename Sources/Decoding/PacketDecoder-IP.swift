@@ -3,6 +3,9 @@ extension PacketDecoder {
     func decodeIPv4(_ p: UnsafeRawBufferPointer, _ start: Int, _ out: inout DecodedPacket) -> DecodeResult {
         let available = p.count - start
         guard available >= 20 else { return .truncated }
+        // Whatever announced IPv4 (an EtherType, a tunnel's protocol field), a header
+        // of another version is not one: its addresses and ports would be invented.
+        guard p[start] >> 4 == 4 else { return .malformed }
         out.networkOffset = start
         let headerLength = Int(p[start] & 0x0f) * 4
         var totalLength = Int(Self.be16(p, start + 2))
@@ -52,6 +55,7 @@ extension PacketDecoder {
 
     func decodeIPv6(_ p: UnsafeRawBufferPointer, _ start: Int, _ out: inout DecodedPacket) -> DecodeResult {
         guard p.count - start >= 40 else { return .truncated }
+        guard p[start] >> 4 == 6 else { return .malformed }
         out.networkOffset = start
         let payloadLength = Int(Self.be16(p, start + 4))
         var next = p[start + 6]
@@ -157,18 +161,26 @@ extension PacketDecoder {
     func decodeTCP(_ p: UnsafeRawBufferPointer, _ start: Int, _ end: Int, _ out: inout DecodedPacket) -> DecodeResult {
         let available = end - start
         guard available >= 20 else { return out.payloadTruncated ? .truncated : .malformed }
-        var dataOffset = Int(p[start + 12] >> 4) * 4
+        let dataOffset = Int(p[start + 12] >> 4) * 4
         guard dataOffset >= 20 else { return .malformed }
         out.headerCut = false
+        out.badOptions = false
+        var optionsEnd = start + dataOffset, payloadStart = start + dataOffset
         if dataOffset > available {
             if out.payloadTruncated { return .truncated }
             // The IP length ends the packet inside the TCP options while the fixed
             // 20 bytes are whole: scanners (Mirai and its kin) send SYNs like this.
-            // The segment still counts, without the options that are not there.
-            dataOffset = 20
+            // The segment counts, with no options and no payload: what lies past
+            // the 20 bytes is the start of options, never data (tshark: no payload).
+            optionsEnd = start + 20
+            payloadStart = end
             out.headerCut = true
-        } else {
-            guard Self.validTCPOptions(p, from: start + 20, to: start + dataOffset) else { return .malformed }
+        } else if !Self.validTCPOptions(p, from: start + 20, to: start + dataOffset) {
+            // An option whose length byte is below 2 or runs past the header: the
+            // data offset still says where the payload begins, so it is kept (gopacket
+            // drops the segment, losing its bytes); the options are not read.
+            optionsEnd = start + 20
+            out.badOptions = true
         }
         out.sourcePort = Self.be16(p, start)
         out.destinationPort = Self.be16(p, start + 2)
@@ -177,9 +189,9 @@ extension PacketDecoder {
         out.flags = UInt16(p[start + 13]) | (UInt16(p[start + 12] & 0x01) << 8)
         out.window = Self.be16(p, start + 14)
         let base = p.baseAddress!
-        out.options = UnsafeRawBufferPointer(start: base + start + 20, count: dataOffset - 20)
-        out.payload = UnsafeRawBufferPointer(start: base + start + dataOffset, count: available - dataOffset)
-        out.payloadLength = max(available - dataOffset, out.networkOffset + out.ipLength - (start + dataOffset))
+        out.options = UnsafeRawBufferPointer(start: base + start + 20, count: optionsEnd - (start + 20))
+        out.payload = UnsafeRawBufferPointer(start: base + payloadStart, count: end - payloadStart)
+        out.payloadLength = out.headerCut ? 0 : max(end - payloadStart, out.networkOffset + out.ipLength - payloadStart)
         return .tcp
     }
 

@@ -49,8 +49,13 @@ public struct DecodedPacket {
     /// For a `.fragment` result: where the fragment's parts lie.
     public var fragment = FragmentInfo()
     /// The IP length cut the TCP header inside its options (the fixed 20 bytes are
-    /// whole): the segment is decoded without options, and the anomaly counted.
+    /// whole): the segment is decoded without options and without payload, and the
+    /// anomaly counted.
     public var headerCut = false
+    /// An option's length byte was below 2 or ran past the header: the segment is
+    /// decoded without options, its payload where the data offset says, and the
+    /// anomaly counted.
+    public var badOptions = false
 
     public init() {}
 }

@@ -32,6 +32,7 @@ public struct IngestSummary {
         out += "packets:        \(c.packets) (TCP \(c.tcpPackets)"
         if c.truncatedPayloads > 0 { out += ", \(c.truncatedPayloads) with payload cut by the snaplen" }
         if c.tcpHeadersCut > 0 { out += ", \(c.tcpHeadersCut) with the header cut inside its options" }
+        if c.tcpBadOptions > 0 { out += ", \(c.tcpBadOptions) with malformed options" }
         out += ")\n"
         let kinds = c.encapsulated.seen
         if !kinds.isEmpty {

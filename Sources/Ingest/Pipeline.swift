@@ -127,6 +127,7 @@ public final class Pipeline<Factory: StreamFactory> {
         }
         guard decoded == .tcp else { return }
         if packet.headerCut { result.counters.tcpHeadersCut += 1 }
+        if packet.badOptions { result.counters.tcpBadOptions += 1 }
         assemble(packet, index: raw.index, offset: raw.offset,
                  context: CaptureInfo(timestamp: raw.timestamp, captureLength: raw.bytes.count, length: raw.wireLength))
     }

@@ -129,6 +129,7 @@ public final class ArchiveWriter: @unchecked Sendable {
         row.set("sha256", sha256); row.set("size", size)
         row.set("packets", c.packets); row.set("bytes", c.bytes); row.set("tcp_packets", c.tcpPackets)
         row.set("truncated_payloads", c.truncatedPayloads); row.set("tcp_headers_cut", c.tcpHeadersCut)
+        row.set("tcp_bad_options", c.tcpBadOptions)
         // what the decoder skipped, by reason
         row.set("skipped_non_ip", c.nonIP); row.set("skipped_non_tcp", c.nonTCP); row.set("skipped_fragments", c.fragments)
         row.set("skipped_malformed", c.malformed); row.set("skipped_truncated", c.truncated)

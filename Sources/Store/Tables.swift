@@ -17,7 +17,7 @@ public enum Tables {
         "skipped_non_ip", "skipped_non_tcp", "skipped_fragments", "skipped_malformed", "skipped_truncated",
         "skipped_link_type", "first_ts", "last_ts", "encapsulations",
         "datagrams_reassembled", "fragments_expired", "fragment_overlaps", "oversized_datagrams",
-        "tcp_headers_cut", "packets_received", "kernel_drops", "interface_drops",
+        "tcp_headers_cut", "packets_received", "kernel_drops", "interface_drops", "tcp_bad_options",
     ])
 
     /// What a `flow` row knows from the packet that opened it.

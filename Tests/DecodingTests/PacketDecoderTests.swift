@@ -100,6 +100,22 @@ func decode(_ link: LinkType, _ bytes: [UInt8]) -> (DecodeResult, DecodedPacket,
         #expect(decode(.raw, bad).0 == .malformed)
     }
 
+    /// The version nibble of every IP header is checked, whatever announced it
+    /// (here an EtherType; inside tunnels, their protocol fields): another version
+    /// is malformed, not a connection with misread addresses and ports.
+    @Test func ipVersionMustMatch() {
+        var v5 = Build.ipv4(body: Build.tcp(payload: hello))
+        v5[0] = 0x55
+        #expect(decode(.ethernet, Build.ethernet(type: 0x0800, body: v5)).0 == .malformed)
+        let v4 = Build.ipv4(body: Build.tcp(payload: hello))
+        #expect(decode(.ethernet, Build.ethernet(type: 0x86dd, body: v4 + Array(repeating: 0, count: 20))).0 == .malformed)
+        var v6as4 = Build.ipv6(body: Build.tcp(payload: hello))
+        v6as4[0] = 0x45
+        #expect(decode(.ethernet, Build.ethernet(type: 0x86dd, body: v6as4)).0 == .malformed)
+        #expect(decode(.ethernet, Build.ethernet(type: 0x0800, body: Build.ipv4(body: Build.tcp(payload: hello)))).0 == .tcp)
+        #expect(decode(.ethernet, Build.ethernet(type: 0x86dd, body: Build.ipv6(body: Build.tcp(payload: hello)))).0 == .tcp)
+    }
+
     @Test func ipv4LengthChecks() {
         #expect(decode(.raw, Build.ipv4(totalLength: 19, body: Build.tcp())).0 == .malformed)
         // a zero total length (TCP segmentation offload) means "as captured"
@@ -116,6 +132,13 @@ func decode(_ link: LinkType, _ bytes: [UInt8]) -> (DecodeResult, DecodedPacket,
         syn.removeLast(4)                                      // data offset 6, only 20 bytes present
         let (result, p, payload, options) = decode(.raw, Build.ipv4(body: syn))
         #expect(result == .tcp && p.headerCut && payload.isEmpty && options.isEmpty && p.flags == 0x02)
+        // Data offset 40 with 32 bytes present: the 12 bytes past the fixed header
+        // are the start of options, not payload (they were stored as data).
+        var cut = Build.tcp(flags: 0x02, options: Array(repeating: 0xaa, count: 20))
+        cut.removeLast(8)
+        let (cutResult, q, cutPayload, cutOptions) = decode(.raw, Build.ipv4(body: cut))
+        #expect(cutResult == .tcp && q.headerCut && cutOptions.isEmpty)
+        #expect(cutPayload.isEmpty && q.payloadLength == 0 && q.ipLength == 52)
         let whole = Build.ipv4(body: Build.tcp(flags: 0x02, options: [2, 4, 5, 0xb4]))
         #expect(decode(.raw, Array(whole.prefix(40))).0 == .truncated)     // the snaplen cut it
         #expect(!decode(.raw, whole).1.headerCut)
@@ -139,10 +162,14 @@ func decode(_ link: LinkType, _ bytes: [UInt8]) -> (DecodeResult, DecodedPacket,
         var badOffset = Build.tcp(payload: hello)
         badOffset[12] = 0x40                                   // data offset 4 words
         #expect(decode(.raw, Build.ipv4(body: badOffset)).0 == .malformed)
-        let badOption = Build.tcp(options: [8, 1, 0, 0], payload: hello)   // option length 1
-        #expect(decode(.raw, Build.ipv4(body: badOption)).0 == .malformed)
-        let overlong = Build.tcp(options: [8, 10, 0, 0], payload: hello)   // option longer than the header
-        #expect(decode(.raw, Build.ipv4(body: overlong)).0 == .malformed)
+        // A malformed option (length 1; longer than the header): the data offset is
+        // valid, so the payload is where it says; the options are not read.
+        for broken: [UInt8] in [[8, 1, 0, 0], [8, 10, 0, 0], [1, 1, 0x74, 104]] {
+            let (result, p, payload, options) = decode(.raw, Build.ipv4(body: Build.tcp(options: broken, payload: hello)))
+            #expect(result == .tcp && p.badOptions && payload == hello && options.isEmpty, "\(broken)")
+            #expect(p.payloadLength == hello.count)
+        }
+        #expect(!decode(.raw, Build.ipv4(body: Build.tcp(options: [1, 1, 1, 0], payload: hello))).1.badOptions)
         let endList = Build.tcp(options: [1, 0, 0xff, 0xff], payload: hello) // bytes after End are padding
         #expect(decode(.raw, Build.ipv4(body: endList)).0 == .tcp)
         var ns = Build.tcp(flags: 0xc1)
