@@ -89,7 +89,7 @@ def main():
             conversations = tshark_conversations(capture)
             good = ok and flows == connections and (conversations is None or conversations == flows)
             passed += good; failed += not good
-            shown = chains[0] if len(chains) == 1 else f"{chains[0]} (+{len(chains) - 1} more)"
+            shown = "(no flow)" if not chains else chains[0] if len(chains) == 1 else f"{chains[0]} (+{len(chains) - 1} more)"
             print(f"{os.path.basename(capture):28} {shown[:44]:44} {f'{right} of {total}':>16} {flows:>6} "
                   f"{'-' if conversations is None else conversations:>6}{'' if good else '  FAILED'}")
     print(f"{passed} passed, {failed} failed")

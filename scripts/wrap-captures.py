@@ -17,7 +17,9 @@ and inside VXLAN.
 Encapsulations: GRE (key, checksum, sequence), GRE over IPv6, gretap, ERSPAN II and
 III, GRE in UDP, IP in IP (4in4, 6in4, 4in6, 6in6), Geneve with an option, MPLS (two
 labels, inside a VLAN), PPPoE, GTP-U (with an extension header), Teredo, AYIYA,
-802.1ah PBB, VN-Tag, FabricPath, and IPv4 and IPv6 fragments (plain, and inside VXLAN).
+802.1ah PBB, VN-Tag, FabricPath, PPPoE with a compressed PPP protocol field, and IPv4
+and IPv6 fragments (plain, and inside VXLAN); and, as link types of their own, Cisco
+HDLC and Linux NFLOG.
 """
 import os, shutil, struct, sys
 
@@ -100,7 +102,26 @@ def wrappers():
         "pbb": lambda ip: eth(0x88e7, be32(123456) + inner_eth(ip)),
         "vntag": lambda ip: eth(0x8926, be16(5) + be16(0) + be16(ethertype(ip)) + ip),
         "fabricpath": lambda ip: eth(0x8903, be16(3 << 6 | 63) + inner_eth(ip)),
+        # PPP with protocol-field compression (RFC 1661 6.5): a one-byte protocol
+        "pppoe-pfc": lambda ip: eth(0x8864, bytes([0x11, 0]) + be16(0x1234) + be16(1 + len(ip)) + bytes([0x21 if ip[0] >> 4 == 4 else 0x57]) + ip),
+        # Cisco HDLC (link type 104): unicast address, control, EtherType
+        "chdlc": lambda ip: bytes([0x0F, 0]) + be16(ethertype(ip)) + ip,
+        # Linux NFLOG (link type 239): family, version, resource id, then TLVs (length
+        # and type little-endian, as a little-endian machine logs them): the packet
+        # header, a prefix, the payload
+        "nflog": lambda ip: bytes([2 if ip[0] >> 4 == 4 else 10, 0]) + be16(7) + nflog_tlv(1, be16(ethertype(ip)) + bytes([3, 0]))
+                            + nflog_tlv(10, b"flowdb\0") + nflog_tlv(9, ip),
     }
+
+
+# The link type of the captures whose frames are not Ethernet.
+LINK_TYPES = {"chdlc": 104, "nflog": 239}
+
+
+def nflog_tlv(kind, value):
+    """One NFLOG attribute: length (header included) and type, little-endian, padded to 4."""
+    tlv = struct.pack("<HH", 4 + len(value), kind) + value
+    return tlv + bytes(-len(tlv) % 4)
 
 
 def fragments6(ip, ident):
@@ -134,9 +155,9 @@ def fragments4(ip):
     return list(reversed(out))
 
 
-def write(path, frames):
+def write(path, frames, link=1):
     with open(path, "wb") as f:
-        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, 1))
+        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, link))
         for sec, usec, frame in frames:
             f.write(struct.pack("<IIII", sec, usec, len(frame), len(frame)) + frame)
 
@@ -151,7 +172,7 @@ def main():
         for name, wrap in wrappers().items():
             if name == "teredo" and tag == "4": continue          # Teredo carries IPv6 only
             dest = os.path.join(out, f"{name}-{tag}.pcap")
-            write(dest, [(s, u, wrap(ip)) for s, u, ip in packets])
+            write(dest, [(s, u, wrap(ip)) for s, u, ip in packets], LINK_TYPES.get(name, 1))
             shutil.copy(base + ".json", dest + ".json")
         frames, vx = [], []
         for n, (s, u, ip) in enumerate(packets):

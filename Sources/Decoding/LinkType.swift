@@ -9,6 +9,8 @@ public enum LinkType: Sendable, Equatable {
     case ipv6            // LINKTYPE_IPV6 (229)
     case linuxCooked     // DLT_LINUX_SLL (113)
     case linuxCooked2    // DLT_LINUX_SLL2 (276)
+    case ciscoHDLC       // DLT_C_HDLC (104): address, control, then an EtherType
+    case nflog           // DLT_NFLOG (239): Linux netfilter log, the packet in a TLV
     /// Any other DLT: the file is read, its packets counted as skipped.
     case unsupported(Int32)
 
@@ -22,6 +24,8 @@ public enum LinkType: Sendable, Equatable {
         case 229: self = .ipv6
         case 113: self = .linuxCooked
         case 276: self = .linuxCooked2
+        case 104: self = .ciscoHDLC
+        case 239: self = .nflog
         default: self = .unsupported(dlt)
         }
     }
@@ -37,6 +41,8 @@ public enum LinkType: Sendable, Equatable {
         case .ipv6: "raw-ipv6"
         case .linuxCooked: "linux-sll"
         case .linuxCooked2: "linux-sll2"
+        case .ciscoHDLC: "cisco-hdlc"
+        case .nflog: "nflog"
         case .unsupported(let dlt): "unsupported (DLT \(dlt))"
         }
     }

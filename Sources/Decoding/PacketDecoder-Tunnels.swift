@@ -32,15 +32,21 @@ extension PacketDecoder {
             default: return .nonIP
             }
         case 0x8864:
-            // PPPoE session: version/type, code, session id, length, then the PPP protocol.
-            guard n >= offset + 8 else { return .truncated }
+            // PPPoE session: version/type, code, session id, length, then the PPP protocol:
+            // two bytes, or one when the peers agreed on protocol-field compression
+            // (RFC 1661 6.5: a protocol's last byte is odd, its first even).
+            guard n >= offset + 7 else { return .truncated }
             guard p[offset] == 0x11, p[offset + 1] == 0 else { return .malformed }
             guard out.encapsulation.append(EncapsulationLayer(kind: .pppoe, id: UInt32(Self.be16(p, offset + 2)))) else {
                 return .malformed
             }
-            switch Self.be16(p, offset + 6) {
-            case 0x0021: return decodeIPv4(p, offset + 8, &out)
-            case 0x0057: return decodeIPv6(p, offset + 8, &out)
+            let compressed = p[offset + 6] & 1 == 1
+            guard compressed || n >= offset + 8 else { return .truncated }
+            let proto = compressed ? UInt16(p[offset + 6]) : Self.be16(p, offset + 6)
+            let data = offset + (compressed ? 7 : 8)
+            switch proto {
+            case 0x0021: return decodeIPv4(p, data, &out)
+            case 0x0057: return decodeIPv6(p, data, &out)
             default: return .nonIP
             }
         case 0x88e7:

@@ -135,6 +135,12 @@ public struct PacketDecoder: Sendable {
             return decodeIPv4(packet, 0, &out)
         case .ipv6:
             return decodeIPv6(packet, 0, &out)
+        case .ciscoHDLC:
+            // address (0x0f unicast, 0x8f broadcast), control, then an EtherType
+            guard n >= 4 else { return .truncated }
+            return decodeEtherType(Self.be16(packet, 2), packet, 4, &out)
+        case .nflog:
+            return decodeNFLOG(packet, &out)
         case .unsupported:
             return .unsupportedLink
         }
@@ -155,5 +161,33 @@ public struct PacketDecoder: Sendable {
             offset += 4
         }
         return decodeEtherType(type, p, offset, &out)
+    }
+
+    /// A Linux NFLOG record: address family, version 0, resource id, then
+    /// type-length-value attributes, each padded to 4 bytes, whose lengths and
+    /// types libpcap hands over in this machine's byte order. The packet is the
+    /// value of the payload attribute (type 9), from its IP header on.
+    func decodeNFLOG(_ p: UnsafeRawBufferPointer, _ out: inout DecodedPacket) -> DecodeResult {
+        let n = p.count
+        guard n >= 4 else { return .truncated }
+        guard p[1] == 0 else { return .malformed }
+        let family = p[0]
+        var offset = 4
+        while n - offset >= 4 {
+            let length = Int(UInt16(littleEndian: p.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))
+            let type = UInt16(littleEndian: p.loadUnaligned(fromByteOffset: offset + 2, as: UInt16.self))
+            guard length >= 4 else { return .malformed }
+            if type == 9 {
+                // the attribute as captured: the snaplen may have cut it
+                let value = UnsafeRawBufferPointer(rebasing: p[..<min(n, offset + length)])
+                switch family {
+                case 2: return decodeIPv4(value, offset + 4, &out)
+                case 10: return decodeIPv6(value, offset + 4, &out)
+                default: return .nonIP
+                }
+            }
+            offset += (length + 3) & ~3
+        }
+        return offset > n ? .truncated : .nonIP
     }
 }

@@ -119,6 +119,47 @@ import Testing
         #expect(try #require(innerSegment(Build.ethernet(type: 0x8864, body: v6 + innerIPv6))).source.isIPv6)
     }
 
+    /// PPP with protocol-field compression (RFC 1661 6.5): one byte of protocol, odd.
+    @Test func pppoeWithCompressedProtocol() throws {
+        let v4: [UInt8] = [0x11, 0x00] + Build.be16(0x1234) + Build.be16(1 + innerIPv4.count) + [0x21]
+        #expect(try #require(innerSegment(Build.ethernet(type: 0x8864, body: v4 + innerIPv4))).encapsulation.text == "pppoe:4660")
+        let v6: [UInt8] = [0x11, 0x00] + Build.be16(7) + Build.be16(1 + innerIPv6.count) + [0x57]
+        #expect(try #require(innerSegment(Build.ethernet(type: 0x8864, body: v6 + innerIPv6))).source.isIPv6)
+        // LCP (0xc021) is not IP, compressed or not; a lone even byte needs its second
+        let lcp: [UInt8] = [0x11, 0x00] + Build.be16(7) + Build.be16(4) + [0xc0, 0x21, 1, 1]
+        #expect(decode(.ethernet, Build.ethernet(type: 0x8864, body: lcp)).0 == .nonIP)
+        #expect(decode(.ethernet, Build.ethernet(type: 0x8864, body: [0x11, 0x00] + Build.be16(7) + Build.be16(1) + [0x00])).0 == .truncated)
+    }
+
+    /// Cisco HDLC: address, control, EtherType.
+    @Test func ciscoHDLC() throws {
+        #expect(try #require(innerSegment([0x0f, 0x00] + Build.be16(0x0800) + innerIPv4, link: LinkType(dlt: 104))).source.isIPv6 == false)
+        #expect(try #require(innerSegment([0x8f, 0x00] + Build.be16(0x86dd) + innerIPv6, link: LinkType(dlt: 104))).source.isIPv6)
+        #expect(decode(LinkType(dlt: 104), [0x8f, 0x00, 0x80, 0x35, 0, 0, 0, 0]).0 == .nonIP)       // SLARP
+        #expect(decode(LinkType(dlt: 104), [0x0f, 0x00, 0x08]).0 == .truncated)
+    }
+
+    /// Linux NFLOG: the packet is the payload attribute's value, among others.
+    @Test func nflog() throws {
+        func tlv(_ type: UInt16, _ value: [UInt8]) -> [UInt8] {
+            let length = UInt16(4 + value.count)
+            let raw = [UInt8(length & 0xff), UInt8(length >> 8), UInt8(type & 0xff), UInt8(type >> 8)] + value
+            return raw + Array(repeating: 0, count: (4 - raw.count % 4) % 4)
+        }
+        let link = LinkType(dlt: 239)
+        let header = tlv(1, Build.be16(0x0800) + [3, 0]) + tlv(10, Array("prefix!".utf8))
+        let p = try #require(innerSegment([2, 0, 0, 7] + header + tlv(9, innerIPv4), link: link))
+        #expect(!p.source.isIPv6)
+        #expect(try #require(innerSegment([10, 0, 0, 7] + tlv(9, innerIPv6), link: link)).source.isIPv6)
+        #expect(decode(link, [2, 0, 0, 7] + header).0 == .nonIP)                           // no payload attribute
+        #expect(decode(link, [2, 1, 0, 7] + tlv(9, innerIPv4)).0 == .malformed)             // version 1
+        #expect(decode(link, [2, 0, 0, 7, 3, 0, 9, 0] + innerIPv4).0 == .malformed)         // a length below 4
+        #expect(decode(link, [2, 0, 0, 7] + Array(tlv(10, Array("long prefix".utf8)).prefix(10))).0 == .truncated)
+        // the snaplen cut the payload attribute: what was captured is decoded
+        let cut = decode(link, Array(([2, 0, 0, 7] + tlv(9, innerIPv4)).dropLast(5)))     // 3 bytes of padding, 2 of payload
+        #expect(cut.0 == .tcp && cut.1.payloadTruncated && cut.payload == Array("hel".utf8))
+    }
+
     @Test func gtpUWithExtensionHeaders() throws {
         // flags: version 1, PT 1, E set; G-PDU; length; TEID; seq, N-PDU, next extension 0x85
         // (PDU session container: 1 word), then none

@@ -11,7 +11,7 @@ import Glibc
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     guard let data, size > 0 else { return 0 }
-    let links: [Int32] = [1, 0, 108, 12, 101, 228, 229, 113, 276, 147]
+    let links: [Int32] = [1, 0, 108, 12, 101, 228, 229, 113, 276, 147, 104, 239]
     let link = LinkType(dlt: links[Int(data[0]) % links.count])
     // An exact-size copy, so a read one byte past the end is caught.
     let packet = UnsafeMutableRawBufferPointer.allocate(byteCount: size - 1, alignment: 1)
