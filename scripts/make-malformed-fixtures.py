@@ -13,6 +13,10 @@ reads in each (NAME.tshark.json), which the tests compare flowdb's archive with.
   ip-version.pcap       srv6-encap-4in6.pcap (real traffic through an SRv6 tunnel)
                         with the inner IPv4 header of one connection's packets
                         starting with version 5: no connection may come of them.
+  http-gap.pcap         the first connection of Tests/Fixtures/apps/app.pcap (real
+                        HTTP keep-alive, three transactions) without the third
+                        segment of its first response's body, as a capture that
+                        missed it: the two responses after the gap must be found.
 
 Each file is deterministic: running this again writes the same bytes.
   usage: scripts/make-malformed-fixtures.py  (needs tshark)"""
@@ -138,6 +142,21 @@ def ip_version(records):
     return out
 
 
+def http_gap(records):
+    """The first connection without the third data segment the server sent."""
+    keep, server_segments = [], 0
+    for r in first_connection(records):
+        ip, tcp = tcp_of(r[3])
+        sport = struct.unpack("!H", r[3][tcp:tcp + 2])[0]
+        payload = struct.unpack("!H", r[3][ip + 2:ip + 4])[0] - (tcp - ip) - (r[3][tcp + 12] >> 4) * 4
+        if sport == 8080 and payload > 0:
+            server_segments += 1
+            if server_segments == 3:
+                continue
+        keep.append(r)
+    return keep
+
+
 def tshark(args):
     return subprocess.run(["tshark"] + args, capture_output=True, text=True, check=True).stdout
 
@@ -159,9 +178,11 @@ def main():
     os.makedirs(out_dir, exist_ok=True)
     header, sample = read_pcap(os.path.join(root, "Samples", "sample-loss.pcap"))
     theader, tunnel = read_pcap(os.path.join(root, "Tests", "Fixtures", "tunnels", "srv6-encap-4in6.pcap"))
+    aheader, apps = read_pcap(os.path.join(root, "Tests", "Fixtures", "apps", "app.pcap"))
     for name, hdr, records in [("header-cut-syn", header, header_cut_syn(sample)),
                                ("bad-tcp-options", header, bad_tcp_options(sample)),
-                               ("ip-version", theader, ip_version(tunnel))]:
+                               ("ip-version", theader, ip_version(tunnel)),
+                               ("http-gap", aheader, http_gap(apps))]:
         path = os.path.join(out_dir, name + ".pcap")
         write_pcap(path, hdr, records)
         truth = {"source": "scripts/make-malformed-fixtures.py", "tshark": tshark(["-v"]).split("\n")[0]}
@@ -170,6 +191,10 @@ def main():
             truth["tcp_conversations"] = sum(1 for l in conv.splitlines() if "<->" in l)
             truth["bogus_ip_version_packets"] = len(tshark(["-r", path, "-Y", "_ws.expert.message contains \"Bogus IP version\"",
                                                               "-T", "fields", "-e", "frame.number"]).split())
+        elif name == "http-gap":
+            fields = tshark(["-r", path, "-Y", "http.request || http.response", "-T", "fields", "-e", "http.request.method",
+                             "-e", "http.request.uri", "-e", "http.response.code", "-e", "http.content_length"])
+            truth["http_messages"] = [line.split("\t") for line in fields.splitlines()]
         else:
             truth["follow_raw_stream_0"] = follow_raw(path, 0)
         with open(path + ".tshark.json", "w") as f:

@@ -65,6 +65,7 @@ public struct HTTPDirectionParser: Sendable {
         case trailers
         case untilClose
         case opaque              // a tunnel, or not HTTP: bytes are ignored
+        case resync              // after a gap: lines are skipped up to a request or status line
     }
 
     let isRequest: Bool
@@ -97,9 +98,45 @@ public struct HTTPDirectionParser: Sendable {
             case .opaque:
                 offset += Int64(n - i)
                 return
+            case .resync:
+                if isRequest {
+                    // Lines up to one that is a request line; what precedes it is lost.
+                    let start = i
+                    while i < n {
+                        let b = bytes[i]
+                        i += 1
+                        if line.count < Self.maxLine { line.append(b) } else { line = [b] }
+                        if b == 0x0a {
+                            if Self.beginsMessage(line, isRequest: true) {
+                                state = .head       // the head goes on from this line, kept in `line`
+                                break
+                            }
+                            line.removeAll(keepingCapacity: true)
+                        }
+                    }
+                    offset += Int64(i - start)
+                } else {
+                    // A status line wherever it starts: a body without a line end
+                    // may come just before it. `line` carries the last bytes of the
+                    // previous call, in case the pattern straddles two.
+                    let carry = line.count
+                    let window = line + Array(UnsafeRawBufferPointer(rebasing: bytes[i..<n]))
+                    if let p = Self.statusLineStart(in: window) {
+                        let skipped = max(0, p - carry)
+                        line = p < carry ? Array(window[p..<carry]) : []
+                        offset += Int64(skipped)
+                        i += skipped
+                        state = .head
+                    } else {
+                        offset += Int64(n - i)
+                        i = n
+                        line = Array(window.suffix(15))
+                    }
+                }
             case .head:
                 // Accumulate up to the blank line.
                 let start = i
+                var simple = false
                 while i < n {
                     let b = bytes[i]
                     line.append(b)
@@ -114,13 +151,21 @@ public struct HTTPDirectionParser: Sendable {
                         || line[line.count - 2] == 0x0a {
                         break
                     }
+                    // An HTTP/0.9 request is its request line alone ("GET /"): no
+                    // version, no header fields.
+                    if b == 0x0a, isRequest, !line.dropLast().contains(0x0a), Self.isSimpleRequest(line) {
+                        line.append(0x0a)      // as if the blank line followed
+                        simple = true
+                        break
+                    }
                     if line.count > Self.maxHead { stop(); offset += Int64(n - start); return }
                 }
                 offset += Int64(i - start)
                 guard let last = line.last, last == 0x0a, line.count >= 2,
                       line[line.count - 2] == 0x0a || (line.count >= 4 && line[line.count - 2] == 0x0d && line[line.count - 3] == 0x0a)
                 else { continue }     // need more bytes
-                let headLength = Int64(line.count)
+                // an HTTP/0.9 request's blank line was added here, not read
+                let headLength = Int64(line.count - (simple ? 1 : 0))
                 guard var message = parseHead(line) else { stop(); offset += Int64(n - i); return }
                 line.removeAll(keepingCapacity: true)
                 message.start = offset - headLength
@@ -171,17 +216,54 @@ public struct HTTPDirectionParser: Sendable {
         }
     }
 
-    /// The direction's bytes were interrupted (a gap): the message in progress is
-    /// incomplete, and parsing stops (the framing is lost).
-    public mutating func gap(end: (HTTPMessage) -> Void) {
+    /// The direction's bytes were interrupted by a gap of `length` bytes (nil:
+    /// unknown). Inside a body whose end is known past the gap (a length, a chunk,
+    /// the close), the message goes on, incomplete, and so does parsing: the
+    /// skipped bytes count as its body. Otherwise the message in progress ends
+    /// incomplete, and the bytes after the gap are skipped up to one that begins a
+    /// message (a request line at a line start; a status line anywhere), as Zeek and
+    /// Suricata do. With no length, parsing stops: stream offsets would be wrong.
+    public mutating func gap(length: Int? = nil, end: (HTTPMessage) -> Void) {
+        if let length, length > 0, current != nil {
+            let n = Int64(length)
+            var within = true
+            switch state {
+            case .body(let remaining) where n < remaining: state = .body(remaining: remaining - n)
+            case .chunkData(let remaining) where n < remaining: state = .chunkData(remaining: remaining - n)
+            case .untilClose: break
+            default: within = false
+            }
+            if within {
+                offset += n
+                current?.bodyWireLength += n
+                current?.bodyLength += n
+                current?.incomplete = true
+                return
+            }
+        }
         if var m = current {
             m.incomplete = true
             current = nil
             end(m)
-        } else if !line.isEmpty, case .head = state {
-            line.removeAll()
         }
-        stop()
+        line.removeAll()
+        guard let length else { stop(); return }
+        offset += Int64(max(0, length))
+        if case .opaque = state { return }
+        state = .resync
+    }
+
+    /// The response to an HTTP/0.9 request: no status line, no header fields, the
+    /// bytes up to the close. Begins one at the current offset.
+    public mutating func beginUnframedResponse(head: (HTTPMessage) -> Void) {
+        guard !isRequest, case .head = state, line.isEmpty else { return }
+        var m = HTTPMessage(isRequest: false)
+        m.version = "0.9"
+        m.start = offset
+        m.bodyStart = offset
+        head(m)
+        current = m
+        state = .untilClose
     }
 
     /// The direction ended: a body delimited by the close ends here; anything
@@ -245,11 +327,9 @@ public struct HTTPDirectionParser: Sendable {
         let parts = first.split(separator: 0x20, maxSplits: 2, omittingEmptySubsequences: true)
         var m = HTTPMessage(isRequest: isRequest)
         if isRequest {
-            guard parts.count == 3, parts[2].starts(with: Array("HTTP/".utf8)),
-                  parts[0].allSatisfy({ ($0 >= 0x41 && $0 <= 0x5a) || $0 == 0x2d || $0 == 0x5f }) else { return nil }
-            m.method = String(decoding: parts[0], as: UTF8.self)
-            m.uri = String(decoding: parts[1], as: UTF8.self)
-            m.version = String(decoding: parts[2].dropFirst(5), as: UTF8.self)
+            guard let request = Self.requestLine(first) else { return nil }
+            (m.method, m.uri, m.version) = request
+            if m.version == "0.9" { return lines.count == 1 ? m : nil }
         } else {
             guard parts.count >= 2, parts[0].starts(with: Array("HTTP/".utf8)),
                   parts[1].count == 3, let code = Int(String(decoding: parts[1], as: UTF8.self)) else { return nil }
@@ -271,6 +351,86 @@ public struct HTTPDirectionParser: Sendable {
             m.headers.append((name, value))
         }
         return m
+    }
+
+    /// The longest line skipped while looking for a message after a gap.
+    public static let maxLine = 8 * 1024
+
+    /// A request line as Zeek reads one: a method (any token), the target, and
+    /// the version after the last " HTTP/" (a target may hold spaces: attack
+    /// traffic sends them); without a version, an HTTP/0.9 request ("GET /")
+    /// whose version is "0.9". Nil when the line is not a request line.
+    public static func requestLine<Line: Collection<UInt8>>(_ line: Line) -> (method: String, uri: String, version: String)? {
+        var bytes = Array(line)
+        while let last = bytes.last, last == 0x0a || last == 0x0d { bytes.removeLast() }
+        guard let space = bytes.firstIndex(of: 0x20), space > 0, bytes[..<space].allSatisfy(isTokenByte) else { return nil }
+        let method = String(decoding: bytes[..<space], as: UTF8.self)
+        var rest = bytes[space...]      // from the space, so that an empty target shows
+        let marker = Array(" HTTP/".utf8)
+        if let at = lastRange(of: marker, in: rest) {
+            let uri = rest[rest.startIndex..<at].drop { $0 == 0x20 }
+            let version = rest[(at + marker.count)...]
+            guard !uri.isEmpty, let major = version.first, major >= 0x30 && major <= 0x39 else { return nil }
+            return (method, String(decoding: uri, as: UTF8.self), String(decoding: version, as: UTF8.self))
+        }
+        // HTTP/0.9: a method and a path, nothing else
+        while rest.first == 0x20 { rest.removeFirst() }
+        guard rest.first == UInt8(ascii: "/"), !rest.contains(0x20), rest.allSatisfy({ $0 > 0x20 && $0 < 0x7f }),
+              ["GET", "HEAD", "POST"].contains(method) else { return nil }
+        return (method, String(decoding: rest, as: UTF8.self), "0.9")
+    }
+
+    /// A request line without a version (HTTP/0.9), ended by its line feed.
+    static func isSimpleRequest<Line: Collection<UInt8>>(_ line: Line) -> Bool {
+        requestLine(line)?.version == "0.9"
+    }
+
+    /// Whether `line` (with its line feed) begins a message of this direction: a
+    /// request line with a version, or a status line ("HTTP/1.1 200 ...").
+    static func beginsMessage(_ line: [UInt8], isRequest: Bool) -> Bool {
+        if isRequest {
+            guard let request = requestLine(line) else { return false }
+            return request.version != "0.9"
+        }
+        let status = Array("HTTP/".utf8)
+        guard line.starts(with: status), let space = line.firstIndex(of: 0x20), line.count >= space + 4 else { return false }
+        return line[(space + 1)...(space + 3)].allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
+    }
+
+    /// Where a status line ("HTTP/1.1 200") begins in `bytes`, if one does.
+    static func statusLineStart(in bytes: [UInt8]) -> Int? {
+        let prefix = Array("HTTP/".utf8)
+        guard bytes.count >= 12 else { return nil }
+        func digit(_ b: UInt8) -> Bool { b >= 0x30 && b <= 0x39 }
+        for p in 0...(bytes.count - 12) where bytes[p] == 0x48 && bytes[p..<(p + 5)].elementsEqual(prefix) {
+            if digit(bytes[p + 5]) && bytes[p + 6] == 0x2e && digit(bytes[p + 7]) && bytes[p + 8] == 0x20
+                && digit(bytes[p + 9]) && digit(bytes[p + 10]) && digit(bytes[p + 11]) {
+                return p
+            }
+        }
+        return nil
+    }
+
+    /// RFC 9110's token characters.
+    static func isTokenByte(_ b: UInt8) -> Bool {
+        switch b {
+        case 0x30...0x39, 0x41...0x5a, 0x61...0x7a: true
+        case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"), UInt8(ascii: "'"),
+             UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "^"), UInt8(ascii: "_"),
+             UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"): true
+        default: false
+        }
+    }
+
+    /// Where `needle` last begins in `haystack`.
+    static func lastRange(of needle: [UInt8], in haystack: ArraySlice<UInt8>) -> Int? {
+        guard haystack.count >= needle.count else { return nil }
+        var i = haystack.endIndex - needle.count
+        while i >= haystack.startIndex {
+            if haystack[i..<(i + needle.count)].elementsEqual(needle) { return i }
+            i -= 1
+        }
+        return nil
     }
 
     /// The size of a chunk-size line (hex, extensions after ';' ignored).
@@ -331,6 +491,12 @@ public struct HTTPConnection: Sendable {
     public mutating func feedServer(_ bytes: UnsafeRawBufferPointer) {
         var heads: [HTTPMessage] = []
         var ended: [HTTPMessage] = []
+        // an HTTP/0.9 request's response has no status line (unless the server
+        // answers with a newer version anyway)
+        if nextResponse < transactions.count, transactions[nextResponse].request?.version == "0.9",
+           !bytes.starts(with: Array("HTTP/".utf8)) {
+            server.beginUnframedResponse { heads.append($0) }
+        }
         let transactions = self.transactions
         var pending = nextResponse
         server.feed(bytes, bodyRule: { response in
@@ -347,15 +513,17 @@ public struct HTTPConnection: Sendable {
         if case .opaque = server.state, !server.stopped { client.state = .opaque }      // a tunnel both ways
     }
 
-    public mutating func clientGap() {
+    /// A gap of `length` bytes (nil: unknown) in the client's bytes.
+    public mutating func clientGap(length: Int? = nil) {
         var ended: [HTTPMessage] = []
-        client.gap { ended.append($0) }
+        client.gap(length: length) { ended.append($0) }
         for m in ended { updateRequest(m) }
     }
 
-    public mutating func serverGap() {
+    /// A gap of `length` bytes (nil: unknown) in the server's bytes.
+    public mutating func serverGap(length: Int? = nil) {
         var ended: [HTTPMessage] = []
-        server.gap { ended.append($0) }
+        server.gap(length: length) { ended.append($0) }
         for m in ended { updateResponse(m) }
     }
 

@@ -57,8 +57,10 @@ final class ApplicationRecorder {
         if skip != 0 {
             switch app.kind {
             case .http:
-                if dir == 0, (app.http?.client.offset ?? 0) > 0 { app.http?.clientGap() }
-                if dir == 1, (app.http?.server.offset ?? 0) > 0 { app.http?.serverGap() }
+                // skip > 0: the gap's length, which the stream's offsets count too
+                let length = skip > 0 ? skip : nil
+                if dir == 0, (app.http?.client.offset ?? 0) > 0 { app.http?.clientGap(length: length) }
+                if dir == 1, (app.http?.server.offset ?? 0) > 0 { app.http?.serverGap(length: length) }
             case .undecided, .tls, .ssh:
                 if !app.prefix[dir].isEmpty { app.cut[dir] = true }
             case .none:
@@ -153,7 +155,9 @@ final class ApplicationRecorder {
                 if dir == 0 { noteRequestTimes(app, http: http, base: 0, time: { _ in app.firstByteTime[0] }) }
             }
             app.http = http
-            writer.setApplication(flow, app: "http", host: http.transactions.first?.request?.header("host"))
+            // a CONNECT without a Host field names its host in its target (authority form)
+            let first = http.transactions.first?.request
+            writer.setApplication(flow, app: "http", host: first?.header("host") ?? (first?.method == "CONNECT" ? first?.uri : nil))
             return
         }
         if client.starts(with: Array("SSH-".utf8)) || server.starts(with: Array("SSH-".utf8)) {
@@ -193,14 +197,21 @@ final class ApplicationRecorder {
         return b.prefix(16).allSatisfy { ($0 >= 0x20 && $0 < 0x7f) || $0 == 0x0d || $0 == 0x0a || $0 == 0x09 }
     }
 
-    /// An HTTP request line begins the bytes: a method token, a space, a target.
+    /// An HTTP request line begins the bytes: a common method, a space, a target;
+    /// or any other method token on a whole request line with its version
+    /// ("PROPFIND /x HTTP/1.1", a custom method), which plain text protocols
+    /// (SMTP's "EHLO host") do not have.
     static func looksLikeRequest(_ b: [UInt8]) -> Bool {
         var i = 0
         while i < b.count && i < 16 && b[i] >= 0x41 && b[i] <= 0x5a { i += 1 }
-        guard i >= 3, i < b.count, b[i] == 0x20, i + 1 < b.count, b[i + 1] != 0x20 else { return false }
-        let method = String(decoding: b[0..<i], as: UTF8.self)
-        return ["GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS", "CONNECT", "TRACE", "PATCH", "PROPFIND",
-                "PROPPATCH", "MKCOL", "COPY", "MOVE", "LOCK", "UNLOCK", "SEARCH", "REPORT"].contains(method)
+        if i >= 3, i < b.count, b[i] == 0x20, i + 1 < b.count, b[i + 1] != 0x20,
+           ["GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS", "CONNECT", "TRACE", "PATCH", "PROPFIND",
+            "PROPPATCH", "MKCOL", "COPY", "MOVE", "LOCK", "UNLOCK", "SEARCH", "REPORT"].contains(String(decoding: b[0..<i], as: UTF8.self)) {
+            return true
+        }
+        guard let end = b.prefix(HTTPDirectionParser.maxLine).firstIndex(of: 0x0a),
+              let request = HTTPDirectionParser.requestLine(b[..<end]) else { return false }
+        return request.version != "0.9"
     }
 
     // MARK: bytes
@@ -405,8 +416,10 @@ final class ApplicationRecorder {
         row.set("user_agent", q?.header("user-agent"))
         row.set("referrer", q?.header("referer"))
         row.set("origin", q?.header("origin"))
-        row.set("status_code", r.map { Int($0.statusCode) })
-        row.set("status_msg", r?.reason)
+        // an HTTP/0.9 response has no status line: no code, no message
+        let status = r.flatMap { $0.statusCode > 0 ? $0 : nil }
+        row.set("status_code", status.map { Int($0.statusCode) })
+        row.set("status_msg", status?.reason)
         row.set("informational", t.informational.isEmpty ? nil : "[" + t.informational.map(String.init).joined(separator: ",") + "]")
         row.set("request_content_type", q?.header("content-type"))
         row.set("response_content_type", r?.header("content-type"))

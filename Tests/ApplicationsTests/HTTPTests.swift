@@ -154,3 +154,109 @@ import Applications
         #expect(huge.client.stopped && huge.transactions.isEmpty)
     }
 }
+
+/// HTTP that peers still parse (issue 25, item 7): any token as a method, targets
+/// with spaces, HTTP/0.9, and the next message found again after a gap.
+@Suite struct HTTPLeniencyTests {
+    /// `server` with `gap` bytes missing after its first `cut` bytes.
+    static func both(_ client: String, _ server: String, cut: Int? = nil, gap: Int = 0) -> [HTTPTransaction] {
+        var http = HTTPConnection()
+        Array(client.utf8).withUnsafeBytes { http.feedClient($0) }
+        let bytes = Array(server.utf8)
+        if let cut {
+            bytes[..<cut].withUnsafeBytes { http.feedServer($0) }
+            http.serverGap(length: gap)
+            bytes[(cut + gap)...].withUnsafeBytes { http.feedServer($0) }
+        } else {
+            bytes.withUnsafeBytes { http.feedServer($0) }
+        }
+        http.close()
+        return http.transactions
+    }
+
+    @Test func anyTokenIsAMethod() {
+        let t = Self.both("PROPFIND /dav/ HTTP/1.1\r\nDepth: 1\r\n\r\nX-Custom_1 /y HTTP/1.0\r\n\r\n",
+                          "HTTP/1.1 207 Multi-Status\r\nContent-Length: 0\r\n\r\nHTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        #expect(t.map { $0.request?.method } == ["PROPFIND", "X-Custom_1"])
+        #expect(t.map { $0.response?.statusCode } == [207, 200])
+    }
+
+    /// Zeek's reading: the method, the target up to the last " HTTP/", the version.
+    @Test func targetWithSpaces() {
+        let t = Self.both("GET /a b/../c HTTP/1.1\r\nHost: h\r\n\r\nGET /x HTTP/1.1 HTTP/1.1\r\n\r\n",
+                          "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\nHTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+        #expect(t.map { $0.request?.uri } == ["/a b/../c", "/x HTTP/1.1"])
+        #expect(t.map { $0.request?.version } == ["1.1", "1.1"])
+        #expect(t[0].request?.header("host") == "h")
+        #expect(HTTPDirectionParser.requestLine(Array("GET  HTTP/1.1".utf8)) == nil)      // no target
+        #expect(HTTPDirectionParser.requestLine(Array("G\"T / HTTP/1.1".utf8)) == nil)    // not a token
+    }
+
+    /// A request line alone, no version: the response has no status line and runs to the close.
+    @Test func http09() {
+        let t = Self.both("GET /old\r\n", "<html>old</html>")
+        #expect(t.count == 1)
+        #expect(t[0].request?.method == "GET" && t[0].request?.uri == "/old" && t[0].request?.version == "0.9")
+        #expect(t[0].request?.headers.isEmpty == true && t[0].request?.bodyStart == 10)
+        #expect(t[0].response?.version == "0.9" && t[0].response?.statusCode == 0)
+        #expect(t[0].response?.bodyLength == 16 && t[0].response?.incomplete == false)
+        // a server that answers a version-less request with a status line is read as such
+        let newer = Self.both("GET /\r\n", "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+        #expect(newer[0].response?.statusCode == 400)
+        // SMTP's greeting lines are not requests
+        #expect(HTTPDirectionParser.requestLine(Array("EHLO mail.example".utf8)) == nil)
+    }
+
+    /// A gap inside the first response's body, shorter than what the body has
+    /// left: the body goes on past it (incomplete), and so does parsing (it used to stop).
+    @Test func gapInsideABodyKeepsTheFraming() {
+        let client = "GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\nGET /3 HTTP/1.1\r\n\r\n"
+        let first = "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n0123"
+        let server = first + "456789" + "HTTP/1.1 201 Created\r\nContent-Length: 3\r\n\r\nabc"
+            + "HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n"
+        let t = Self.both(client, server, cut: first.utf8.count, gap: 4)
+        #expect(t.count == 3)
+        #expect(t.map { $0.response?.statusCode } == [200, 201, 202])
+        #expect(t.map { $0.response?.incomplete } == [true, false, false])
+        #expect(t.map { $0.response?.bodyLength } == [10, 3, 0])
+        #expect(t[1].response?.start == Int64(first.utf8.count + 6))
+    }
+
+    /// A gap that runs past the end of a body into the next head: the responses
+    /// after it are found again at their status lines, even where a body without a
+    /// line end runs into one.
+    @Test func responsesAfterAGapAreFound() {
+        let client = "GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\nGET /3 HTTP/1.1\r\n\r\nGET /4 HTTP/1.1\r\n\r\n"
+        let first = "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n0123"
+        let lost = "456789HTTP/1.1 201 Cre"
+        let rest = "ated\r\nContent-Length: 3\r\n\r\nabcHTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n"
+            + "HTTP/1.1 203 OK\r\nContent-Length: 1\r\n\r\nz"
+        let t = Self.both(client, first + lost + rest, cut: first.utf8.count, gap: lost.utf8.count)
+        #expect(t.count == 4)
+        // the 201's head was lost: its bytes are skipped; 202 and 203 follow in order,
+        // paired with the requests in order (as Zeek pairs them)
+        #expect(t.map { $0.response?.statusCode } == [200, 202, 203, nil])
+        #expect(t[0].response?.incomplete == true && t[1].response?.incomplete == false)
+        #expect(t[1].response?.start == Int64((first + lost + "ated\r\nContent-Length: 3\r\n\r\nabc").utf8.count))
+        #expect(t[2].response?.bodyLength == 1)
+    }
+
+    @Test func requestsAfterAGapAreFound() {
+        var http = HTTPConnection()
+        let first = "POST /a HTTP/1.1\r\nContent-Length: 100\r\n\r\nfirst part"
+        Array(first.utf8).withUnsafeBytes { http.feedClient($0) }
+        http.clientGap(length: 200)      // past the body's end: its framing is lost
+        Array("tail of the body\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\n".utf8).withUnsafeBytes { http.feedClient($0) }
+        #expect(http.transactions.map { $0.request?.uri } == ["/a", "/b"])
+        #expect(http.transactions.map { $0.request?.incomplete } == [true, false])
+        #expect(http.transactions[1].request?.header("host") == "h")
+        // the head begins where its request line did, the gap counted
+        #expect(http.transactions[1].request?.start == Int64(first.utf8.count + 200 + "tail of the body\r\n".utf8.count))
+        // a gap of unknown length stops parsing, as before: offsets could not be trusted
+        var unknown = HTTPConnection()
+        Array(first.utf8).withUnsafeBytes { unknown.feedClient($0) }
+        unknown.clientGap()
+        Array("GET /b HTTP/1.1\r\n\r\n".utf8).withUnsafeBytes { unknown.feedClient($0) }
+        #expect(unknown.transactions.count == 1 && unknown.client.stopped)
+    }
+}

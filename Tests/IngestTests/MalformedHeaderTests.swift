@@ -15,6 +15,7 @@ import Store
         var follow_raw_stream_0: [String: String]?
         var tcp_conversations: Int?
         var bogus_ip_version_packets: Int?
+        var http_messages: [[String]]?
     }
 
     static func truth(_ name: String) throws -> Truth {
@@ -80,5 +81,39 @@ import Store
         #expect(try archive.connection.scalar("SELECT count(*) FROM flow") == Int64(truth.tcp_conversations ?? -1))
         #expect(report.counters.malformed == truth.bogus_ip_version_packets ?? -1)
         #expect(try archive.connection.scalar("SELECT count(*) FROM flow WHERE client_port = 57390 OR server_port = 57390") == 0)
+    }
+
+    /// Item 7: a capture that missed a segment of the first response's body, on a
+    /// keep-alive connection of three transactions. Parsing used to stop at the gap
+    /// (the two later responses were lost); tshark finds those two; flowdb keeps the
+    /// framing across the gap, whose length is known, and finds all three.
+    @Test func httpAfterAGap() throws {
+        let (archive, _, _) = try Self.ingest("http-gap.pcap")
+        let truth = try #require(try Self.truth("http-gap.pcap").http_messages)
+        let responses = truth.filter { $0[2] != "" }.map { [$0[2], $0[3]] }
+        #expect(responses == [["200", "20000"], ["200", "6281"]])
+        let s = try archive.connection.prepare("""
+            SELECT uri, status_code, response_body_len, incomplete FROM http ORDER BY trans_depth
+            """)
+        var rows: [[String]] = []
+        while try s.step() { rows.append((0..<4).map { s.text(Int32($0)) ?? "NULL" }) }
+        #expect(rows.map { $0[0] } == truth.filter { $0[0] == "GET" }.map { $0[1] })
+        #expect(rows.map { $0[1] } == ["200", "200", "200"])
+        #expect(rows.map { $0[3] } == ["1", "0", "0"])
+        #expect(rows.dropFirst().map { [$0[1], $0[2]] } == responses)
+        #expect(try archive.connection.scalar("SELECT gaps FROM flow") == 1)
+    }
+
+    /// A CONNECT without a Host field (FoxIO's https-connect.pcap, a real proxy
+    /// client): its row keeps the wire's fields (the target as its URI, no host: tshark
+    /// shows no http.host), and its flow's host is the one the target names.
+    @Test func connectWithoutHostNamesItsTarget() throws {
+        let db = Paths.temporaryDirectory() + "/a.sqlite"
+        _ = try IngestTests.ingest([Paths.capture("ja4/https-connect.pcap")], into: db)
+        let archive = try Archive(path: db, create: false)
+        let s = try archive.connection.prepare("SELECT h.method, h.uri, h.host, f.app_host FROM http AS h JOIN flow AS f ON f.id = h.flow_id")
+        #expect(try s.step())
+        #expect((0..<4).map { s.text(Int32($0)) } == ["CONNECT", "ts01-b.cloudsink.net:443", nil, "ts01-b.cloudsink.net:443"])
+        #expect(try !s.step())
     }
 }
