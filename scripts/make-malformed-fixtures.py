@@ -18,6 +18,13 @@ reads in each (NAME.tshark.json), which the tests compare flowdb's archive with.
                         segment of its first response's body, as a capture that
                         missed it: the two responses after the gap must be found.
 
+And in Tests/Fixtures/zeek/:
+  idle-6min.pcap        sample-loss.pcap's first connection with a pause of 6 minutes
+                        after its 20th packet (the later packets' times shifted),
+                        and its second connection 3 minutes into the pause: Zeek's
+                        tcp_inactivity_timeout (5 minutes) makes two connections of
+                        the first.
+
 Each file is deterministic: running this again writes the same bytes.
   usage: scripts/make-malformed-fixtures.py  (needs tshark)"""
 import json, os, struct, subprocess, sys
@@ -157,6 +164,20 @@ def http_gap(records):
     return keep
 
 
+def idle_6min(records):
+    """The first connection, its packets from the 21st on 6 minutes later, with the
+    second connection 3 minutes after the 20th."""
+    first = first_connection(records)
+    port = lambda r: struct.unpack("!H", r[3][tcp_of(r[3])[1]:tcp_of(r[3])[1] + 2])[0]
+    ports = {port(first[0])}
+    second_port = next(port(r) for r in records if port(r) not in ports and port(r) != 9000)
+    second = [r for r in records if second_port in struct.unpack("!HH", r[3][tcp_of(r[3])[1]:tcp_of(r[3])[1] + 4])]
+    out = [[r[0] + (360 if n >= 20 else 0), r[1], r[2], r[3]] for n, r in enumerate(first)]
+    shift = first[19][0] + 180 - second[0][0]
+    out += [[r[0] + shift, r[1], r[2], r[3]] for r in second]
+    return sorted(out, key=lambda r: (r[0], r[1]))
+
+
 def tshark(args):
     return subprocess.run(["tshark"] + args, capture_output=True, text=True, check=True).stdout
 
@@ -179,6 +200,10 @@ def main():
     header, sample = read_pcap(os.path.join(root, "Samples", "sample-loss.pcap"))
     theader, tunnel = read_pcap(os.path.join(root, "Tests", "Fixtures", "tunnels", "srv6-encap-4in6.pcap"))
     aheader, apps = read_pcap(os.path.join(root, "Tests", "Fixtures", "apps", "app.pcap"))
+    zeek_dir = os.path.join(root, "Tests", "Fixtures", "zeek")
+    os.makedirs(zeek_dir, exist_ok=True)
+    write_pcap(os.path.join(zeek_dir, "idle-6min.pcap"), header, idle_6min(sample))
+    print(os.path.join(zeek_dir, "idle-6min.pcap"))
     for name, hdr, records in [("header-cut-syn", header, header_cut_syn(sample)),
                                ("bad-tcp-options", header, bad_tcp_options(sample)),
                                ("ip-version", theader, ip_version(tunnel)),

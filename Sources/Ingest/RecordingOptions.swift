@@ -21,6 +21,9 @@ public struct RecordingOptions: Sendable {
     /// a retransmitted FIN or RST, late data) still belong to it, as Zeek's
     /// `tcp_close_delay`; 0 gives each such stream a flow of its own, as gopacket does.
     public var closeDelay: Int64 = 5_000_000_000
+    /// Capture time a connection may be idle and go on; a later packet starts a new
+    /// connection (Zeek's `tcp_inactivity_timeout`, 5 minutes). 0: never.
+    public var inactivityTimeout: Int64 = 300_000_000_000
     /// VLAN ids separate connections (`--vlan-aware`); by default they are only recorded.
     public var vlanAware = false
     /// Bytes held for incomplete fragmented datagrams (0: fragments are skipped,
@@ -50,7 +53,8 @@ struct RecordingPipeline {
         writer.parsesApplications = o.parseApplications
         writer.recordsOpenFlows = live
         let cursor = PacketCursor()
-        let factory = RecordingStream.Factory(writer: writer, cursor: cursor, closeDelay: o.closeDelay)
+        let factory = RecordingStream.Factory(writer: writer, cursor: cursor, closeDelay: o.closeDelay,
+                                              inactivityTimeout: o.inactivityTimeout)
         var policy = o.flushPolicy
         if live { policy.every = 0 }
         pipeline = Pipeline(factory: factory, cursor: cursor, options: o.assembler, flushPolicy: policy)

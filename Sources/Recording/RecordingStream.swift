@@ -239,15 +239,21 @@ public final class RecordingStream: Stream {
     /// connection (Zeek's rule for reused ports), and once it is over (closed both
     /// ways, or reset) a packet after the close delay does too. Both hold also
     /// where gopacket would still feed the packet to this stream.
+    ///
+    /// A packet after the connection was idle longer than the inactivity timeout
+    /// starts a new connection too, whatever its state (Zeek's
+    /// `tcp_inactivity_timeout`: Zeek expires the connection, and the packet opens
+    /// another).
     public func isNewConnection(_ segment: TCPSegment, direction: FlowDirection, context: CaptureInfo) -> Bool {
         let flow = self.flow
+        if table.inactivityTimeout > 0, context.timestamp &- flow.totals.lastTimestamp > table.inactivityTimeout { return true }
         guard flow.connection.closeSeen, table.closeDelay > 0 else { return false }
         let flags = segment.flags
         if flags.contains(.syn) && !flags.contains(.ack) { return true }
         return flow.connection.isOver && context.timestamp &- flow.totals.lastTimestamp > table.closeDelay
     }
 
-    public var decidesConnectionEnds: Bool { table.closeDelay > 0 }
+    public var decidesConnectionEnds: Bool { table.closeDelay > 0 || table.inactivityTimeout > 0 }
 
     public func reassemblyComplete(context: CaptureInfo?) -> Bool {
         let flow = self.flow
@@ -272,10 +278,12 @@ public final class RecordingStream: Stream {
 
         /// `closeDelay`: nanoseconds of capture time during which packets after a
         /// connection's close still belong to it (Zeek's `tcp_close_delay`).
-        public init(writer: ArchiveWriter, cursor: PacketCursor, closeDelay: Int64) {
+        /// `inactivityTimeout`: nanoseconds of capture time a connection may be idle
+        /// and go on (Zeek's `tcp_inactivity_timeout`); 0: forever.
+        public init(writer: ArchiveWriter, cursor: PacketCursor, closeDelay: Int64, inactivityTimeout: Int64 = 0) {
             self.writer = writer
             self.cursor = cursor
-            table = RecentConnections(closeDelay: closeDelay)
+            table = RecentConnections(closeDelay: closeDelay, inactivityTimeout: inactivityTimeout)
         }
 
         public mutating func makeStream(key: FlowKey, segment: TCPSegment, context: CaptureInfo) -> RecordingStream {
@@ -305,24 +313,35 @@ public final class RecordingStream: Stream {
     }
 }
 
-/// Connections whose streams all completed within the close delay, by their
-/// addresses and ports in either orientation: a packet of theirs that makes the
-/// assembler start a new stream continues them. Entries older than the delay are
-/// dropped as new ones arrive (amortised: a sweep whenever the table has doubled).
+/// Connections whose streams all completed recently, by their addresses and ports
+/// in either orientation: a packet of theirs that makes the assembler start a new
+/// stream continues them. "Recently" is the close delay for a connection that is
+/// over (closed both ways, or reset), and the inactivity timeout for one the
+/// assembler closed while it was still open (idle, at a flush): Zeek would still
+/// hold that one. Entries past their time are dropped as new ones arrive
+/// (amortised: a sweep whenever the table has doubled).
 final class RecentConnections {
     let closeDelay: Int64
+    let inactivityTimeout: Int64
     private var flows: [FlowKey: FlowState] = [:]
     private var sweepAt = 1024
 
-    init(closeDelay: Int64) {
+    init(closeDelay: Int64, inactivityTimeout: Int64 = 0) {
         self.closeDelay = closeDelay
+        self.inactivityTimeout = inactivityTimeout
+    }
+
+    /// How long after its last packet `flow` can still be continued.
+    @inline(__always)
+    func window(_ flow: FlowState) -> Int64 {
+        flow.connection.isOver || inactivityTimeout <= 0 ? closeDelay : max(closeDelay, inactivityTimeout)
     }
 
     func remember(_ flow: FlowState) {
-        guard closeDelay > 0 else { return }
+        guard closeDelay > 0 || inactivityTimeout > 0 else { return }
         let now = flow.totals.lastTimestamp
         if flows.count >= sweepAt {
-            flows = flows.filter { now &- $0.value.totals.lastTimestamp <= closeDelay }
+            flows = flows.filter { now &- $0.value.totals.lastTimestamp <= window($0.value) }
             sweepAt = max(1024, flows.count * 2)
         }
         flows[flow.key] = flow
@@ -331,7 +350,7 @@ final class RecentConnections {
     /// The closed connection a packet with `key` at time `t` continues, if any.
     func continuation(for key: FlowKey, at t: Int64) -> FlowState? {
         guard let flow = flows[key.canonical] else { return nil }
-        guard flow.liveStreams == 0, t &- flow.totals.lastTimestamp <= closeDelay else {
+        guard flow.liveStreams == 0, t &- flow.totals.lastTimestamp <= window(flow) else {
             flows.removeValue(forKey: key.canonical)
             return nil
         }

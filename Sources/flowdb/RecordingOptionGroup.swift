@@ -22,6 +22,9 @@ struct RecordingOptionGroup: ParsableArguments {
     @Option(help: ArgumentHelp("Packets this long after a connection closed (capture time) still belong to it, like Zeek's tcp_close_delay; 0: none.", valueName: "duration"))
     var closeDelay: String = "5s"
 
+    @Option(help: ArgumentHelp("A connection idle this long (capture time) is over: a later packet starts a new one, like Zeek's tcp_inactivity_timeout; 0: never.", valueName: "duration"))
+    var tcpInactivityTimeout: String = "5m"
+
     @Flag(help: "VLAN ids separate connections (by default they are recorded but not part of a connection's identity: SPAN ports often tag the two directions differently).")
     var vlanAware = false
 
@@ -38,6 +41,9 @@ struct RecordingOptionGroup: ParsableArguments {
         if let n = maxBytesPerFlow, n < 0 { throw ValidationError("--max-bytes-per-flow must not be negative") }
         if batchBytes < 1 { throw ValidationError("--batch-bytes must be positive") }
         if Durations.nanoseconds(closeDelay) == nil { throw ValidationError("--close-delay: not a duration: \(closeDelay)") }
+        if Durations.nanoseconds(tcpInactivityTimeout) == nil {
+            throw ValidationError("--tcp-inactivity-timeout: not a duration: \(tcpInactivityTimeout)")
+        }
         if Durations.nanoseconds(fragTimeout) == nil { throw ValidationError("--frag-timeout: not a duration: \(fragTimeout)") }
         if maxFragMemory < 0 { throw ValidationError("--max-frag-memory must not be negative") }
     }
@@ -51,6 +57,7 @@ struct RecordingOptionGroup: ParsableArguments {
         o.payload = PayloadPolicy(maxBytesPerDirection: noPayload ? 0 : maxBytesPerFlow)
         o.batchBytes = batchBytes
         o.closeDelay = Durations.nanoseconds(closeDelay) ?? o.closeDelay
+        o.inactivityTimeout = Durations.nanoseconds(tcpInactivityTimeout) ?? o.inactivityTimeout
         o.vlanAware = vlanAware
         o.maxFragmentMemory = maxFragMemory
         o.fragmentTimeout = Durations.nanoseconds(fragTimeout) ?? o.fragmentTimeout

@@ -117,3 +117,51 @@ import Store
         #expect(try !s.step())
     }
 }
+
+/// Connections as Zeek ends them (issue 25, item 9): a connection idle for longer
+/// than `tcp_inactivity_timeout` (5 minutes) is over, and its next packet opens
+/// another (flowdb joined them into one flow).
+@Suite struct InactivityTimeoutTests {
+    static func flows(_ configure: (inout IngestOptions) -> Void = { _ in }) throws -> [[String]] {
+        let db = Paths.temporaryDirectory() + "/a.sqlite"
+        _ = try IngestTests.ingest([Paths.fixture("zeek/idle-6min.pcap")], into: db, configure)
+        let archive = try Archive(path: db, create: false)
+        let s = try archive.connection.prepare("""
+            SELECT conn_state, history, c2s_bytes, s2c_bytes, c2s_packets + s2c_packets, client_port FROM flow ORDER BY id
+            """)
+        var rows: [[String]] = []
+        while try s.step() { rows.append((0..<6).map { s.text(Int32($0)) ?? "NULL" }) }
+        return rows
+    }
+
+    /// The real connection of 72 packets (216 bytes out, 60,000 back) paused for 6
+    /// minutes after its 20th packet, another connection in the pause: two
+    /// connections of the first, the bytes split where the pause is, none lost; the
+    /// second begins midstream (no SYN in its history).
+    @Test func idleConnectionEndsAfterFiveMinutes() throws {
+        let rows = try Self.flows()
+        #expect(rows == [["S1", "ShADad", "216", "11584", "20", "45740"], ["SF", "ShADadtFf", "16", "60000", "75", "45748"],
+                         ["SF", "AdFf", "0", "48416", "52", "45740"]])
+    }
+
+    @Test(arguments: [(Int64(0), 2), (Int64(600_000_000_000), 2), (Int64(300_000_000_000), 3), (Int64(60_000_000_000), 3)])
+    func timeoutIsAnOption(timeout: Int64, flows: Int) throws {
+        let rows = try Self.flows { $0.recording.inactivityTimeout = timeout }
+        #expect(rows.count == flows)
+        #expect(rows.filter { $0[5] == "45740" }.map { Int($0[2])! + Int($0[3])! }.reduce(0, +) == 60_216)
+    }
+
+    /// A flush during the pause (the other connection's packets, every packet here)
+    /// closes the idle connection after 2 minutes, as ingest's flushes do: that used
+    /// to cut it there, while without a flush it was never cut. Now the cut is
+    /// Zeek's, flush or not: within the timeout the connection goes on in its flow.
+    @Test(arguments: [(Int64(600_000_000_000), 2), (Int64(300_000_000_000), 3)])
+    func flushesDoNotMoveTheCut(timeout: Int64, flows: Int) throws {
+        let rows = try Self.flows {
+            $0.recording.flushPolicy = FlushPolicy(every: 1, after: 120_000_000_000, closeAfter: 120_000_000_000)
+            $0.recording.inactivityTimeout = timeout
+        }
+        #expect(rows.count == flows)
+        #expect(rows.first?[0] == (flows == 2 ? "SF" : "S1"))
+    }
+}
