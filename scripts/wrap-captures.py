@@ -17,7 +17,8 @@ and inside VXLAN.
 Encapsulations: GRE (key, checksum, sequence), GRE over IPv6, gretap, ERSPAN II and
 III, GRE in UDP, IP in IP (4in4, 6in4, 4in6, 6in6), Geneve with an option, MPLS (two
 labels, inside a VLAN), PPPoE, GTP-U (with an extension header), Teredo, AYIYA,
-802.1ah PBB, VN-Tag, FabricPath, PPPoE with a compressed PPP protocol field, and IPv4
+802.1ah PBB, VN-Tag (also before an 802.1Q tag), FabricPath, AYIYA from a client's own
+port, PPPoE with a compressed PPP protocol field, and IPv4
 and IPv6 fragments (plain, and inside VXLAN); and, as link types of their own, Cisco
 HDLC and Linux NFLOG.
 """
@@ -102,6 +103,10 @@ def wrappers():
         "pbb": lambda ip: eth(0x88e7, be32(123456) + inner_eth(ip)),
         "vntag": lambda ip: eth(0x8926, be16(5) + be16(0) + be16(ethertype(ip)) + ip),
         "fabricpath": lambda ip: eth(0x8903, be16(3 << 6 | 63) + inner_eth(ip)),
+        # AYIYA between the client's own port and the server's 5072, both ways
+        "ayiya-ports": lambda ip: eth(0x0800, ipv4(*ends(ip), 17, udp(*ayiya_ports(ip), bytes([0x41, 0x52, 0x11, 4 if ip[0] >> 4 == 4 else 41]) + be32(0) + bytes(36) + ip))),
+        # VN-Tag before an 802.1Q tag, as a Cisco fabric extender sends them
+        "vntag-vlan": lambda ip: eth(0x8926, be16(5) + be16(0) + be16(0x8100) + be16(30) + be16(ethertype(ip)) + ip),
         # PPP with protocol-field compression (RFC 1661 6.5): a one-byte protocol
         "pppoe-pfc": lambda ip: eth(0x8864, bytes([0x11, 0]) + be16(0x1234) + be16(1 + len(ip)) + bytes([0x21 if ip[0] >> 4 == 4 else 0x57]) + ip),
         # Cisco HDLC (link type 104): unicast address, control, EtherType
@@ -112,6 +117,12 @@ def wrappers():
         "nflog": lambda ip: bytes([2 if ip[0] >> 4 == 4 else 10, 0]) + be16(7) + nflog_tlv(1, be16(ethertype(ip)) + bytes([3, 0]))
                             + nflog_tlv(10, b"flowdb\0") + nflog_tlv(9, ip),
     }
+
+
+def ayiya_ports(ip):
+    """(source, destination) UDP ports: the client (10.77.0.2, fd77::2) sends from 40005."""
+    client = ip[12:16] == bytes([10, 77, 0, 2]) if ip[0] >> 4 == 4 else ip[8:24][-1] == 2
+    return (40005, 5072) if client else (5072, 40005)
 
 
 # The link type of the captures whose frames are not Ethernet.

@@ -63,6 +63,14 @@ extension PacketDecoder {
                 return .malformed
             }
             return decodeEtherType(Self.be16(p, offset + 4), p, offset + 6, &out)
+        case 0x8100, 0x88a8, 0x9100:
+            // A VLAN tag after another header (a VN-Tag, as a Cisco fabric extender
+            // sends them, before the 802.1Q tag): recorded as the tags of the frame are.
+            guard n >= offset + 4 else { return .truncated }
+            guard out.encapsulation.append(EncapsulationLayer(kind: .vlan, id: UInt32(Self.be16(p, offset) & 0x0fff))) else {
+                return .malformed
+            }
+            return decodeEtherType(Self.be16(p, offset + 2), p, offset + 4, &out)
         case 0x8903:
             // Cisco FabricPath: the FTag and TTL, then the original frame.
             guard n >= offset + 2 else { return .truncated }
@@ -159,6 +167,10 @@ extension PacketDecoder {
         default:
             if destinationPort == 3544 || sourcePort == 3544 {
                 return decodeTeredo(p, body, &out, layer(.teredo, nil))
+            }
+            // the return direction of AYIYA, from the server's port to the client's
+            if sourcePort == 5072 {
+                return decodeAYIYA(p, body, &out, layer(.ayiya, nil))
             }
             return .nonTCP
         }

@@ -286,20 +286,22 @@ let flowdbBinary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPa
     /// scripts/wrap-captures.py puts the real IPv4 and IPv6 traffic of two fixtures in
     /// every encapsulation this machine's kernel cannot build (GRE, gretap, ERSPAN II
     /// and III, GRE in UDP, IP in IP both ways, Geneve, MPLS in a VLAN, PPPoE, GTP-U,
-    /// Teredo, AYIYA, PBB, VN-Tag, FabricPath, PPPoE with a one-byte PPP protocol), the
+    /// Teredo, AYIYA (also from a client's own port), PBB, VN-Tag (also before an 802.1Q
+    /// tag), FabricPath, PPPoE with a one-byte PPP protocol), the
     /// link types Cisco HDLC and Linux NFLOG, and IPv4 and IPv6 fragments (also inside
     /// VXLAN); scripts/tunnel-check.py then finds every direction's bytes right and as
     /// many flows as tshark finds conversations.
     @Test func wrappedRealTrafficKeepsEveryByte() throws {
         let dir = Paths.temporaryDirectory() + "/wrapped"
         let (made, out) = try runScript("wrap-captures.py", [dir])
-        #expect(made == 0 && out.last == "wrote 43 captures into \(dir)")
+        #expect(made == 0 && out.last == "wrote 47 captures into \(dir)")
         let captures = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".pcap") }.sorted()
             .map { dir + "/" + $0 }
         let (status, lines) = try runScript("tunnel-check.py", ["--flowdb", flowdbBinary] + captures)
         #expect(status == 0, "\(lines.joined(separator: "\n"))")
-        #expect(lines.last == "43 passed, 0 failed")
-        for name in ["nflog-4", "nflog-6", "chdlc-4", "chdlc-6", "pppoe-pfc-4", "pppoe-pfc-6"] {
+        #expect(lines.last == "47 passed, 0 failed")
+        for name in ["nflog-4", "nflog-6", "chdlc-4", "chdlc-6", "pppoe-pfc-4", "pppoe-pfc-6", "ayiya-ports-4", "ayiya-ports-6",
+                     "vntag-vlan-4", "vntag-vlan-6"] {
             #expect(lines.contains { $0.hasPrefix(name + ".pcap") && $0.contains("6 of 6") }, "\(name)")
         }
         #expect(lines.contains { $0.hasPrefix("erspan3-6.pcap") && $0.contains("erspan:300") && $0.contains("6 of 6") })

@@ -43,17 +43,24 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
             http.feedClient(UnsafeRawBufferPointer(rebasing: bytes[i..<end]))
             i = end
         }
-        if bytes[1] & 1 == 1 { http.clientGap() }
+        // gaps of known length (inside a body, or past it: resynchronising) or unknown
+        if bytes[1] & 1 == 1 { http.clientGap(length: bytes[1] & 4 == 0 ? Int(bytes[0]) : nil) }
         i = max(cut, 2)
+        var pieces = 0
         while i < size {
             let end = min(size, i + piece)
             http.feedServer(UnsafeRawBufferPointer(rebasing: bytes[i..<end]))
             i = end
+            pieces += 1
+            if bytes[1] & 2 == 2, pieces % 3 == 1 { http.serverGap(length: Int(bytes[0]) + pieces) }
         }
         http.close()
         for t in http.transactions {
             precondition(t.depth >= 1)
-            if let r = t.response { precondition(r.bodyLength >= 0 && r.bodyLength <= r.bodyWireLength) }
+            for m in [t.request, t.response].compactMap({ $0 }) {
+                precondition(m.bodyLength >= 0 && m.bodyLength <= m.bodyWireLength)
+                precondition(m.start >= 0 && m.bodyStart >= m.start)
+            }
         }
     }
     return 0
