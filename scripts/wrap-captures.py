@@ -18,8 +18,8 @@ Encapsulations: GRE (key, checksum, sequence), GRE over IPv6, gretap, ERSPAN II 
 III, GRE in UDP, IP in IP (4in4, 6in4, 4in6, 6in6), Geneve with an option, MPLS (two
 labels, inside a VLAN), PPPoE, GTP-U (with an extension header), Teredo, AYIYA,
 802.1ah PBB, VN-Tag (also before an 802.1Q tag), FabricPath, AYIYA from a client's own
-port, PPPoE with a compressed PPP protocol field, and IPv4
-and IPv6 fragments (plain, and inside VXLAN); and, as link types of their own, Cisco
+port, PPPoE with a compressed PPP protocol field, GTP-U whose outer IPv4 packets are
+fragmented, and IPv4 and IPv6 fragments (plain, and inside VXLAN); and, as link types of their own, Cisco
 HDLC and Linux NFLOG.
 """
 import os, shutil, struct, sys
@@ -191,7 +191,13 @@ def main():
                 kind = 0x86dd if tag == "6" else 0x0800
                 frames.append((s, u, eth(kind, frag)))
                 vx.append((s, u, eth(0x0800, ipv4(*ends(ip), 17, udp(40003, 4789, b"\x08\0\0\0" + be32(42 << 8) + eth(kind, frag))))))
-        for name, fr in ((f"ipv{tag}-frag", frames), (f"vxlan-ipv{tag}-frag", vx)):
+        # GTP-U whose outer IPv4 packets are fragmented (a mobile core's MTU), every
+        # packet with its own identification
+        gtp = []
+        for n, (s, u, ip) in enumerate(packets):
+            outer = ipv4(*ends(ip), 17, udp(2152, 2152, bytes([0x30, 0xff]) + be16(len(ip)) + be32(0xabcdef) + ip), ident=2000 + n)
+            gtp += [(s, u, eth(0x0800, frag)) for frag in fragments4(outer)]
+        for name, fr in ((f"ipv{tag}-frag", frames), (f"vxlan-ipv{tag}-frag", vx), (f"gtpu-outer-frag-{tag}", gtp)):
             write(os.path.join(out, name + ".pcap"), fr)
             shutil.copy(base + ".json", os.path.join(out, name + ".pcap.json"))
     print(f"wrote {len([f for f in os.listdir(out) if f.endswith('.pcap')])} captures into {out}")
