@@ -176,7 +176,7 @@ CREATE TABLE tls (
     serial          TEXT,               -- upper-case hex, as `openssl x509 -serial`
     not_before      INTEGER,            -- validity, ns since the epoch
     not_after       INTEGER
-) STRICT;
+, preamble TEXT) STRICT;
 
 CREATE INDEX capture_by_run ON capture(ingest_run);
 
@@ -341,5 +341,6 @@ SELECT strftime('%Y-%m-%dT%H:%M:%S', (t.ts - (t.ts % 1000000000 + 1000000000) % 
        strftime('%Y-%m-%dT%H:%M:%S', (t.not_before - (t.not_before % 1000000000 + 1000000000) % 1000000000) / 1000000000, 'unixepoch')
            || printf('.%06dZ', ((t.not_before % 1000000000 + 1000000000) % 1000000000) / 1000) AS not_before,
        strftime('%Y-%m-%dT%H:%M:%S', (t.not_after - (t.not_after % 1000000000 + 1000000000) % 1000000000) / 1000000000, 'unixepoch')
-           || printf('.%06dZ', ((t.not_after % 1000000000 + 1000000000) % 1000000000) / 1000) AS not_after
+           || printf('.%06dZ', ((t.not_after % 1000000000 + 1000000000) % 1000000000) / 1000) AS not_after,
+       t.preamble
 FROM tls AS t JOIN flow AS f ON f.id = t.flow_id;

@@ -175,7 +175,10 @@ final class ApplicationRecorder {
         }
         // Bytes that begin neither a TLS record, nor SOCKS, nor a line of text
         // (HTTP, SSH, SMTP, IMAP, POP3, FTP before STARTTLS) are none of these.
-        if !Self.plausible(client) || (client.isEmpty && !Self.plausible(server)) {
+        // A binary upgrade before TLS (PostgreSQL's SSLRequest, LDAP's StartTLS,
+        // MySQL's SSL request, RDP's negotiation) waits for its ClientHello.
+        if (!Self.plausible(client) || (client.isEmpty && !Self.plausible(server)))
+            && !TLSPreamble.mayPrecedeTLS(client: client, server: server) {
             app.kind = .none
             release(app)
             return
@@ -288,6 +291,8 @@ final class ApplicationRecorder {
         row.set("ja3", MD5.hex(TLS.ja3String(hello)))
         row.set("ja4", TLS.ja4(hello) { String(SHA256.hex(Array($0.utf8)).prefix(12)) })
         row.set("client_version", TLS.versionName(hello.offeredVersion))
+        // what the client spoke before its ClientHello: a protocol's upgrade, a proxy's request
+        row.set("preamble", at > 0 ? TLSPreamble.name(client: app.prefix[0][..<at], server: app.prefix[1]) : nil)
         row.set("resumed", false)
         row.set("established", false)
         if let flight {

@@ -68,7 +68,7 @@ public enum Tables {
         Column("resumed", zeek: "resumed", "bool"), Column("next_protocol", zeek: "next_protocol", "string"),
         Column("established", zeek: "established", "bool"),
     ] + zeek(["alpn_offered", "ja3", "ja3s", "ja4"], "string") + [
-        "client_version", "cert_chain_sha256", "subject", "issuer", "serial", "not_before", "not_after",
+        "client_version", "cert_chain_sha256", "subject", "issuer", "serial", "not_before", "not_after", "preamble",
     ])
 
     /// One SSH handshake. The fields of Zeek's ssh.log come first, in its order

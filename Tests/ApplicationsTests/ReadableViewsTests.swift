@@ -43,7 +43,7 @@ import Store
         #expect(try Self.columns("tls_log") == ["ts"] + id + [
             "version", "cipher", "curve", "server_name", "resumed", "next_protocol", "established",
             "cert_chain_sha256", "subject", "issuer", "client_version", "alpn_offered", "ja3", "ja3s", "ja4",
-            "serial", "not_before", "not_after"])
+            "serial", "not_before", "not_after", "preamble"])
         #expect(try Self.columns("ssh_log") == ["ts"] + id + [
             "version", "client", "server", "cipher_alg", "mac_alg", "compression_alg", "kex_alg", "host_key_alg",
             "hassh", "hassh_server", "hassh_string", "hassh_server_string", "client_software", "server_software"])
@@ -88,11 +88,12 @@ import Store
             "C=DE,O=Example GmbH,CN=server.flowdb.test", "O=flowdb,CN=flowdb test CA",
             "TLSv1.2", #"["h2","http/1.1"]"#,
             "87b9bfc7da97115ed2276737b09f8d74", "6aea764ee67f71caf3dc723118906199", "t12d2807h2_d943125447b4_a44c6288192a",
-            "38CDD9EB88094EABC0BC305E9FF27217FC51A91A", "2026-11-29T21:44:20.000000Z", "2026-12-29T21:44:20.000000Z"]])
+            "38CDD9EB88094EABC0BC305E9FF27217FC51A91A", "2026-11-29T21:44:20.000000Z", "2026-12-29T21:44:20.000000Z",
+            "NULL"]])
         // the TLS after SMTP's STARTTLS: TLS 1.3, resumed by a pre-shared key, no certificate in the clear
         #expect(try Self.rows("""
-            SELECT ts, server_port, version, resumed, established, subject, not_after FROM tls_log WHERE flow_id = 18
-            """) == [["2026-11-29T21:44:26.436138Z", "2525", "TLSv1.3", "yes", "yes", "NULL", "NULL"]])
+            SELECT ts, server_port, version, resumed, established, subject, not_after, preamble FROM tls_log WHERE flow_id = 18
+            """) == [["2026-11-29T21:44:26.436138Z", "2525", "TLSv1.3", "yes", "yes", "NULL", "NULL", "smtp"]])
     }
 
     @Test func sshLogShowsTheConnection() throws {

@@ -305,7 +305,7 @@ func sha256Prefix(_ text: String) -> String { String(SHA256.hex(Array(text.utf8)
     @Test(.enabled(if: tshark, "tshark is not installed"))
     func everyFieldAgreesWithTshark() throws {
         let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("flowdb").path
-        let captures = [Paths.fixture("apps/app.pcap")] + ["browsers-x509.pcapng", "latest.pcapng", "tls-handshake.pcapng",
+        let captures = [Paths.fixture("apps/app.pcap"), Paths.fixture("tls/starttls.pcap")] + ["browsers-x509.pcapng", "latest.pcapng", "tls-handshake.pcapng",
             "badcurveball.pcap", "socks-https-example.pcap", "http1.pcapng", "http1-with-cookies.pcapng", "https-connect.pcap",
             "tls12.pcap", "tls3.pcapng", "ssh.pcapng", "ssh2.pcapng", "ssh-r.pcap", "ipv6.pcapng", "v6.pcap"].map { Paths.capture("ja4/" + $0) }
         let process = Process()
@@ -320,5 +320,47 @@ func sha256Prefix(_ text: String) -> String { String(SHA256.hex(Array(text.utf8)
         #expect(process.terminationStatus == 0, "\(out)")
         let numbers = last.split(separator: " ").compactMap { Int($0.replacingOccurrences(of: ",", with: "")) }
         #expect(numbers.count == 2 && numbers[0] == numbers[1] && numbers[0] > 1500, "\(last)")
+    }
+}
+
+/// TLS after a protocol's own upgrade (issue 25, item 8): real handshakes of
+/// `openssl s_client -starttls PROTO` (scripts/make-starttls-traffic.py). The
+/// binary upgrades (PostgreSQL, LDAP, MySQL) were given up on before their
+/// ClientHello came; every one is now recorded, with its preamble named.
+@Suite struct TLSPreambleTests {
+    @Test func everyUpgradeIsRecordedAndNamed() throws {
+        let db = Paths.temporaryDirectory() + "/a.sqlite"
+        _ = try Ingestor(path: db, options: IngestOptions()).run(paths: [Paths.fixture("tls/starttls.pcap")])
+        let archive = try Archive(path: db, create: false)
+        let rows = try ApplicationTablesTests.rows(archive, """
+            SELECT f.server_port, f.app, t.preamble, t.server_name, t.version FROM flow f LEFT JOIN tls t ON t.flow_id = f.id
+            ORDER BY f.server_port
+            """)
+        #expect(rows == [
+            ["10021", "tls", "ftp", "server.flowdb.test", "TLSv1.3"],
+            ["10110", "tls", "pop3", "server.flowdb.test", "TLSv1.3"],
+            ["10143", "tls", "imap", "server.flowdb.test", "TLSv1.3"],
+            ["10389", "tls", "ldap", "server.flowdb.test", "TLSv1.3"],
+            ["13306", "tls", "mysql", "server.flowdb.test", "TLSv1.3"],
+            ["15222", "tls", "xmpp", "server.flowdb.test", "TLSv1.3"],
+            ["15432", "tls", "postgresql", "server.flowdb.test", "TLSv1.3"],
+        ])
+        // a handshake from the first byte has no preamble
+        let direct = Paths.temporaryDirectory() + "/b.sqlite"
+        _ = try Ingestor(path: direct, options: IngestOptions()).run(paths: [Paths.capture("ja4/tls12.pcap")])
+        let plain = try ApplicationTablesTests.rows(try Archive(path: direct, create: false), "SELECT count(*), count(preamble) FROM tls")
+        #expect(plain.first?[1] == "0" && plain.first?[0] != "0")
+    }
+
+    @Test func preamblesByTheirBytes() {
+        #expect(TLSPreamble.name(client: Array("EHLO me\r\nSTARTTLS\r\n".utf8), server: Array("220 mx\r\n".utf8)) == "smtp")
+        #expect(TLSPreamble.name(client: Array("a1 CAPABILITY\r\na2 STARTTLS\r\n".utf8), server: Array("* OK\r\n".utf8)) == "imap")
+        #expect(TLSPreamble.name(client: Array("CONNECT h:443 HTTP/1.1\r\n\r\n".utf8), server: []) == "http-connect")
+        #expect(TLSPreamble.name(client: [5, 1, 0], server: [5, 0]) == "socks")
+        #expect(TLSPreamble.name(client: [3, 0, 0, 19, 14, 0xe0, 0, 0, 0, 0, 0], server: []) == "rdp")
+        #expect(TLSPreamble.name(client: Array("HELLO\r\n".utf8), server: []) == "other")
+        #expect(TLSPreamble.name(client: [UInt8](), server: Array("220 x\r\n".utf8)) == nil)
+        #expect(!TLSPreamble.mayPrecedeTLS(client: [0, 1, 2, 3, 4, 5, 6, 7], server: []))
+        #expect(TLSPreamble.mayPrecedeTLS(client: [0, 0, 0, 8, 4, 0xd2, 0x16, 0x2f], server: []))
     }
 }
