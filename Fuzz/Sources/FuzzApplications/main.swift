@@ -26,6 +26,13 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
         precondition(flight.certificates.count <= 16)
         _ = flight.keyExchangeGroup.map { TLS.groupNames[$0] }
     }
+    // what came before a ClientHello: the input split as client and server bytes
+    if size >= 1 {
+        let cut = Int(bytes[0]) * size / 256
+        let client = bytes[..<cut], server = bytes[cut...]
+        _ = TLSPreamble.name(client: client, server: server)
+        _ = TLSPreamble.mayPrecedeTLS(client: client, server: server)
+    }
     if let id = SSH.identification(in: bytes), let kex = SSH.kexInit(in: bytes, from: id.end) {
         _ = SSH.hasshString(kex)
         _ = SSH.hasshServerString(kex)
