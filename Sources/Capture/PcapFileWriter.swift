@@ -53,7 +53,7 @@ public final class PcapFileWriter {
     public func write(_ packet: CapturedPacket) throws -> Int64 {
         let offset = Int64(size)
         let caplen = packet.bytes.count
-        if used + 16 + caplen > Self.capacity { try flush() }
+        if used + PcapRecordHeader.size + caplen > Self.capacity { try flush() }
         PcapRecordHeader.encode(timestamp: packet.timestamp, capturedLength: caplen, wireLength: packet.wireLength,
                                 into: buffer + used)
         used += PcapRecordHeader.size

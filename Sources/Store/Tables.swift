@@ -133,14 +133,6 @@ public struct TableColumns: Sendable {
     /// An empty row of this list (every value NULL).
     public func row() -> RowValues { RowValues(self) }
 
-    /// A row whose first columns are given by name, in the declaration's order
-    /// (the others NULL, or bound apart: a blob bound in place).
-    public func row(_ values: KeyValuePairs<String, any SQLiteConvertible>) -> RowValues {
-        var row = RowValues(self)
-        for (name, value) in values { row.append(name, value.sqliteValue) }
-        return row
-    }
-
     /// Binds `row` (of this list) to parameters `first`, `first + 1`, ...
     public func bind(_ row: RowValues, to statement: Statement, from first: Int32 = 1) throws(SQLiteError) {
         precondition(row.columns.table == table && row.values.count == count, "a row of \(row.columns.table) bound as \(table)")
@@ -172,8 +164,6 @@ public struct TableColumns: Sendable {
 public struct RowValues {
     public let columns: TableColumns
     public private(set) var values: [SQLiteValue]
-    /// The column `append` fills next.
-    var next = 0
 
     public init(_ columns: TableColumns) {
         self.columns = columns
@@ -184,14 +174,6 @@ public struct RowValues {
     public mutating func set(_ name: String, _ value: some SQLiteConvertible) {
         guard let i = columns.index[name] else { preconditionFailure("\(columns.table) declares no column \(name)") }
         values[i] = value.sqliteValue
-    }
-
-    /// Sets the next column in the declaration's order, which must be `name`.
-    public mutating func append(_ name: String, _ value: some SQLiteConvertible) {
-        precondition(next < values.count && columns.names[next] == name,
-                     "\(columns.table): \(name) is not the next declared column (\(next < values.count ? columns.names[next] : "none"))")
-        values[next] = value.sqliteValue
-        next += 1
     }
 
     public subscript(name: String) -> SQLiteValue {
