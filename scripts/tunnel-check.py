@@ -19,7 +19,8 @@ here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def tshark_conversations(capture):
     try:
-        p = subprocess.run(["tshark", "-r", capture, "-q", "-z", "conv,tcp"], stdout=subprocess.PIPE,
+        # Teredo off its port is found by content, as tshark does once its heuristic is on
+        p = subprocess.run(["tshark", "--enable-heuristic", "teredo_udp", "-r", capture, "-q", "-z", "conv,tcp"], stdout=subprocess.PIPE,
                            stderr=subprocess.DEVNULL, timeout=600)
     except (OSError, subprocess.TimeoutExpired):
         return None

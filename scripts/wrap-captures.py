@@ -166,6 +166,52 @@ def fragments4(ip):
     return list(reversed(out))
 
 
+# Teredo between a qualified client and its relay (RFC 4380 5.2): the inner client
+# has a Teredo address (2001:0::/32), the server a native one; the UDP ports are what
+# the NAT mapped and the relay chose, neither of them 3544.
+TEREDO_CLIENT = bytes.fromhex("20010000c63364018000c4653fffcdfd")
+NATIVE_SERVER = bytes.fromhex("20010db8007700000000000000000001")
+
+
+def teredo_relay(packets, truth, out):
+    """teredo-relay-6.pcap: the IPv6 capture with its addresses moved to a Teredo
+    client and a native server, carried between UDP 52010 (the client's mapping) and
+    40999 (the relay). The relay's first packet to the client and every bubble carry
+    an origin indication; a bubble opens the exchange each way, and one bubble
+    carries bytes after its header (Zeek's Teredo_bubble_with_payload)."""
+    import ipaddress, json
+    origin = be16(0) + be16(~40999) + bytes(b ^ 0xff for b in A4)
+    def moved(ip):
+        to_server = ip[39] == 1
+        src, dst = (TEREDO_CLIENT, NATIVE_SERVER) if to_server else (NATIVE_SERVER, TEREDO_CLIENT)
+        return ip[:8] + src + dst + ip[40:], to_server
+    def frame(body, to_server):
+        ports = (52010, 40999) if to_server else (40999, 52010)
+        return eth(0x0800, ipv4(*((B4, A4) if to_server else (A4, B4)), 17, udp(*ports, body)))
+    def bubble(to_server, extra=b""):
+        src, dst = (TEREDO_CLIENT, NATIVE_SERVER) if to_server else (NATIVE_SERVER, TEREDO_CLIENT)
+        return b"\x60\0\0\0" + be16(len(extra)) + bytes([59, 21]) + src + dst + extra
+    s0, u0, _ = packets[0]
+    frames = [(s0, u0, frame(bubble(True), True)), (s0, u0, frame(origin + bubble(False), False))]
+    first_reply = True
+    for n, (s, u, ip) in enumerate(packets):
+        inner, to_server = moved(ip)
+        body = inner
+        if not to_server and first_reply:
+            body, first_reply = origin + inner, False
+        frames.append((s, u, frame(body, to_server)))
+        if n == len(packets) // 2:
+            frames.append((s, u, frame(bubble(True, b"\xde\xad\xbe\xef"), True)))
+    write(os.path.join(out, "teredo-relay-6.pcap"), frames)
+    names = {str(ipaddress.ip_address("fd77::2")): str(ipaddress.ip_address(TEREDO_CLIENT)),
+             str(ipaddress.ip_address("fd77::1")): str(ipaddress.ip_address(NATIVE_SERVER))}
+    ground = json.load(open(truth))
+    for flow in ground["flows"]:
+        for end in ("client", "server"):
+            flow[end][0] = names.get(flow[end][0], flow[end][0])
+    json.dump(ground, open(os.path.join(out, "teredo-relay-6.pcap.json"), "w"), indent=1)
+
+
 def write(path, frames, link=1):
     with open(path, "wb") as f:
         f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, link))
@@ -197,6 +243,8 @@ def main():
         for n, (s, u, ip) in enumerate(packets):
             outer = ipv4(*ends(ip), 17, udp(2152, 2152, bytes([0x30, 0xff]) + be16(len(ip)) + be32(0xabcdef) + ip), ident=2000 + n)
             gtp += [(s, u, eth(0x0800, frag)) for frag in fragments4(outer)]
+        if tag == "6":
+            teredo_relay(packets, base + ".json", out)
         for name, fr in ((f"ipv{tag}-frag", frames), (f"vxlan-ipv{tag}-frag", vx), (f"gtpu-outer-frag-{tag}", gtp)):
             write(os.path.join(out, name + ".pcap"), fr)
             shutil.copy(base + ".json", os.path.join(out, name + ".pcap.json"))

@@ -172,6 +172,12 @@ extension PacketDecoder {
             if sourcePort == 5072 {
                 return decodeAYIYA(p, body, &out, layer(.ayiya, nil))
             }
+            // Teredo between a qualified client and a relay or a peer uses the ports
+            // their NATs mapped, not 3544: recognised by what it carries (as Zeek
+            // does), an IPv6 packet to or from a Teredo address.
+            if n > body, p[body] == 0 || p[body] >> 4 == 6, isTeredo(p, body) {
+                return decodeTeredo(p, body, &out, layer(.teredo, nil))
+            }
             return .nonTCP
         }
     }
@@ -262,17 +268,39 @@ extension PacketDecoder {
     /// Teredo (RFC 4380): an optional authentication header and origin indication,
     /// then an IPv6 packet.
     func decodeTeredo(_ p: UnsafeRawBufferPointer, _ start: Int, _ out: inout DecodedPacket, _ layer: EncapsulationLayer) -> DecodeResult {
+        let offset = Self.teredoIPv6(p, start)
+        guard p.count >= offset + 40, p[offset] >> 4 == 6 else { return .nonTCP }
+        guard out.encapsulation.append(layer) else { return .malformed }
+        return decodeIPv6(p, offset, &out)
+    }
+
+    /// Where the IPv6 header of a Teredo packet at `start` begins: after the
+    /// authentication header (lengths of client id and authenticator, 8-byte nonce,
+    /// confirmation byte) and the 8-byte origin indication, each when present.
+    static func teredoIPv6(_ p: UnsafeRawBufferPointer, _ start: Int) -> Int {
         let n = p.count
         var offset = start
         if n >= offset + 4, p[offset] == 0, p[offset + 1] == 1 {
-            // authentication: client id and auth value lengths, 8-byte nonce, confirmation byte
-            let idLength = Int(p[offset + 2]), authLength = Int(p[offset + 3])
-            offset += 4 + idLength + authLength + 9
+            offset += 4 + Int(p[offset + 2]) + Int(p[offset + 3]) + 9
         }
-        if n >= offset + 8, p[offset] == 0, p[offset + 1] == 0 { offset += 8 }   // origin indication
-        guard n >= offset + 40, p[offset] >> 4 == 6 else { return .nonTCP }
-        guard out.encapsulation.append(layer) else { return .malformed }
-        return decodeIPv6(p, offset, &out)
+        if n >= offset + 8, p[offset] == 0, p[offset + 1] == 0 { offset += 8 }
+        return offset
+    }
+
+    /// Whether a UDP payload on ports other than Teredo's is Teredo: an IPv6 header
+    /// (after the optional headers) whose payload length accounts for exactly the
+    /// datagram's remaining bytes, with a Teredo address (2001::/32) or a
+    /// link-local one (qualification) at either end. A datagram cut by the snaplen
+    /// is not recognised this way.
+    func isTeredo(_ p: UnsafeRawBufferPointer, _ start: Int) -> Bool {
+        let offset = Self.teredoIPv6(p, start)
+        guard p.count >= offset + 40, p[offset] >> 4 == 6,
+              Int(Self.be16(p, offset + 4)) == p.count - offset - 40 else { return false }
+        func teredoOrLinkLocal(_ at: Int) -> Bool {
+            let prefix = Self.be32(p, at)
+            return prefix == 0x2001_0000 || prefix & 0xffc0_0000 == 0xfe80_0000
+        }
+        return teredoOrLinkLocal(offset + 8) || teredoOrLinkLocal(offset + 24)
     }
 
     /// AYIYA: identity and signature of the lengths its first bytes announce, then

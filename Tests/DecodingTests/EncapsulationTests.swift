@@ -181,6 +181,34 @@ import Testing
         #expect(try #require(innerSegment(frame)).encapsulation.text == "ayiya 192.0.2.10>192.0.2.20")
     }
 
+    /// Teredo between a client's mapped port and a relay's, neither 3544: found by
+    /// its content when one inner address is a Teredo address and the IPv6 length
+    /// fits the datagram exactly; an IPv6-looking payload that fails either stays UDP.
+    @Test func teredoOffItsPort() throws {
+        var teredoClient = innerIPv6
+        teredoClient.replaceSubrange(8..<12, with: [0x20, 0x01, 0, 0])
+        let origin: [UInt8] = [0, 0, 0xc3, 0x50, 0xc0, 0, 2, 1]
+        for body in [teredoClient, origin + teredoClient] {
+            let frame = Build.ethernet(type: 0x0800, body: Self.outerIPv4(proto: 17, Self.udp(sport: 52010, dport: 40999, body)))
+            let p = try #require(innerSegment(frame))
+            #expect(p.encapsulation.text == "teredo 192.0.2.10>192.0.2.20")
+        }
+        // fd77:: addresses at both ends: not Teredo
+        let native = Build.ethernet(type: 0x0800, body: Self.outerIPv4(proto: 17, Self.udp(sport: 52010, dport: 40999, innerIPv6)))
+        #expect(decode(.ethernet, native).0 == .nonTCP)
+        // a Teredo address, but one byte more than the IPv6 length announces
+        let longer = Build.ethernet(type: 0x0800, body: Self.outerIPv4(proto: 17, Self.udp(sport: 52010, dport: 40999, teredoClient + [0])))
+        #expect(decode(.ethernet, longer).0 == .nonTCP)
+        // a bubble (no next header), with bytes after it: Teredo, but no TCP
+        let bubble = Build.ipv6(next: 59, body: [0xde, 0xad])
+        var teredoBubble = bubble
+        teredoBubble.replaceSubrange(8..<12, with: [0x20, 0x01, 0, 0])
+        let bubbleFrame = Build.ethernet(type: 0x0800, body: Self.outerIPv4(proto: 17, Self.udp(sport: 52010, dport: 40999, teredoBubble)))
+        let (result, packet, _, _) = decode(.ethernet, bubbleFrame)
+        #expect(result == .nonTCP)
+        #expect(packet.encapsulation.text == "teredo 192.0.2.10>192.0.2.20")
+    }
+
     @Test func pbbVNTagAndFabricPath() throws {
         let pbb = Build.ethernet(type: 0x88e7, body: Build.be32(0x0001_e240) + innerFrame)     // I-SID 123456
         #expect(try #require(innerSegment(pbb)).encapsulation.text == "pbb:123456")
