@@ -19,8 +19,10 @@ III, GRE in UDP, IP in IP (4in4, 6in4, 4in6, 6in6), Geneve with an option, MPLS 
 labels, inside a VLAN), PPPoE, GTP-U (with an extension header), Teredo, AYIYA,
 802.1ah PBB, VN-Tag (also before an 802.1Q tag), FabricPath, AYIYA from a client's own
 port, PPPoE with a compressed PPP protocol field, GTP-U whose outer IPv4 packets are
-fragmented, and IPv4 and IPv6 fragments (plain, and inside VXLAN); and, as link types of their own, Cisco
-HDLC and Linux NFLOG.
+fragmented, Aruba's GRE with 802.11 frames (one packet a frame, and A-MSDUs of up to
+three), Teredo between a client's mapped port and its relay (IPv6 only, the
+addresses moved to a Teredo client and a native server), and IPv4 and IPv6 fragments
+(plain, and inside VXLAN); and, as link types of their own, Cisco HDLC and Linux NFLOG.
 """
 import os, shutil, struct, sys
 
@@ -109,6 +111,9 @@ def wrappers():
         "vntag-vlan": lambda ip: eth(0x8926, be16(5) + be16(0) + be16(0x8100) + be16(30) + be16(ethertype(ip)) + ip),
         # PPP with protocol-field compression (RFC 1661 6.5): a one-byte protocol
         "pppoe-pfc": lambda ip: eth(0x8864, bytes([0x11, 0]) + be16(0x1234) + be16(1 + len(ip)) + bytes([0x21 if ip[0] >> 4 == 4 else 0x57]) + ip),
+        # Aruba's GRE (0x8200) carrying an 802.11 QoS data frame to the distribution
+        # system, its LLC/SNAP header naming the EtherType
+        "aruba": lambda ip: eth(0x0800, ipv4(*ends(ip), 47, be16(0) + be16(0x8200) + wlan_header(0x01, 0x00) + snap(ip))),
         # Cisco HDLC (link type 104): unicast address, control, EtherType
         "chdlc": lambda ip: bytes([0x0F, 0]) + be16(ethertype(ip)) + ip,
         # Linux NFLOG (link type 239): family, version, resource id, then TLVs (length
@@ -212,6 +217,44 @@ def teredo_relay(packets, truth, out):
     json.dump(ground, open(os.path.join(out, "teredo-relay-6.pcap.json"), "w"), indent=1)
 
 
+def wlan_header(flags, qos):
+    """An 802.11 QoS data frame's MAC header: frame control, duration, three addresses
+    (a fourth between two distribution systems), sequence control, QoS control, and
+    the HT control field when the order flag says so."""
+    h = bytes([0x88, flags]) + be16(0) + bytes([0, 0x0b, 0x86, 0, 0, 1] * 3) + be16(0x1230)
+    if flags & 0x03 == 0x03: h += bytes([0, 0x0b, 0x86, 0, 0, 4])
+    h += bytes([qos, 0])
+    if flags & 0x80: h += be32(0)
+    return h
+
+
+def snap(ip): return bytes([0xaa, 0xaa, 3, 0, 0, 0]) + be16(ethertype(ip)) + ip
+
+
+def aruba_amsdu(packets, out, tag):
+    """aruba-amsdu-TAG.pcap: consecutive packets of one direction aggregated, up to three
+    a frame, into A-MSDU subframes (destination, source, length, LLC/SNAP, padding to
+    4 bytes but after the last), in 4-address frames with an HT control field; each
+    frame has the timestamp of its last packet."""
+    frames, group = [], []
+    def flush():
+        if not group: return
+        subs = []
+        for _, _, ip in group:
+            sub = bytes(12) + be16(8 + len(ip)) + snap(ip)
+            subs.append(sub)
+        body = b"".join(sub + bytes(-len(sub) % 4) for sub in subs[:-1]) + subs[-1]
+        s, u, ip = group[-1]
+        frames.append((s, u, eth(0x0800, ipv4(*ends(ip), 47, be16(0) + be16(0x8200) + wlan_header(0x83, 0x80) + body))))
+        group.clear()
+    for s, u, ip in packets:
+        if group and (ends(group[0][2]) != ends(ip) or len(group) == 3):
+            flush()
+        group.append((s, u, ip))
+    flush()
+    write(os.path.join(out, f"aruba-amsdu-{tag}.pcap"), frames)
+
+
 def write(path, frames, link=1):
     with open(path, "wb") as f:
         f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, link))
@@ -245,6 +288,8 @@ def main():
             gtp += [(s, u, eth(0x0800, frag)) for frag in fragments4(outer)]
         if tag == "6":
             teredo_relay(packets, base + ".json", out)
+        aruba_amsdu(packets, out, tag)
+        shutil.copy(base + ".json", os.path.join(out, f"aruba-amsdu-{tag}.pcap.json"))
         for name, fr in ((f"ipv{tag}-frag", frames), (f"vxlan-ipv{tag}-frag", vx), (f"gtpu-outer-frag-{tag}", gtp)):
             write(os.path.join(out, name + ".pcap"), fr)
             shutil.copy(base + ".json", os.path.join(out, name + ".pcap.json"))

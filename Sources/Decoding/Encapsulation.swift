@@ -14,6 +14,9 @@ public enum EncapsulationKind: UInt8, Sendable, CaseIterable {
     case pbb
     case vnTag
     case fabricPath
+    /// An IEEE 802.11 data frame, as Aruba's access points and controllers carry
+    /// them in GRE.
+    case wlan
 
     /// The name in an encapsulation chain.
     public var name: String {
@@ -32,6 +35,7 @@ public enum EncapsulationKind: UInt8, Sendable, CaseIterable {
         case .pbb: "pbb"
         case .vnTag: "vntag"
         case .fabricPath: "fabricpath"
+        case .wlan: "wlan"
         }
     }
 

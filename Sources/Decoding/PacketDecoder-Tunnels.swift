@@ -225,6 +225,9 @@ extension PacketDecoder {
         guard out.encapsulation.append(EncapsulationLayer(kind: .gre, id: key, outerSource: outer.source,
                                                           outerDestination: outer.destination)) else { return .malformed }
         switch proto {
+        case 0x8200...0x8370 where proto & 0x0f == 0:
+            // Aruba: an 802.11 frame (no FCS) between access point and controller
+            return decode80211(p, offset, &out)
         case 0x0800: return decodeIPv4(p, offset, &out)
         case 0x86dd: return decodeIPv6(p, offset, &out)
         case 0x6558: return decodeEthernet(p, offset, &out)

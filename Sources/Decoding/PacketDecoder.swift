@@ -56,6 +56,11 @@ public struct DecodedPacket {
     /// decoded without options, its payload where the data offset says, and the
     /// anomaly counted.
     public var badOptions = false
+    /// The A-MSDU subframe decoded (`PacketDecoder.decode(_:into:subframe:)`), and
+    /// whether the frame holds more after it: an 802.11 frame may aggregate several
+    /// packets, each decoded in turn.
+    public internal(set) var subframe = 0
+    public internal(set) var moreSubframes = false
 
     public init() {}
 }
@@ -100,9 +105,13 @@ public struct PacketDecoder: Sendable {
         }
     }
 
-    public func decode(_ packet: UnsafeRawBufferPointer, into out: inout DecodedPacket) -> DecodeResult {
+    /// `subframe`: which packet of an aggregate 802.11 frame (A-MSDU) to decode; a
+    /// caller decodes subframe 0, then the next ones while `out.moreSubframes`.
+    public func decode(_ packet: UnsafeRawBufferPointer, into out: inout DecodedPacket, subframe: Int = 0) -> DecodeResult {
         let n = packet.count
         out.encapsulation.removeAll()
+        out.subframe = subframe
+        out.moreSubframes = false
         switch linkType {
         case .ethernet:
             return decodeEthernet(packet, 0, &out)

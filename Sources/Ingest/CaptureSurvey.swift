@@ -45,19 +45,29 @@ public struct CaptureSurvey {
             counters.record(result, capturedBytes: raw.bytes.count, payloadTruncated: packet.payloadTruncated)
             defer { packetIndex += 1 }
             counters.record(packet.encapsulation)
-            guard result == .tcp else { continue }
-            let zone = packet.encapsulation.zone()
-            let forward = Conversation(a: packet.source, aPort: packet.sourcePort, b: packet.destination, bPort: packet.destinationPort,
-                                       zone: zone)
-            let backward = Conversation(a: packet.destination, aPort: packet.destinationPort, b: packet.source, bPort: packet.sourcePort,
-                                        zone: zone)
-            let key = tallies[backward] != nil ? backward : forward
-            if tallies[key] == nil {
-                conversations.append(key)
-                tallies[key] = Tally(firstIndex: packetIndex)
+            tally(result, packet)
+            var subframe = 1
+            while packet.moreSubframes {
+                tally(decoder.decode(raw.bytes, into: &packet, subframe: subframe), packet)
+                subframe += 1
             }
-            tallies[key]!.packets += 1
-            tallies[key]!.payloadBytes += packet.payload.count
         }
+    }
+
+    /// Counts one decoded packet in its conversation.
+    private mutating func tally(_ result: DecodeResult, _ packet: DecodedPacket) {
+        guard result == .tcp else { return }
+        let zone = packet.encapsulation.zone()
+        let forward = Conversation(a: packet.source, aPort: packet.sourcePort, b: packet.destination, bPort: packet.destinationPort,
+                                   zone: zone)
+        let backward = Conversation(a: packet.destination, aPort: packet.destinationPort, b: packet.source, bPort: packet.sourcePort,
+                                    zone: zone)
+        let key = tallies[backward] != nil ? backward : forward
+        if tallies[key] == nil {
+            conversations.append(key)
+            tallies[key] = Tally(firstIndex: packetIndex)
+        }
+        tallies[key]!.packets += 1
+        tallies[key]!.payloadBytes += packet.payload.count
     }
 }

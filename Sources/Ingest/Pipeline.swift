@@ -103,6 +103,8 @@ public final class Pipeline<Factory: StreamFactory> {
 
     /// Decodes one packet record and feeds its TCP segment (or, with the last
     /// fragment of a datagram, the rebuilt one) to the assembler, counting it in `result`.
+    /// A record holding several packets (an 802.11 A-MSDU) feeds each in turn; it
+    /// is counted once, by its first.
     @inline(__always)
     public func feed(_ raw: CapturedPacket, decoder: PacketDecoder, packet: inout DecodedPacket, result: inout FileResult) {
         if result.firstTimestamp == nil { result.firstTimestamp = raw.timestamp }
@@ -110,6 +112,18 @@ public final class Pipeline<Factory: StreamFactory> {
         let decoded = decoder.decode(raw.bytes, into: &packet)
         result.counters.record(decoded, capturedBytes: raw.bytes.count, payloadTruncated: packet.payloadTruncated)
         result.counters.record(packet.encapsulation)
+        handle(decoded, raw, decoder: decoder, packet: &packet, result: &result)
+        var subframe = 1
+        while packet.moreSubframes {
+            let next = decoder.decode(raw.bytes, into: &packet, subframe: subframe)
+            handle(next, raw, decoder: decoder, packet: &packet, result: &result)
+            subframe += 1
+        }
+    }
+
+    @inline(__always)
+    private func handle(_ decoded: DecodeResult, _ raw: CapturedPacket, decoder: PacketDecoder, packet: inout DecodedPacket,
+                        result: inout FileResult) {
         if decoded == .fragment, let defragmenter {
             let zone = packet.encapsulation.isEmpty ? 0 : packet.encapsulation.zone(vlanAware: vlanAware)
             if let datagram = defragmenter.add(raw.bytes, packet.fragment, zone: zone, timestamp: raw.timestamp,

@@ -209,6 +209,43 @@ import Testing
         #expect(packet.encapsulation.text == "teredo 192.0.2.10>192.0.2.20")
     }
 
+    /// Aruba's GRE: an 802.11 data frame, its packet behind LLC/SNAP; an A-MSDU's
+    /// packets decoded one subframe at a time; frames that carry no readable packet.
+    @Test func arubaWLAN() throws {
+        func aruba(_ wlan: [UInt8]) -> [UInt8] {
+            Build.ethernet(type: 0x0800, body: Self.outerIPv4(proto: 47, Build.be16(0) + Build.be16(0x8200) + wlan))
+        }
+        let address: [UInt8] = [0, 0x0b, 0x86, 0, 0, 1]
+        func header(_ control: UInt8, _ flags: UInt8, qos: UInt8? = nil) -> [UInt8] {
+            [control, flags, 0, 0] + address + address + address + [0x30, 0x12] + (qos.map { [$0, 0] } ?? [])
+        }
+        let snap: [UInt8] = [0xaa, 0xaa, 3, 0, 0, 0, 0x08, 0x00]
+        // plain data (subtype 0), and QoS data (8)
+        #expect(try #require(innerSegment(aruba(header(0x08, 0x01) + snap + innerIPv4))).encapsulation.text
+                == "gre 192.0.2.10>192.0.2.20 / wlan")
+        #expect(innerSegment(aruba(header(0x88, 0x02, qos: 0) + snap + innerIPv4)) != nil)
+        // protected, null data, a management frame: no packet
+        #expect(decode(.ethernet, aruba(header(0x88, 0x41, qos: 0) + snap + innerIPv4)).0 == .nonIP)
+        #expect(decode(.ethernet, aruba(header(0x48, 0x01))).0 == .nonIP)
+        #expect(decode(.ethernet, aruba(header(0x80, 0x00) + [UInt8](repeating: 0, count: 12))).0 == .nonIP)
+        // an A-MSDU of two: the first subframe padded to 4 bytes
+        func subframe(_ ip: [UInt8]) -> [UInt8] { address + address + Build.be16(snap.count + ip.count) + snap + ip }
+        let first = subframe(innerIPv4), second = subframe(Build.ipv4(body: Build.tcp(payload: [0x42])))
+        let amsdu = aruba(header(0x88, 0x01, qos: 0x80) + first + [UInt8](repeating: 0, count: -first.count & 3) + second)
+        var packet = DecodedPacket()
+        let decoder = PacketDecoder(linkType: .ethernet)
+        amsdu.withUnsafeBytes { raw in
+            #expect(decoder.decode(raw, into: &packet) == .tcp)
+            #expect(Array(packet.payload) == hello && packet.moreSubframes)
+            #expect(decoder.decode(raw, into: &packet, subframe: 1) == .tcp)
+            #expect(Array(packet.payload) == [0x42] && !packet.moreSubframes)
+            #expect(packet.encapsulation.text == "gre 192.0.2.10>192.0.2.20 / wlan")
+        }
+        // a subframe whose length runs past the frame
+        let cut = aruba(header(0x88, 0x01, qos: 0x80) + address + address + Build.be16(500) + snap + innerIPv4)
+        #expect(decode(.ethernet, cut).0 == .truncated)
+    }
+
     @Test func pbbVNTagAndFabricPath() throws {
         let pbb = Build.ethernet(type: 0x88e7, body: Build.be32(0x0001_e240) + innerFrame)     // I-SID 123456
         #expect(try #require(innerSegment(pbb)).encapsulation.text == "pbb:123456")

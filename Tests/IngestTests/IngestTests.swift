@@ -287,21 +287,23 @@ let flowdbBinary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPa
     /// every encapsulation this machine's kernel cannot build (GRE, gretap, ERSPAN II
     /// and III, GRE in UDP, IP in IP both ways, Geneve, MPLS in a VLAN, PPPoE, GTP-U,
     /// Teredo, AYIYA (also from a client's own port), PBB, VN-Tag (also before an 802.1Q
-    /// tag), FabricPath, PPPoE with a one-byte PPP protocol), the
+    /// tag), FabricPath, PPPoE with a one-byte PPP protocol, Teredo between mapped ports,
+    /// Aruba's GRE with 802.11 frames, A-MSDUs too), the
     /// link types Cisco HDLC and Linux NFLOG, and IPv4 and IPv6 fragments (also inside
     /// VXLAN); scripts/tunnel-check.py then finds every direction's bytes right and as
     /// many flows as tshark finds conversations.
     @Test func wrappedRealTrafficKeepsEveryByte() throws {
         let dir = Paths.temporaryDirectory() + "/wrapped"
         let (made, out) = try runScript("wrap-captures.py", [dir])
-        #expect(made == 0 && out.last == "wrote 50 captures into \(dir)")
+        #expect(made == 0 && out.last == "wrote 54 captures into \(dir)")
         let captures = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".pcap") }.sorted()
             .map { dir + "/" + $0 }
         let (status, lines) = try runScript("tunnel-check.py", ["--flowdb", flowdbBinary] + captures)
         #expect(status == 0, "\(lines.joined(separator: "\n"))")
-        #expect(lines.last == "50 passed, 0 failed")
+        #expect(lines.last == "54 passed, 0 failed")
         for name in ["nflog-4", "nflog-6", "chdlc-4", "chdlc-6", "pppoe-pfc-4", "pppoe-pfc-6", "ayiya-ports-4", "ayiya-ports-6",
-                     "vntag-vlan-4", "vntag-vlan-6", "gtpu-outer-frag-4", "gtpu-outer-frag-6", "teredo-relay-6"] {
+                     "vntag-vlan-4", "vntag-vlan-6", "gtpu-outer-frag-4", "gtpu-outer-frag-6", "teredo-relay-6",
+                     "aruba-4", "aruba-6", "aruba-amsdu-4", "aruba-amsdu-6"] {
             #expect(lines.contains { $0.hasPrefix(name + ".pcap") && $0.contains("6 of 6") }, "\(name)")
         }
         #expect(lines.contains { $0.hasPrefix("erspan3-6.pcap") && $0.contains("erspan:300") && $0.contains("6 of 6") })

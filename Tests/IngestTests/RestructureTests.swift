@@ -56,7 +56,7 @@ import Store
     /// the server sent on flow 8 (the failure above is the disk's, not the query's).
     @Test func theSameWriteToAFileSucceeds() throws {
         let path = Paths.temporaryDirectory() + "/out.bin"
-        FileManager.default.createFile(atPath: path, contents: nil)
+        _ = FileManager.default.createFile(atPath: path, contents: nil)
         let result = try Self.run(["query", "--db", Self.archive, "--flow", "8", "--show", "raw", "--dir", "server"], stdoutPath: path)
         #expect(result.status == 0, "\(result.err)")
         #expect(try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int == 150_000)
