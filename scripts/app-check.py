@@ -28,7 +28,8 @@ import tempfile
 
 def tshark(capture, display_filter, fields, occurrence="a"):
     # make-app-traffic.sh's SMTP and SSH servers listen on ports tshark does not know
-    args = ["tshark", "-r", capture, "-d", "tcp.port==2525,smtp", "-d", "tcp.port==2222,ssh", "-Y", display_filter,
+    args = ["tshark", "-r", capture, "-d", "tcp.port==2525,smtp", "-d", "tcp.port==2222,ssh", "-d", "tcp.port==14433,tls",
+            "-Y", display_filter,
             "-T", "fields", "-E", "occurrence=" + occurrence, "-E", "aggregator=|"]
     extra = ["ipv6.src", "ipv6.dst"] if "ip.src" in fields else []
     for f in fields + extra:
@@ -133,7 +134,7 @@ def main():
         hello_fields = ["ip.src", "tcp.srcport", "ip.dst", "tcp.dstport", "tls.handshake.type",
                         "tls.handshake.extensions_server_name", "tls.handshake.extensions_alpn_str", "tls.handshake.ja3",
                         "tls.handshake.ja3s", "tls.handshake.ciphersuite", "tls.handshake.extensions.supported_version",
-                        "tls.handshake.version", "tls.handshake.certificate"]
+                        "tls.handshake.version", "tls.handshake.certificate", "tls.handshake.cipherspec"]
         clients, servers = {}, {}
         for m in tshark(capture, "tls.handshake.type == 1 || tls.handshake.type == 2", hello_fields):
             types = m["tls.handshake.type"].split("|")
@@ -151,10 +152,10 @@ def main():
                                        "-startdate", "-enddate", "-nameopt", "RFC2253", "-dateopt", "iso_8601"],
                                       input=ders[0], capture_output=True).stdout.decode()
                 leaves[k] = dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
-        names = {0x0301: "TLSv1.0", 0x0302: "TLSv1.1", 0x0303: "TLSv1.2", 0x0304: "TLSv1.3"}
+        names = {0x0002: "SSLv2", 0x0300: "SSLv3", 0x0301: "TLSv1.0", 0x0302: "TLSv1.1", 0x0303: "TLSv1.2", 0x0304: "TLSv1.3"}
         for r in con.execute("""SELECT f.client_ip, f.client_port, f.server_ip, f.server_port, t.server_name, t.version,
                                        t.cipher, t.alpn_offered, t.next_protocol, t.ja3, t.ja3s, t.cert_chain_sha256,
-                                       t.subject, t.issuer, t.serial, t.not_before, t.not_after
+                                       t.subject, t.issuer, t.serial, t.not_before, t.not_after, t.ja4, t.client_version
                                 FROM tls t JOIN flow f ON f.id = t.flow_id""").fetchall():
             conn = key(*r[:4])
             c, s = clients.get(conn), servers.get(conn)
@@ -164,7 +165,12 @@ def main():
                 compare("tls hellos tshark did not dissect", "noted", "noted", where)
                 continue
             compare("tls server_name", r[4] or "", c["tls.handshake.extensions_server_name"], where)
-            compare("tls ja3", r[9], c["tls.handshake.ja3"], where)
+            if c["tls.handshake.cipherspec"]:
+                # a hello in SSL 2.0's record format: no JA3 or JA4 (tshark computes none), the version offered
+                compare("tls ja3, ja4 (SSLv2 record)", (r[9], r[17]), (None, None), where)
+                compare("tls client_version (SSLv2 record)", r[18], names.get(int(c["tls.handshake.version"].split("|")[0], 16)), where)
+            else:
+                compare("tls ja3", r[9], c["tls.handshake.ja3"], where)
             offered = json.loads(r[7]) if r[7] else []
             compare("tls alpn_offered", offered, [a for a in c["tls.handshake.extensions_alpn_str"].split("|") if a], where)
             if s:

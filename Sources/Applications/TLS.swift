@@ -21,6 +21,12 @@ public struct TLSClientHello: Sendable, Equatable {
     public var supportedGroups: [UInt16] = []
     public var ecPointFormats: [UInt8] = []
     public var sessionID: [UInt8] = []
+    /// The hello came in SSL 2.0's record format (a scanner's or an old client's
+    /// SSLv2-compatible hello, RFC 5246 appendix E.2): `cipherSuites` are its TLS
+    /// suites (the 3-byte specs whose first byte is 0), `sslv2CipherKinds` its
+    /// SSL 2.0 ones, and it has no extensions.
+    public var sslv2Record = false
+    public var sslv2CipherKinds: [UInt32] = []
     public init() {}
 
     /// The highest version offered: from supported_versions when present (TLS 1.3
@@ -96,7 +102,44 @@ public enum TLS {
     /// its first `window` bytes. A candidate must be a whole handshake record
     /// whose message parses as a ClientHello; the first one is taken.
     public static func findClientHello(in bytes: UnsafeRawBufferPointer, window: Int = 16384) -> (offset: Int, hello: TLSClientHello)? {
-        find(1, in: bytes, window: window, parse: clientHello)
+        if let hello = sslv2ClientHello(bytes) { return (0, hello) }
+        return find(1, in: bytes, window: window, parse: clientHello)
+    }
+
+    /// Whether the bytes may begin a ClientHello in SSL 2.0's record format: a
+    /// 2-byte header with its high bit set, then message type 1 and a version of
+    /// SSL 2.0 (0x0002) or SSL 3.0 to TLS 1.2 (3.x).
+    public static func mayBeginSSLv2Hello(_ b: [UInt8]) -> Bool {
+        guard let first = b.first, first & 0x80 != 0 else { return false }
+        if b.count > 2, b[2] != 1 { return false }
+        if b.count > 4 { return (b[3] == 0 && b[4] == 2) || (b[3] == 3 && b[4] <= 3) }
+        if b.count > 3 { return b[3] == 0 || b[3] == 3 }
+        return true
+    }
+
+    /// A ClientHello in SSL 2.0's record format at the start of a stream: the
+    /// record's length, message type 1, version, the lengths of the cipher specs,
+    /// session id and challenge, then those; nil unless every length adds up.
+    public static func sslv2ClientHello(_ bytes: UnsafeRawBufferPointer) -> TLSClientHello? {
+        guard bytes.count >= 11, bytes[0] & 0x80 != 0, bytes[2] == 1 else { return nil }
+        let length = Int(bytes[0] & 0x7f) << 8 | Int(bytes[1])
+        guard bytes.count >= 2 + length, length >= 9 else { return nil }
+        var r = Reader(Array(bytes[2..<(2 + length)]))
+        guard r.u8() == 1, let version = r.u16(), version == 0x0002 || version >> 8 == 3,
+              let specLength = r.u16(), let sessionLength = r.u16(), let challengeLength = r.u16(),
+              specLength % 3 == 0, 9 + Int(specLength) + Int(sessionLength) + Int(challengeLength) == length,
+              (16...32).contains(challengeLength), sessionLength == 0 || sessionLength == 16 || sessionLength == 32
+        else { return nil }
+        var hello = TLSClientHello()
+        hello.sslv2Record = true
+        hello.legacyVersion = version
+        for _ in 0..<(Int(specLength) / 3) {
+            guard let kind = r.u8(), let low = r.u16() else { return nil }
+            if kind == 0 { hello.cipherSuites.append(low) } else { hello.sslv2CipherKinds.append(UInt32(kind) << 16 | UInt32(low)) }
+        }
+        guard let session = r.take(Int(sessionLength)) else { return nil }
+        hello.sessionID = session
+        return hello
     }
 
     /// The ServerHello of a server stream, found as `findClientHello` finds the ClientHello.
@@ -356,6 +399,7 @@ public enum TLS {
     /// A version's name as Zeek and tshark print it.
     public static func versionName(_ v: UInt16) -> String {
         switch v {
+        case 0x0002: "SSLv2"
         case 0x0300: "SSLv3"
         case 0x0301: "TLSv1.0"
         case 0x0302: "TLSv1.1"

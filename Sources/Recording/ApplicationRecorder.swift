@@ -196,7 +196,7 @@ final class ApplicationRecorder {
     /// preamble before TLS): a TLS record, SOCKS 4 or 5, or printable text.
     static func plausible(_ b: [UInt8]) -> Bool {
         guard let first = b.first else { return true }
-        if first == 0x16 || first == 0x04 || first == 0x05 { return true }
+        if first == 0x16 || first == 0x04 || first == 0x05 || TLS.mayBeginSSLv2Hello(b) { return true }
         return b.prefix(16).allSatisfy { ($0 >= 0x20 && $0 < 0x7f) || $0 == 0x0d || $0 == 0x0a || $0 == 0x09 }
     }
 
@@ -288,8 +288,12 @@ final class ApplicationRecorder {
         row.set("server_name", hello.serverName)
         row.set("alpn_offered", hello.alpn.isEmpty ? nil
                 : "[" + hello.alpn.map { JSONText.string(String(decoding: $0, as: UTF8.self)) }.joined(separator: ",") + "]")
-        row.set("ja3", MD5.hex(TLS.ja3String(hello)))
-        row.set("ja4", TLS.ja4(hello) { String(SHA256.hex(Array($0.utf8)).prefix(12)) })
+        // JA3 and JA4 are defined over TLS ClientHello messages; an SSL 2.0 record
+        // has none (tshark computes neither for it)
+        if !hello.sslv2Record {
+            row.set("ja3", MD5.hex(TLS.ja3String(hello)))
+            row.set("ja4", TLS.ja4(hello) { String(SHA256.hex(Array($0.utf8)).prefix(12)) })
+        }
         row.set("client_version", TLS.versionName(hello.offeredVersion))
         // what the client spoke before its ClientHello: a protocol's upgrade, a proxy's request
         row.set("preamble", at > 0 ? TLSPreamble.name(client: app.prefix[0][..<at], server: app.prefix[1]) : nil)

@@ -305,7 +305,7 @@ func sha256Prefix(_ text: String) -> String { String(SHA256.hex(Array(text.utf8)
     @Test(.enabled(if: tshark, "tshark is not installed"))
     func everyFieldAgreesWithTshark() throws {
         let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("flowdb").path
-        let captures = [Paths.fixture("apps/app.pcap"), Paths.fixture("tls/starttls.pcap")] + ["browsers-x509.pcapng", "latest.pcapng", "tls-handshake.pcapng",
+        let captures = [Paths.fixture("apps/app.pcap"), Paths.fixture("tls/starttls.pcap"), Paths.fixture("tls/sslv2-hello.pcap")] + ["browsers-x509.pcapng", "latest.pcapng", "tls-handshake.pcapng",
             "badcurveball.pcap", "socks-https-example.pcap", "http1.pcapng", "http1-with-cookies.pcapng", "https-connect.pcap",
             "tls12.pcap", "tls3.pcapng", "ssh.pcapng", "ssh2.pcapng", "ssh-r.pcap", "ipv6.pcapng", "v6.pcap"].map { Paths.capture("ja4/" + $0) }
         let process = Process()
@@ -350,6 +350,41 @@ func sha256Prefix(_ text: String) -> String { String(SHA256.hex(Array(text.utf8)
         _ = try Ingestor(path: direct, options: IngestOptions()).run(paths: [Paths.capture("ja4/tls12.pcap")])
         let plain = try ApplicationTablesTests.rows(try Archive(path: direct, create: false), "SELECT count(*), count(preamble) FROM tls")
         #expect(plain.first?[1] == "0" && plain.first?[0] != "0")
+    }
+
+    /// ClientHellos in SSL 2.0's record format (scripts/make-sslv2-hello-traffic.py,
+    /// against `openssl s_server`): recorded with the version they offer; the
+    /// SSLv2-compatible one that OpenSSL answered, with the server's side too.
+    @Test func sslv2RecordHellosAreRecorded() throws {
+        let db = Paths.temporaryDirectory() + "/v2.sqlite"
+        _ = try Ingestor(path: db, options: IngestOptions()).run(paths: [Paths.fixture("tls/sslv2-hello.pcap")])
+        let rows = try ApplicationTablesTests.rows(try Archive(path: db, create: false), """
+            SELECT f.app, t.client_version, t.version, t.cipher, t.ja3 IS NULL, t.ja4 IS NULL, t.subject
+            FROM flow f JOIN tls t ON t.flow_id = f.id ORDER BY f.id
+            """)
+        #expect(rows == [
+            ["tls", "TLSv1.2", "TLSv1.2", "TLS_RSA_WITH_AES_128_GCM_SHA256", "1", "1", "O=flowdb test,CN=legacy.flowdb.test"],
+            ["tls", "SSLv2", "", "", "1", "1", ""],
+        ])
+    }
+
+    @Test func sslv2RecordParsing() throws {
+        // version 3.3, specs: TLS 0x002f, SSL 2.0's 0x0700c0, no session, a 16-byte challenge
+        let body: [UInt8] = [1, 3, 3, 0, 6, 0, 0, 0, 16, 0, 0, 0x2f, 7, 0, 0xc0] + [UInt8](repeating: 0xab, count: 16)
+        let record = [0x80, UInt8(body.count)] + body
+        let hello = try #require(record.withUnsafeBytes { TLS.findClientHello(in: $0) })
+        #expect(hello.offset == 0 && hello.hello.sslv2Record && hello.hello.legacyVersion == 0x0303)
+        #expect(hello.hello.cipherSuites == [0x002f] && hello.hello.sslv2CipherKinds == [0x0700c0])
+        // lengths that do not add up, a challenge too short, a cut record: none
+        var wrong = record
+        wrong[1] += 1
+        #expect(wrong.withUnsafeBytes { TLS.sslv2ClientHello($0) } == nil)
+        var short = record
+        short[10] = 8
+        #expect(short.withUnsafeBytes { TLS.sslv2ClientHello($0) } == nil)
+        #expect(Array(record.dropLast()).withUnsafeBytes { TLS.sslv2ClientHello($0) } == nil)
+        #expect(TLS.mayBeginSSLv2Hello([0x80, 0x2e, 1, 3, 1]) && TLS.mayBeginSSLv2Hello([0x80]))
+        #expect(!TLS.mayBeginSSLv2Hello([0x80, 0x2e, 2]) && !TLS.mayBeginSSLv2Hello([0x80, 0x2e, 1, 3, 4]))
     }
 
     @Test func preamblesByTheirBytes() {

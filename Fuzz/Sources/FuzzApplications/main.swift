@@ -17,6 +17,7 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
         _ = TLS.ja4Raw(hello)
         _ = TLS.ja4(hello) { String($0.utf8.count) }
         _ = TLS.versionName(hello.offeredVersion)
+        if hello.sslv2Record { precondition(hello.cipherSuites.count + hello.sslv2CipherKinds.count <= size / 3) }
     }
     if let (_, hello) = TLS.findServerHello(in: bytes) {
         _ = TLS.ja3sString(hello)

@@ -19,13 +19,21 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     packet.copyMemory(from: UnsafeRawBufferPointer(start: data + 1, count: size - 1))
     let bytes = UnsafeRawBufferPointer(packet)
     var decoded = DecodedPacket()
-    if PacketDecoder(linkType: link).decode(bytes, into: &decoded) == .tcp {
-        let start = bytes.baseAddress!, end = start + bytes.count
-        for view in [decoded.payload, decoded.options] where view.count > 0 {
-            precondition(view.baseAddress! >= start && view.baseAddress! + view.count <= end, "view outside the packet")
+    let decoder = PacketDecoder(linkType: link)
+    // every packet of the record (an A-MSDU holds several); each subframe's header
+    // is at least 14 bytes, so a record of n bytes cannot announce more than n / 14
+    var subframe = 0
+    repeat {
+        if decoder.decode(bytes, into: &decoded, subframe: subframe) == .tcp {
+            let start = bytes.baseAddress!, end = start + bytes.count
+            for view in [decoded.payload, decoded.options] where view.count > 0 {
+                precondition(view.baseAddress! >= start && view.baseAddress! + view.count <= end, "view outside the packet")
+            }
+            _ = decoded.source.description
         }
-        _ = decoded.source.description
-    }
+        subframe += 1
+        precondition(subframe <= bytes.count / 14 + 1, "more subframes than the record can hold")
+    } while decoded.moreSubframes
     return 0
 }
 
