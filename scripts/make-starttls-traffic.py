@@ -5,12 +5,14 @@ against a small server of each protocol that answers the upgrade and then speaks
 TLS through Python's ssl module (OpenSSL). Written to OUT (default
 Tests/Fixtures/tls/starttls.pcap), one connection per protocol, on the loopback.
 
-  usage: scripts/make-starttls-traffic.py [OUT]   (root: tcpdump on lo; needs openssl, tcpdump)
+  usage: scripts/make-starttls-traffic.py [OUT]
+  (root: tcpdump on lo; needs openssl, tcpdump, and for RDP freerdp2-x11 and xvfb)
 
 Protocols and ports: POP3 (STLS, 10110), IMAP (STARTTLS, 10143), FTP (AUTH TLS,
 10021), PostgreSQL (SSLRequest, 15432), LDAP (the StartTLS extended operation
 1.3.6.1.4.1.1466.20037, 10389), XMPP (starttls, 15222), MySQL (the SSL request in
-the handshake, 13306)."""
+the handshake, 13306), RDP (X.224 negotiation choosing TLS, from FreeRDP's client,
+13389)."""
 import os, socket, ssl, struct, subprocess, sys, tempfile, threading, time
 
 here = os.path.dirname(os.path.abspath(__file__))
@@ -101,8 +103,24 @@ def mysql(conn):
     conn.recv(36)        # the client's SSL request (32 bytes of payload)
 
 
+def rdp(conn):
+    conn.recv(4096)      # TPKT, X.224 Connection Request, cookie, RDP_NEG_REQ
+    # Connection Confirm with RDP_NEG_RSP choosing PROTOCOL_SSL
+    conn.sendall(bytes.fromhex("03000013" "0ed000001234" "00" "02000800" "01000000"))
+
+
 SERVERS = [("pop3", 10110, pop3), ("imap", 10143, imap), ("ftp", 10021, ftp), ("postgres", 15432, postgres),
-           ("ldap", 10389, ldap), ("xmpp", 15222, xmpp), ("mysql", 13306, mysql)]
+           ("ldap", 10389, ldap), ("xmpp", 15222, xmpp), ("mysql", 13306, mysql), ("rdp", 13389, rdp)]
+
+
+def client(name, port):
+    """The real client of each protocol: openssl s_client's STARTTLS, and FreeRDP
+    (`xfreerdp +auth-only` under Xvfb) for RDP."""
+    if name == "rdp":
+        return ["xvfb-run", "-a", "xfreerdp", f"/v:127.0.0.1:{port}", "/cert:ignore", "+auth-only",
+                "/u:analyst", "/p:flowdb", "/sec:tls"]
+    return ["openssl", "s_client", "-starttls", name, "-connect", f"127.0.0.1:{port}",
+            "-servername", NAME, "-name", NAME, "-quiet"]
 
 
 def serve(port, preamble, context, ready):
@@ -141,11 +159,9 @@ def main():
         server = threading.Thread(target=serve, args=(port, preamble, context, ready))
         server.start()
         ready.wait()
-        client = subprocess.run(["openssl", "s_client", "-starttls", name, "-connect", f"127.0.0.1:{port}",
-                                 "-servername", NAME, "-name", NAME, "-quiet"],
-                                input=b"bye\n", capture_output=True, timeout=20)
+        client_run = subprocess.run(client(name, port), input=b"bye\n", capture_output=True, timeout=30)
         server.join(timeout=20)
-        print(f"{name}: openssl exit {client.returncode}")
+        print(f"{name}: client exit {client_run.returncode}")
     time.sleep(1)
     dump.terminate()
     dump.wait()

@@ -324,9 +324,10 @@ func sha256Prefix(_ text: String) -> String { String(SHA256.hex(Array(text.utf8)
 }
 
 /// TLS after a protocol's own upgrade (issue 25, item 8): real handshakes of
-/// `openssl s_client -starttls PROTO` (scripts/make-starttls-traffic.py). The
-/// binary upgrades (PostgreSQL, LDAP, MySQL) were given up on before their
-/// ClientHello came; every one is now recorded, with its preamble named.
+/// `openssl s_client -starttls PROTO`, and FreeRDP's client for RDP
+/// (scripts/make-starttls-traffic.py). The binary upgrades (PostgreSQL, LDAP,
+/// MySQL, RDP) were given up on before their ClientHello came; every one is now
+/// recorded, with its preamble named.
 @Suite struct TLSPreambleTests {
     @Test func everyUpgradeIsRecordedAndNamed() throws {
         let db = Paths.temporaryDirectory() + "/a.sqlite"
@@ -342,6 +343,7 @@ func sha256Prefix(_ text: String) -> String { String(SHA256.hex(Array(text.utf8)
             ["10143", "tls", "imap", "server.flowdb.test", "TLSv1.3"],
             ["10389", "tls", "ldap", "server.flowdb.test", "TLSv1.3"],
             ["13306", "tls", "mysql", "server.flowdb.test", "TLSv1.3"],
+            ["13389", "tls", "rdp", "127.0.0.1", "TLSv1.3"],      // FreeRDP names the host it was given
             ["15222", "tls", "xmpp", "server.flowdb.test", "TLSv1.3"],
             ["15432", "tls", "postgresql", "server.flowdb.test", "TLSv1.3"],
         ])
