@@ -24,6 +24,11 @@ And in Tests/Fixtures/zeek/:
                         and its second connection 3 minutes into the pause: Zeek's
                         tcp_inactivity_timeout (5 minutes) makes two connections of
                         the first.
+  synack-first.pcap     sample-loss.pcap's first connection with its SYN-ACK before
+                        its SYN, as a tap merging the two directions with a skewed
+                        clock delivers them: Zeek takes the SYN-ACK's sender as the
+                        originator (port 9000 is no likely service), then swaps the
+                        roles at the SYN.
 
 Each file is deterministic: running this again writes the same bytes.
   usage: scripts/make-malformed-fixtures.py  (needs tshark)"""
@@ -178,6 +183,19 @@ def idle_6min(records):
     return sorted(out, key=lambda r: (r[0], r[1]))
 
 
+def synack_first(records):
+    """The first connection with its SYN-ACK before its SYN (their times swapped too),
+    as a tap that merges the two directions with a skewed clock hands it over."""
+    first = [list(r) for r in first_connection(records)]
+    flags = lambda r: r[3][tcp_of(r[3])[1] + 13]
+    syn = next(n for n, r in enumerate(first) if flags(r) & 0x12 == 0x02)
+    synack = next(n for n, r in enumerate(first) if flags(r) & 0x12 == 0x12)
+    a, b = first[syn], first[synack]
+    a[0:2], b[0:2] = b[0:2], a[0:2]
+    first[syn], first[synack] = b, a
+    return first
+
+
 def tshark(args):
     return subprocess.run(["tshark"] + args, capture_output=True, text=True, check=True).stdout
 
@@ -204,6 +222,8 @@ def main():
     os.makedirs(zeek_dir, exist_ok=True)
     write_pcap(os.path.join(zeek_dir, "idle-6min.pcap"), header, idle_6min(sample))
     print(os.path.join(zeek_dir, "idle-6min.pcap"))
+    write_pcap(os.path.join(zeek_dir, "synack-first.pcap"), header, synack_first(sample))
+    print(os.path.join(zeek_dir, "synack-first.pcap"))
     for name, hdr, records in [("header-cut-syn", header, header_cut_syn(sample)),
                                ("bad-tcp-options", header, bad_tcp_options(sample)),
                                ("ip-version", theader, ip_version(tunnel)),

@@ -83,10 +83,10 @@ public enum ConnectionState: String, Sendable, CaseIterable {
 ///
 /// Followed: Zeek's endpoint state machine, `conn_state`, the history letters
 /// S H A D F R T W G I Q and ^ with their case, once-only, sequence-repeat and
-/// logarithmic rules, and its choice of originator for the first packet.
+/// logarithmic rules, its choice of originator for the first packet, and its
+/// swap of the roles at a SYN that follows its SYN-ACK.
 /// Not followed (docs/schema.md lists why): checksums are not verified (as with
-/// `zeek -C`: no C letter, no packet dropped), and the originator is decided at
-/// the first packet only.
+/// `zeek -C`: no C letter, no packet dropped).
 public struct TCPConnection: Sendable {
     /// An endpoint's state in Zeek's TCP analyzer.
     public enum EndpointState: Int, Sendable {
@@ -165,19 +165,47 @@ public struct TCPConnection: Sendable {
         return true
     }
 
+    /// Whether this packet, from the responder, is the SYN at which Zeek swaps the
+    /// roles (see `observe`).
+    public func reversesRoles(_ packet: TCPPacket) -> Bool {
+        packet.flags & (TCPPacket.syn | TCPPacket.ack) == TCPPacket.syn
+            && originator.state == .synAckSent && responder.state == .inactive && packet.sequence == responder.start
+    }
+
     /// Accounts for one packet, sent by the originator or by the responder.
-    public mutating func observe(_ packet: TCPPacket, fromOriginator: Bool) {
+    ///
+    /// Returns true when the packet made Zeek swap the roles: a SYN from the
+    /// responder, numbered as the originator's SYN-ACK acknowledged, when that
+    /// SYN-ACK is all the originator sent (the SYN-ACK was seen first, and neither
+    /// port looked like a service). The sender of this SYN is the originator from
+    /// now on, and the history gains '^'. With `mayFlipRoles` false (the caller can
+    /// no longer swap what it recorded), the states change as Zeek's do but the
+    /// roles stay.
+    @discardableResult
+    public mutating func observe(_ packet: TCPPacket, fromOriginator: Bool, mayFlipRoles: Bool = true) -> Bool {
+        var reversal = false
         if fromOriginator {
             Self.observe(packet, sender: &originator, peer: &responder, isOriginator: true,
                          onceSeen: &onceSeen, history: &history)
         } else {
+            reversal = reversesRoles(packet)
             Self.observe(packet, sender: &responder, peer: &originator, isOriginator: false,
                          onceSeen: &onceSeen, history: &history)
+            if reversal {
+                originator.setState(.established)
+                if mayFlipRoles {
+                    swap(&originator, &responder)
+                    Self.add(UInt8(ascii: "^"), isOriginator: true, to: &history)
+                } else {
+                    reversal = false
+                }
+            }
         }
         if packet.flags & (TCPPacket.fin | TCPPacket.rst) != 0 {
             func over(_ s: EndpointState) -> Bool { s == .closed || s == .reset }
             closeSeen = over(originator.state) || over(responder.state)
         }
+        return reversal
     }
 
     /// Records bytes of one direction that were never captured (a content gap:

@@ -282,6 +282,16 @@ public final class ArchiveWriter: @unchecked Sendable {
     func addSSH(_ row: RowValues) { batch.ssh.append(row) }
     func addHTTP(_ row: RowValues) { batch.http.append(row) }
 
+    /// Swaps the originator's and the responder's ends in a new flow's row, while
+    /// the row is still pending (false once a commit wrote it).
+    func swapEnds(_ flow: FlowState) -> Bool {
+        guard flow.handle.generation == generation else { return false }
+        let row = flow.handle.row
+        swap(&batch.flows[row].client, &batch.flows[row].server)
+        swap(&batch.flows[row].clientPort, &batch.flows[row].serverPort)
+        return true
+    }
+
     /// Gives the pending row of a new flow its record, whose totals the commit takes.
     func attach(_ flow: FlowState) {
         if flow.handle.generation == generation { batch.flows[flow.handle.row].flow = flow }

@@ -41,8 +41,9 @@ final class FlowState {
     let handle: FlowHandle
     /// The connection's addresses and ports, in `FlowKey.canonical` orientation.
     let key: FlowKey
-    /// The originator's end, as the flow row names it.
-    let client: Address, clientPort: UInt16
+    /// The originator's end, as the flow row names it (swapped when Zeek's roles flip
+    /// at a SYN that follows its SYN-ACK).
+    var client: Address, clientPort: UInt16
     var totals: RecordingStream.Totals
     var connection: TCPConnection
     /// Where the next delivered byte sits in each direction's stream.
@@ -116,6 +117,37 @@ final class FlowState {
     func isFromClient(_ key: FlowKey) -> Bool {
         key.source == client && key.sourcePort == clientPort
     }
+
+    /// Whether the roles can still be swapped: nothing was delivered, no gap
+    /// recorded, and the row is not yet written.
+    var mayFlipRoles: Bool {
+        totals.bytes[0] == 0 && totals.bytes[1] == 0 && totals.gaps == 0 && applicationSeen == false
+    }
+
+    /// The responder is the originator from now on: the ends and every
+    /// per-direction count change places (the flow row's ends are swapped by the writer).
+    func flipRoles() {
+        if key.source == client && key.sourcePort == clientPort {
+            (client, clientPort) = (key.destination, key.destinationPort)
+        } else {
+            (client, clientPort) = (key.source, key.sourcePort)
+        }
+        func swapped<T>(_ d: PerDirection<T>) -> PerDirection<T> {
+            var r = d
+            r.clientToServer = d.serverToClient
+            r.serverToClient = d.clientToServer
+            return r
+        }
+        totals.bytes = swapped(totals.bytes)
+        totals.stored = swapped(totals.stored)
+        totals.dataPackets = swapped(totals.dataPackets)
+        totals.packets = swapped(totals.packets)
+        totals.ipBytes = swapped(totals.ipBytes)
+        totals.missed = swapped(totals.missed)
+        totals.closed = swapped(totals.closed)
+        offsets = swapped(offsets)
+        openRuns = swapped(openRuns)
+    }
 }
 
 /// The stream flowdb's assembler feeds: it records every delivery (bytes, capture
@@ -155,7 +187,7 @@ public final class RecordingStream: Stream {
     let cursor: PacketCursor
     /// The engine's client-to-server direction is the flow's responder-to-originator:
     /// Zeek flipped the roles, or the responder sent the packet that started this stream.
-    let reversed: Bool
+    var reversed: Bool
     let table: RecentConnections
 
     init(writer: ArchiveWriter, flow: FlowState, reversed: Bool, cursor: PacketCursor, table: RecentConnections) {
@@ -186,10 +218,16 @@ public final class RecordingStream: Stream {
         } else {
             for r in cursor.fragmentRecords { writer.recordPacket(flow, index: r.index, offset: r.offset) }
         }
-        flow.connection.observe(TCPPacket(flags: segment.flags.rawValue, sequence: segment.sequence,
-                                          acknowledgment: segment.acknowledgment, window: segment.window,
-                                          payloadLength: cursor.payloadLength),
-                                fromOriginator: dir == 0)
+        let packet = TCPPacket(flags: segment.flags.rawValue, sequence: segment.sequence, acknowledgment: segment.acknowledgment,
+                               window: segment.window, payloadLength: cursor.payloadLength)
+        if dir == 1, flow.connection.reversesRoles(packet), flow.mayFlipRoles, writer.swapEnds(flow) {
+            // Zeek swaps the roles at this SYN: its sender is the originator now
+            flow.connection.observe(packet, fromOriginator: false)
+            flow.flipRoles()
+            reversed.toggle()
+        } else {
+            flow.connection.observe(packet, fromOriginator: dir == 0, mayFlipRoles: false)
+        }
         return true
     }
 

@@ -34,6 +34,41 @@ import Testing
         Step(orig: true, flags: ack, seq: 101, ack: 501),
     ]
 
+    /// The SYN-ACK seen before its SYN (ports that are no likely service): its sender
+    /// is taken as the originator, and at the SYN numbered as the SYN-ACK
+    /// acknowledged, Zeek swaps the roles ('^'); the client's packets are then the
+    /// originator's. A SYN with other numbers is a simultaneous open: no swap.
+    @Test func synAfterItsSynAckSwapsTheRoles() {
+        func packet(_ flags: UInt16, _ seq: UInt32, _ ack: UInt32 = 0, _ length: Int = 0) -> TCPPacket {
+            TCPPacket(flags: flags, sequence: seq, acknowledgment: ack, window: 64240, payloadLength: length)
+        }
+        var c = TCPConnection()
+        let first = c.observe(packet(Self.syn | Self.ack, 500, 101), fromOriginator: true)
+        #expect(!first)
+        #expect(c.reversesRoles(packet(Self.syn, 100)) && !c.reversesRoles(packet(Self.syn, 99)))
+        let swapped = c.observe(packet(Self.syn, 100), fromOriginator: false)
+        #expect(swapped)
+        // from here the client is the originator
+        c.observe(packet(Self.ack, 101, 501), fromOriginator: true)
+        c.observe(packet(Self.ack, 101, 501, 10), fromOriginator: true)
+        c.observe(packet(Self.ack | Self.fin, 111, 501), fromOriginator: true)
+        c.observe(packet(Self.ack | Self.fin, 501, 112), fromOriginator: false)
+        #expect(c.history == "Hs^ADFf")
+        #expect(c.state == .sf)
+
+        var other = TCPConnection()
+        other.observe(packet(Self.syn | Self.ack, 500, 101), fromOriginator: true)
+        let simultaneous = other.observe(packet(Self.syn, 7000), fromOriginator: false)
+        #expect(!simultaneous)
+        #expect(other.history == "Hs")
+        // the caller may refuse the swap: states move as Zeek's do, the roles stay
+        var kept = TCPConnection()
+        kept.observe(packet(Self.syn | Self.ack, 500, 101), fromOriginator: true)
+        let refused = kept.observe(packet(Self.syn, 100), fromOriginator: false, mayFlipRoles: false)
+        #expect(!refused)
+        #expect(kept.history == "Hs")
+    }
+
     @Test func handshakeOnlyIsS1() {
         let c = Self.run(Self.handshake)
         #expect(c.history == "ShA")

@@ -165,3 +165,27 @@ import Store
         #expect(rows.first?[0] == (flows == 2 ? "SF" : "S1"))
     }
 }
+
+/// Zeek's later role flip (issue 25, item 9): a real connection whose SYN-ACK came
+/// before its SYN (scripts/make-malformed-fixtures.py). Port 9000 is no likely
+/// service, so the SYN-ACK's sender starts as the originator; at the SYN the roles
+/// swap, and the flow's client is the SYN's sender, every count on its side.
+@Suite struct RoleFlipTests {
+    @Test func synAfterItsSynAckMakesItsSenderTheClient() throws {
+        let db = Paths.temporaryDirectory() + "/a.sqlite"
+        _ = try IngestTests.ingest([Paths.fixture("zeek/synack-first.pcap")], into: db)
+        let archive = try Archive(path: db, create: false)
+        let s = try archive.connection.prepare("""
+            SELECT client_ip, client_port, server_port, conn_state, history, c2s_bytes, s2c_bytes, c2s_packets, s2c_packets FROM flow
+            """)
+        #expect(try s.step())
+        #expect((0..<9).map { s.text(Int32($0)) } == ["10.77.0.2", "45740", "9000", "SF", "Hs^ADadFf", "216", "60000", "27", "45"])
+        #expect(try !s.step())
+        // each direction's bytes on its side: 216 from the client, 60,000 back
+        let chunks = try archive.connection.prepare("SELECT dir, sum(length(data)) FROM chunk GROUP BY dir ORDER BY dir")
+        #expect(try chunks.step())
+        #expect(chunks.text(0) == "0" && chunks.text(1) == "216")
+        #expect(try chunks.step())
+        #expect(chunks.text(0) == "1" && chunks.text(1) == "60000")
+    }
+}
