@@ -30,7 +30,7 @@ CREATE TABLE capture (
     status              TEXT    NOT NULL DEFAULT 'running'
                         CHECK (status IN ('running', 'complete', 'failed')),
     error               TEXT                        -- why it failed, for status 'failed'
-, encapsulations TEXT, datagrams_reassembled INTEGER NOT NULL DEFAULT 0, fragments_expired INTEGER NOT NULL DEFAULT 0, fragment_overlaps INTEGER NOT NULL DEFAULT 0, oversized_datagrams INTEGER NOT NULL DEFAULT 0, tcp_headers_cut INTEGER NOT NULL DEFAULT 0, stdin_kept INTEGER NOT NULL DEFAULT 0, interface TEXT, filter TEXT, packets_received INTEGER, kernel_drops INTEGER, interface_drops INTEGER, removed_at INTEGER, tcp_bad_options INTEGER NOT NULL DEFAULT 0) STRICT;
+, encapsulations TEXT, datagrams_reassembled INTEGER NOT NULL DEFAULT 0, fragments_expired INTEGER NOT NULL DEFAULT 0, fragment_overlaps INTEGER NOT NULL DEFAULT 0, oversized_datagrams INTEGER NOT NULL DEFAULT 0, tcp_headers_cut INTEGER NOT NULL DEFAULT 0, stdin_kept INTEGER NOT NULL DEFAULT 0, interface TEXT, filter TEXT, packets_received INTEGER, kernel_drops INTEGER, interface_drops INTEGER, removed_at INTEGER, tcp_bad_options INTEGER NOT NULL DEFAULT 0, udp_packets INTEGER NOT NULL DEFAULT 0, icmp_packets INTEGER NOT NULL DEFAULT 0, datagram_flows_evicted INTEGER NOT NULL DEFAULT 0) STRICT;
 
 CREATE TABLE delivery_block (
     last_delivery   INTEGER PRIMARY KEY,   -- id of its last delivery, which names the block
@@ -47,29 +47,47 @@ CREATE TABLE delivery_block (
 
 CREATE TABLE flow (
     id              INTEGER PRIMARY KEY,
-    capture_id      INTEGER NOT NULL REFERENCES capture(id),  -- file of the packet that created it
+    capture_id      INTEGER NOT NULL REFERENCES capture(id),     -- file of the packet that created it
     ip_version      INTEGER NOT NULL CHECK (ip_version IN (4, 6)),
-    client_ip       TEXT    NOT NULL,   -- dotted quad, or RFC 5952 text for IPv6
+    client_ip       TEXT    NOT NULL,                            -- dotted quad, or RFC 5952 text for IPv6
     client_port     INTEGER NOT NULL,
     server_ip       TEXT    NOT NULL,
     server_port     INTEGER NOT NULL,
-    client_ip_key   BLOB    NOT NULL,   -- 16 bytes, IPv4 as ::ffff:a.b.c.d; for CIDR ranges
+    client_ip_key   BLOB    NOT NULL,                            -- 16 bytes, IPv4 as ::ffff:a.b.c.d; for CIDR ranges
     server_ip_key   BLOB    NOT NULL,
-    first_ts        INTEGER NOT NULL,   -- time of the packet that created the stream
-    last_ts         INTEGER NOT NULL,   -- time of the last packet seen on it
-    first_packet    INTEGER NOT NULL,   -- index of the creating packet in its capture
-    c2s_bytes       INTEGER NOT NULL DEFAULT 0,  -- reassembled bytes, client -> server
-    s2c_bytes       INTEGER NOT NULL DEFAULT 0,  -- reassembled bytes, server -> client
-    c2s_stored      INTEGER NOT NULL DEFAULT 0,  -- of those, bytes kept in the archive
+    first_ts        INTEGER NOT NULL,                            -- time of the packet that created the stream
+    last_ts         INTEGER NOT NULL,                            -- time of the last packet seen on it
+    first_packet    INTEGER NOT NULL,                            -- index of the creating packet in its capture
+    c2s_bytes       INTEGER NOT NULL DEFAULT 0,                  -- reassembled bytes (datagrams: payload), client -> server
+    s2c_bytes       INTEGER NOT NULL DEFAULT 0,                  -- reassembled bytes, server -> client
+    c2s_stored      INTEGER NOT NULL DEFAULT 0,                  -- of those, bytes kept in the archive
     s2c_stored      INTEGER NOT NULL DEFAULT 0,
-    c2s_data_packets     INTEGER NOT NULL DEFAULT 0,  -- packets that carried delivered bytes
-    s2c_data_packets     INTEGER NOT NULL DEFAULT 0,
-    gaps            INTEGER NOT NULL DEFAULT 0,  -- skipped gaps, both directions
-    c2s_closed      INTEGER NOT NULL DEFAULT 0,  -- a delivery marked the end (FIN/RST)
+    c2s_data_packets INTEGER NOT NULL DEFAULT 0,                 -- packets that carried delivered bytes
+    s2c_data_packets INTEGER NOT NULL DEFAULT 0,
+    gaps            INTEGER NOT NULL DEFAULT 0,                  -- skipped gaps, both directions
+    c2s_closed      INTEGER NOT NULL DEFAULT 0,                  -- a delivery marked the end (FIN/RST)
     s2c_closed      INTEGER NOT NULL DEFAULT 0,
-    complete        INTEGER NOT NULL DEFAULT 0   -- the assembler finished the stream
-, c2s_packets INTEGER, s2c_packets INTEGER, c2s_ip_bytes INTEGER, s2c_ip_bytes INTEGER, c2s_missed INTEGER NOT NULL DEFAULT 0, s2c_missed INTEGER NOT NULL DEFAULT 0, overlap_bytes INTEGER NOT NULL DEFAULT 0, overlap_packets INTEGER NOT NULL DEFAULT 0, queued_bytes INTEGER NOT NULL DEFAULT 0, queued_packets INTEGER NOT NULL DEFAULT 0, conn_state TEXT
-    CHECK (conn_state IN ('S0', 'S1', 'SF', 'REJ', 'S2', 'S3', 'RSTO', 'RSTR', 'RSTOS0', 'RSTRH', 'SH', 'SHR', 'OTH')), history TEXT, encapsulation TEXT, packet_blocks INTEGER NOT NULL DEFAULT 0, packet_capture_id INTEGER, packet_records TEXT, app TEXT CHECK (app IN ('http', 'tls', 'ssh')), app_host TEXT) STRICT;
+    complete        INTEGER NOT NULL DEFAULT 0,                  -- the assembler finished the stream
+    c2s_packets     INTEGER,                                     -- every packet, client -> server
+    s2c_packets     INTEGER,                                     -- every packet, server -> client
+    c2s_ip_bytes    INTEGER,                                     -- their IP lengths, as Zeek's orig_ip_bytes
+    s2c_ip_bytes    INTEGER,                                     -- as Zeek's resp_ip_bytes
+    c2s_missed      INTEGER NOT NULL DEFAULT 0,                  -- bytes in skipped gaps of known length (datagrams: cut by the snaplen)
+    s2c_missed      INTEGER NOT NULL DEFAULT 0,
+    overlap_bytes   INTEGER NOT NULL DEFAULT 0,                  -- bytes dropped as overlaps (TCP)
+    overlap_packets INTEGER NOT NULL DEFAULT 0,
+    queued_bytes    INTEGER NOT NULL DEFAULT 0,                  -- bytes queued out of order (TCP)
+    queued_packets  INTEGER NOT NULL DEFAULT 0,
+    conn_state      TEXT CHECK (conn_state IN ('S0', 'S1', 'SF', 'REJ', 'S2', 'S3', 'RSTO', 'RSTR', 'RSTOS0', 'RSTRH', 'SH', 'SHR', 'OTH')),  -- Zeek's conn_state
+    history         TEXT,                                        -- Zeek's history letters
+    encapsulation   TEXT,                                        -- the tunnels around the packet that opened it
+    packet_blocks   INTEGER NOT NULL DEFAULT 0,                  -- packet_block rows before the tail below
+    packet_capture_id INTEGER,
+    packet_records  TEXT,                                        -- the latest packets' records (JSON)
+    app             TEXT CHECK (app IN ('http', 'tls', 'ssh', 'dns', 'quic')),  -- the application protocol recognised
+    app_host        TEXT,                                        -- its host: HTTP Host, TLS SNI
+    proto           TEXT NOT NULL DEFAULT 'tcp' CHECK (proto IN ('tcp', 'udp', 'icmp'))  -- transport, as Zeek's conn.log
+) STRICT;
 
 CREATE TABLE gap (
     flow_id         INTEGER NOT NULL REFERENCES flow(id),
@@ -184,9 +202,9 @@ CREATE INDEX capture_by_sha256 ON capture(sha256);
 
 CREATE INDEX delivery_block_by_flow ON delivery_block(flow_id, first_delivery);
 
-CREATE INDEX flow_by_app ON flow(app) WHERE app IS NOT NULL;
+CREATE INDEX flow_by_app         ON flow(app) WHERE app IS NOT NULL;
 
-CREATE INDEX flow_by_app_host ON flow(app_host) WHERE app_host IS NOT NULL;
+CREATE INDEX flow_by_app_host    ON flow(app_host) WHERE app_host IS NOT NULL;
 
 CREATE INDEX flow_by_capture     ON flow(capture_id);
 
@@ -194,13 +212,15 @@ CREATE INDEX flow_by_client_ip   ON flow(client_ip_key);
 
 CREATE INDEX flow_by_client_port ON flow(client_port);
 
-CREATE INDEX flow_by_conn_state ON flow(conn_state);
+CREATE INDEX flow_by_conn_state  ON flow(conn_state);
 
-CREATE INDEX flow_by_duration ON flow(last_ts - first_ts);
+CREATE INDEX flow_by_duration    ON flow(last_ts - first_ts);
 
 CREATE INDEX flow_by_first_ts    ON flow(first_ts);
 
-CREATE INDEX flow_by_overlap ON flow(overlap_bytes) WHERE overlap_bytes > 0;
+CREATE INDEX flow_by_overlap     ON flow(overlap_bytes) WHERE overlap_bytes > 0;
+
+CREATE INDEX flow_by_proto       ON flow(proto) WHERE proto <> 'tcp';
 
 CREATE INDEX flow_by_server_ip   ON flow(server_ip_key);
 
@@ -272,6 +292,8 @@ SELECT id,
        coalesce(c2s_packets + s2c_packets, c2s_data_packets + s2c_data_packets) AS packets,
        gaps,
        CASE
+            WHEN proto <> 'tcp' THEN CASE conn_state WHEN 'SF' THEN 'answered' WHEN 'S0' THEN 'unanswered'
+                                                      WHEN 'SHR' THEN 'responder only' ELSE 'seen' END
             WHEN conn_state = 'SF' THEN 'closed'
             WHEN conn_state IN ('RSTO', 'RSTR', 'RSTOS0', 'RSTRH') THEN 'reset'
             WHEN conn_state = 'REJ' THEN 'rejected'
@@ -287,7 +309,8 @@ SELECT id,
        c2s_missed + s2c_missed AS missed, overlap_bytes,
        encapsulation,
        capture_id,
-       app, app_host
+       app, app_host,
+       proto
 FROM flow;
 
 CREATE VIEW http_log AS

@@ -37,7 +37,7 @@ def check_truth(db, capture):
         return None, "no ground truth"
     con = sqlite3.connect(db)
     lines = []
-    for fid, cip, cport, sip, sport in con.execute("SELECT id, client_ip, client_port, server_ip, server_port FROM flow ORDER BY id"):
+    for fid, cip, cport, sip, sport in con.execute("SELECT id, client_ip, client_port, server_ip, server_port FROM flow WHERE proto = 'tcp' ORDER BY id"):
         for d, name in ((0, "c2s"), (1, "s2c")):
             h, n = hashlib.sha256(), 0
             for (data,) in con.execute("SELECT data FROM chunk WHERE flow_id = ? AND dir = ? ORDER BY id", (fid, d)):
@@ -64,7 +64,7 @@ def check_oracle(db, capture, oracle, flags):
     con = sqlite3.connect(db)
     mine, flows, incomplete = {}, {}, []
     for fid, v, cip, cport, sip, sport, complete in con.execute(
-            "SELECT id, ip_version, client_ip, client_port, server_ip, server_port, complete FROM flow ORDER BY id"):
+            "SELECT id, ip_version, client_ip, client_port, server_ip, server_port, complete FROM flow WHERE proto = 'tcp' ORDER BY id"):
         c, s_ = f"{ipaddress.ip_address(cip)}:{cport}", f"{ipaddress.ip_address(sip)}:{sport}"
         key = canonical(c, s_)
         flows.setdefault(key, []).append(fid)

@@ -33,7 +33,7 @@ def check(flowdb, capture, flags, db):
         real[(endpoint(*t["client"]), endpoint(*t["server"]))].append(t["end"])
     con = sqlite3.connect(db)
     flows = defaultdict(list)
-    rows = con.execute("SELECT id, client_ip, client_port, server_ip, server_port, conn_state FROM flow ORDER BY id").fetchall()
+    rows = con.execute("SELECT id, client_ip, client_port, server_ip, server_port, conn_state FROM flow WHERE proto = 'tcp' ORDER BY id").fetchall()
     for fid, cip, cport, sip, sport, state in rows:
         flows[(endpoint(cip, cport), endpoint(sip, sport))].append((fid, state))
     one_each = closed_ok = closed_n = reset_ok = reset_n = 0

@@ -75,7 +75,7 @@ def kill9_checks(args, db, pcapdir, ns, check, results, seen):
           f"{seen['query_ok']} flowdb queries, up to {seen['max_flows']} flows seen")
     con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     integrity = con.execute("PRAGMA integrity_check").fetchone()[0]
-    flows = con.execute("SELECT count(*) FROM flow").fetchone()[0]
+    flows = con.execute("SELECT count(*) FROM flow WHERE proto = 'tcp'").fetchone()[0]
     con.close()
     check("the killed capture's archive passes integrity_check and holds flows", integrity == "ok" and flows > 0,
           f"integrity_check: {integrity}, {flows} flows committed")
@@ -345,8 +345,8 @@ def main():
             check(f"query --pcap of live flow {fid}" + (" (spans two files)" if span and fid == span[0] else ""), ok, detail)
         if not picks: check("query --pcap of a live flow", False, "no flow")
 
-        flows = con.execute("SELECT count(*) FROM flow").fetchone()[0]
-        states = con.execute("SELECT conn_state, count(*) FROM flow GROUP BY 1 ORDER BY 2 DESC").fetchall()
+        flows = con.execute("SELECT count(*) FROM flow WHERE proto = 'tcp'").fetchone()[0]
+        states = con.execute("SELECT conn_state, count(*) FROM flow WHERE proto = 'tcp' GROUP BY 1 ORDER BY 2 DESC").fetchall()
         print(f"figures: {len(truth_flows)} connections sent in {traffic_seconds:.1f} s"
               + (f" ({unfinished} more the client could not finish, left out of the truth)" if unfinished else "") + f", {flows} flows "
               f"({', '.join(f'{s} {n}' for s, n in states)}), {total_records} packets in {len(rows)} files, "

@@ -20,7 +20,7 @@ with tempfile.TemporaryDirectory() as tmp:
         db = os.path.join(tmp, f"q{n}.sqlite")
         subprocess.run([args.flowdb, "ingest", "--quiet", "--db", db, cap], check=True)
         con = sqlite3.connect(db)
-        flows = con.execute("SELECT id, client_ip, client_port, server_ip, server_port, c2s_bytes + s2c_bytes FROM flow ORDER BY id").fetchall()
+        flows = con.execute("SELECT id, client_ip, client_port, server_ip, server_port, c2s_bytes + s2c_bytes FROM flow WHERE proto = 'tcp' ORDER BY id").fetchall()
         used, ok, bad = set(), 0, 0
         for t in json.load(open(cap + ".json"))["flows"]:
             c, s = (str(ipaddress.ip_address(t["client"][0])), t["client"][1]), (str(ipaddress.ip_address(t["server"][0])), t["server"][1])

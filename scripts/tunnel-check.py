@@ -37,7 +37,7 @@ def check_directions(db, capture):
     con = sqlite3.connect(db)
     flows = defaultdict(list)
     for fid, cip, cport, sip, sport, chain in con.execute(
-            "SELECT id, client_ip, client_port, server_ip, server_port, encapsulation FROM flow ORDER BY id"):
+            "SELECT id, client_ip, client_port, server_ip, server_port, encapsulation FROM flow WHERE proto = 'tcp' ORDER BY id"):
         m = re.search(r"(?:vxlan|geneve):(\d+)", chain or "")
         digests = []
         for d in (0, 1):
@@ -81,8 +81,8 @@ def main():
             right, total = check_directions(db, capture)
             ok = right == total
             con = sqlite3.connect(db)
-            flows = con.execute("SELECT count(*) FROM flow").fetchone()[0]
-            chains = sorted({c or "-" for (c,) in con.execute("SELECT encapsulation FROM flow")})
+            flows = con.execute("SELECT count(*) FROM flow WHERE proto = 'tcp'").fetchone()[0]
+            chains = sorted({c or "-" for (c,) in con.execute("SELECT encapsulation FROM flow WHERE proto = 'tcp'")})
             con.close()
             import json
             with open(capture + ".json") as f:

@@ -33,4 +33,22 @@ public enum LikelyServerPorts {
 
     @inline(__always)
     public static func contains(_ port: UInt16) -> Bool { tcp.contains(port) }
+
+    /// The UDP ports Zeek's default scripts register in `likely_server_ports`:
+    /// those of its UDP analyzers and tunnels.
+    public static let udp: Set<UInt16> = [
+        53, 137, 5353, 5355,                        // DNS, NetBIOS names, mDNS, LLMNR
+        67, 68,                                     // DHCP
+        88,                                         // Kerberos
+        123,                                        // NTP
+        161, 162,                                   // SNMP
+        443,                                        // QUIC
+        500, 4500,                                  // IKE
+        514,                                        // syslog
+        1812, 1813,                                 // RADIUS
+        2123, 2152,                                 // GTPv1
+        3544,                                       // Teredo
+        4789, 6081, 5072,                           // VXLAN, Geneve, AYIYA
+        5060,                                       // SIP
+    ]
 }

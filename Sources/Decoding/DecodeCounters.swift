@@ -4,6 +4,9 @@ public struct DecodeCounters: Sendable, Equatable {
     /// Captured bytes of all packet records.
     public var bytes = 0
     public var tcpPackets = 0
+    /// UDP datagrams and ICMP messages (each a packet of a datagram flow).
+    public var udpPackets = 0
+    public var icmpPackets = 0
     /// TCP segments whose payload the capture cut short (delivered with the bytes that exist).
     public var truncatedPayloads = 0
     public var nonIP = 0
@@ -27,6 +30,8 @@ public struct DecodeCounters: Sendable, Equatable {
     public var fragmentsExpired = 0
     public var fragmentOverlaps = 0
     public var oversizedDatagrams = 0
+    /// Datagram flows let go before their timeout because the tracker was full.
+    public var datagramFlowsEvicted = 0
 
     public init() {}
 
@@ -58,14 +63,19 @@ public struct DecodeCounters: Sendable, Equatable {
         case .malformed: malformed += 1
         case .truncated: truncated += 1
         case .unsupportedLink: unsupportedLink += 1
+        case .udp:
+            udpPackets += 1
+            if payloadTruncated { truncatedPayloads += 1 }
+        case .icmp: icmpPackets += 1
         }
     }
 
-    /// Packets that carried no TCP segment.
+    /// Packets that carried no TCP segment, UDP datagram or ICMP message.
     public var skipped: Int { nonIP + nonTCP + fragments + malformed + truncated + unsupportedLink }
 
     public static func += (a: inout DecodeCounters, b: DecodeCounters) {
         a.packets += b.packets; a.bytes += b.bytes; a.tcpPackets += b.tcpPackets
+        a.udpPackets += b.udpPackets; a.icmpPackets += b.icmpPackets
         a.truncatedPayloads += b.truncatedPayloads; a.nonIP += b.nonIP; a.nonTCP += b.nonTCP
         a.fragments += b.fragments; a.malformed += b.malformed; a.truncated += b.truncated
         a.unsupportedLink += b.unsupportedLink
@@ -73,6 +83,7 @@ public struct DecodeCounters: Sendable, Equatable {
         a.tcpHeadersCut += b.tcpHeadersCut; a.tcpBadOptions += b.tcpBadOptions
         a.datagramsReassembled += b.datagramsReassembled; a.fragmentsExpired += b.fragmentsExpired
         a.fragmentOverlaps += b.fragmentOverlaps; a.oversizedDatagrams += b.oversizedDatagrams
+        a.datagramFlowsEvicted += b.datagramFlowsEvicted
     }
 }
 

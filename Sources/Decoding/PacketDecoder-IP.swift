@@ -123,7 +123,7 @@ extension PacketDecoder {
                 f.truncated = out.payloadTruncated
                 out.fragment = f
                 return .fragment
-            case 4, 17, 41, 47:
+            case 4, 17, 41, 47, 58:
                 out.source = IPAddress(high: Self.be64(p, start + 8), low: Self.be64(p, start + 16), isIPv6: true)
                 out.destination = IPAddress(high: Self.be64(p, start + 24), low: Self.be64(p, start + 32), isIPv6: true)
                 return decodeTunnel(next, p, offset, end, &out)

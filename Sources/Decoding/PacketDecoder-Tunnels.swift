@@ -107,16 +107,53 @@ extension PacketDecoder {
             return decodeUDP(inner, start, &out)
         case 47:
             return decodeGRE(inner, start, &out)
+        case 1 where !outer.0.isIPv6, 58 where outer.0.isIPv6:
+            return decodeICMP(inner, start, &out)
         default:
             return .nonTCP
         }
+    }
+
+    /// A UDP datagram that is no tunnel: its ports, and its payload within the UDP
+    /// length (what the capture holds of it; `payloadLength` as announced). A UDP
+    /// length below 8, or past the IP packet's end, is malformed.
+    func decodePlainUDP(_ p: UnsafeRawBufferPointer, _ start: Int, _ out: inout DecodedPacket) -> DecodeResult {
+        let length = Int(Self.be16(p, start + 4))
+        let announcedEnd = out.networkOffset + out.ipLength
+        guard length >= 8, start + length <= max(announcedEnd, p.count) else { return .malformed }
+        out.sourcePort = Self.be16(p, start)
+        out.destinationPort = Self.be16(p, start + 2)
+        let end = min(start + length, p.count)
+        out.payload = UnsafeRawBufferPointer(rebasing: p[(start + 8)..<max(start + 8, end)])
+        out.payloadLength = length - 8
+        out.payloadTruncated = end < start + length
+        return .udp
+    }
+
+    /// An ICMP (IPv4) or ICMPv6 message: type, code, checksum, then for echo
+    /// requests and replies the identifier and sequence number; the body after
+    /// those 8 bytes is the payload.
+    func decodeICMP(_ p: UnsafeRawBufferPointer, _ start: Int, _ out: inout DecodedPacket) -> DecodeResult {
+        guard p.count >= start + 8 else { return .truncated }
+        let type = p[start]
+        out.icmpType = type
+        out.icmpCode = p[start + 1]
+        let echo = out.source.isIPv6 ? (type == 128 || type == 129) : (type == 8 || type == 0)
+        out.icmpIdentifier = echo ? Self.be16(p, start + 4) : 0
+        out.sourcePort = 0
+        out.destinationPort = 0
+        out.payload = UnsafeRawBufferPointer(rebasing: p[(start + 8)...])
+        let announced = out.networkOffset + out.ipLength - start - 8
+        out.payloadLength = max(announced, out.payload.count)
+        out.payloadTruncated = announced > out.payload.count
+        return .icmp
     }
 
     /// UDP tunnels, by port: VXLAN (4789, and Linux's former 8472), Geneve (6081),
     /// GRE in UDP (4754), GTP-U (2152), Teredo (3544), AYIYA (5072).
     func decodeUDP(_ p: UnsafeRawBufferPointer, _ start: Int, _ out: inout DecodedPacket) -> DecodeResult {
         let n = p.count
-        guard n >= start + 8 else { return .nonTCP }
+        guard n >= start + 8 else { return .truncated }
         let sourcePort = Self.be16(p, start), destinationPort = Self.be16(p, start + 2)
         let body = start + 8
         let outer = (source: out.source, destination: out.destination)
@@ -127,14 +164,14 @@ extension PacketDecoder {
         case 4789, 8472:
             // flags (I: a VNI is present), 3 reserved, VNI, 1 reserved; then Ethernet
             guard n >= body + 8 else { return .truncated }
-            guard p[body] & 0x08 != 0 else { return .nonTCP }   // not VXLAN after all
+            guard p[body] & 0x08 != 0 else { return decodePlainUDP(p, start, &out) }   // not VXLAN after all
             guard out.encapsulation.append(layer(.vxlan, Self.be32(p, body + 4) >> 8)) else { return .malformed }
             return decodeEthernet(p, body + 8, &out)
         case 4790:
             // VXLAN-GPE: flags (P: a next protocol is given; I: a VNI), 2 reserved,
             // next protocol (1 IPv4, 2 IPv6, 3 Ethernet, 5 MPLS), VNI, 1 reserved
             guard n >= body + 8 else { return .truncated }
-            guard p[body] & 0x08 != 0 else { return .nonTCP }
+            guard p[body] & 0x08 != 0 else { return decodePlainUDP(p, start, &out) }
             guard out.encapsulation.append(layer(.vxlan, Self.be32(p, body + 4) >> 8)) else { return .malformed }
             let next = body + 8
             switch p[body] & 0x04 != 0 ? p[body + 3] : 3 {
@@ -147,7 +184,7 @@ extension PacketDecoder {
         case 6081:
             // version and option length (4-byte words), flags, protocol, VNI; then options
             guard n >= body + 8 else { return .truncated }
-            guard p[body] >> 6 == 0 else { return .nonTCP }   // not Geneve version 0
+            guard p[body] >> 6 == 0 else { return decodePlainUDP(p, start, &out) }   // not Geneve version 0
             let headerLength = 8 + Int(p[body] & 0x3f) * 4
             guard n >= body + headerLength else { return .truncated }
             guard out.encapsulation.append(layer(.geneve, Self.be32(p, body + 4) >> 8)) else { return .malformed }
@@ -178,7 +215,7 @@ extension PacketDecoder {
             if n > body, p[body] == 0 || p[body] >> 4 == 6, isTeredo(p, body) {
                 return decodeTeredo(p, body, &out, layer(.teredo, nil))
             }
-            return .nonTCP
+            return decodePlainUDP(p, start, &out)
         }
     }
 

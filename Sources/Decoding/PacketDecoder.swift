@@ -4,7 +4,7 @@ public enum DecodeResult: UInt8, Sendable, CaseIterable {
     case tcp
     /// The link layer carries something other than IPv4 or IPv6 (ARP, LLC, …).
     case nonIP
-    /// IP, but not TCP (UDP, ICMP, …).
+    /// IP, but neither TCP, UDP nor ICMP (or a tunnel's packet that carries none).
     case nonTCP
     /// An IP fragment (IPv4 with MF set or a non-zero offset, or an IPv6 fragment
     /// header): counted, not decoded, as gopacket does.
@@ -15,6 +15,11 @@ public enum DecodeResult: UInt8, Sendable, CaseIterable {
     case truncated
     /// The file's link-layer type is not one flowdb decodes.
     case unsupportedLink
+    /// A UDP datagram (no tunnel flowdb reads): its ports and payload view.
+    case udp
+    /// An ICMP or ICMPv6 message: `icmpType`, `icmpCode`, `icmpIdentifier` (echo),
+    /// and its body after the 8-byte header as the payload view.
+    case icmp
 }
 
 /// The fields of one decoded TCP/IP packet. `options` and `payload` borrow the
@@ -61,6 +66,11 @@ public struct DecodedPacket {
     /// packets, each decoded in turn.
     public internal(set) var subframe = 0
     public internal(set) var moreSubframes = false
+    /// For an `.icmp` result: the message's type and code, and for an echo request
+    /// or reply its identifier (0 otherwise).
+    public var icmpType: UInt8 = 0
+    public var icmpCode: UInt8 = 0
+    public var icmpIdentifier: UInt16 = 0
 
     public init() {}
 }

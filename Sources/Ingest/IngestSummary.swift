@@ -30,6 +30,7 @@ public struct IngestSummary {
         // nothing was read at all (every file missing or unreadable): no counts to show
         guard read > 0 else { return out }
         out += "packets:        \(c.packets) (TCP \(c.tcpPackets)"
+        if c.udpPackets + c.icmpPackets > 0 { out += ", UDP \(c.udpPackets), ICMP \(c.icmpPackets)" }
         if c.truncatedPayloads > 0 { out += ", \(c.truncatedPayloads) with payload cut by the snaplen" }
         if c.tcpHeadersCut > 0 { out += ", \(c.tcpHeadersCut) with the header cut inside its options" }
         if c.tcpBadOptions > 0 { out += ", \(c.tcpBadOptions) with malformed options" }
@@ -42,12 +43,16 @@ public struct IngestSummary {
             out += "fragments:      \(c.fragments) packets: \(c.datagramsReassembled) datagrams reassembled, \(c.fragmentsExpired) fragments expired, "
                 + "\(c.fragmentOverlaps) overlaps with other bytes, \(c.oversizedDatagrams) datagrams over 65,535 bytes\n"
         }
-        out += "skipped:        \(c.skipped) (non-IP \(c.nonIP), non-TCP \(c.nonTCP), fragments \(c.fragments), malformed \(c.malformed), truncated \(c.truncated), link type not decoded \(c.unsupportedLink))\n"
-        out += "flows:          \(report.flows)"
-        if !report.connectionStates.isEmpty {
-            out += " (" + report.connectionStates.map { "\($0.state) \($0.flows)" }.joined(separator: ", ") + ")"
+        out += "skipped:        \(c.skipped) (non-IP \(c.nonIP), other IP protocols \(c.nonTCP), fragments \(c.fragments), malformed \(c.malformed), truncated \(c.truncated), link type not decoded \(c.unsupportedLink))\n"
+        func states(_ list: [(state: String, flows: Int)]) -> String {
+            list.map { "\($0.state) \($0.flows)" }.joined(separator: ", ")
         }
+        let udp = report.udpStates.reduce(0) { $0 + $1.flows }, icmp = report.icmpStates.reduce(0) { $0 + $1.flows }
+        out += "flows:          \(report.flows - udp - icmp)"
+        if !report.connectionStates.isEmpty { out += " (" + states(report.connectionStates) + ")" }
         out += "\n"
+        if udp > 0 { out += "UDP flows:      \(udp) (" + states(report.udpStates) + ")\n" }
+        if icmp > 0 { out += "ICMP flows:     \(icmp)\n" }
         out += "bytes:          \(report.bytesDelivered) reassembled, \(report.bytesStored) stored\n"
         out += "gaps:           \(report.gaps)\n"
         let rate = seconds > 0 ? Double(report.inputBytes) / 1e6 / seconds : 0

@@ -40,6 +40,9 @@ public struct IngestReport: Sendable {
     public var flows = 0
     /// The run's flows by Zeek connection state, most frequent first.
     public var connectionStates: [(state: String, flows: Int)] = []
+    /// The UDP and ICMP flows, by state.
+    public var udpStates: [(state: String, flows: Int)] = []
+    public var icmpStates: [(state: String, flows: Int)] = []
     public var bytesDelivered = 0
     public var bytesStored = 0
     public var gaps = 0
@@ -202,6 +205,8 @@ public final class Ingestor {
         }
         report.flows = writer.flowsCreated
         report.connectionStates = try CaptureCatalog(archive.connection).connectionStates(of: begun)
+        report.udpStates = try CaptureCatalog(archive.connection).connectionStates(of: begun, proto: "udp")
+        report.icmpStates = try CaptureCatalog(archive.connection).connectionStates(of: begun, proto: "icmp")
         report.bytesDelivered = writer.bytesDelivered
         report.bytesStored = writer.bytesStored
         report.gaps = writer.gapsRecorded

@@ -83,6 +83,8 @@ final class Session {
         report.ingest.bytesStored = writer.bytesStored
         report.ingest.gaps = writer.gapsRecorded
         report.ingest.connectionStates = (try? CaptureCatalog(archive.connection).connectionStates(of: begun)) ?? []
+        report.ingest.udpStates = (try? CaptureCatalog(archive.connection).connectionStates(of: begun, proto: "udp")) ?? []
+        report.ingest.icmpStates = (try? CaptureCatalog(archive.connection).connectionStates(of: begun, proto: "icmp")) ?? []
         report.statistics = source.statistics() ?? report.statistics
         return report
     }

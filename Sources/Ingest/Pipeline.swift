@@ -55,6 +55,9 @@ public final class Pipeline<Factory: StreamFactory> {
     /// Reassembles IP fragments before TCP decoding; nil skips them (gopacket's way,
     /// which `flowdb events` keeps for the comparison with it).
     public var defragmenter: Defragmenter?
+    /// Records UDP and ICMP flows; nil leaves them counted only (`flowdb events`,
+    /// which compares TCP with gopacket).
+    public var datagrams: DatagramRecorder?
     var tcpPackets = 0
 
     public init(factory: Factory, cursor: PacketCursor, options: AssemblerOptions, flushPolicy: FlushPolicy) {
@@ -83,6 +86,7 @@ public final class Pipeline<Factory: StreamFactory> {
         let decoder = PacketDecoder(linkType: LinkType(dlt: reader.dlt))
         var packet = DecodedPacket()
         let defragStart = defragmenter?.counters ?? Defragmenter.Counters()
+        let evictedStart = datagrams?.evicted ?? 0
         defer { cursor.packetIndex = -1 }
         var sinceTick = 0
         do {
@@ -93,10 +97,12 @@ public final class Pipeline<Factory: StreamFactory> {
             }
         } catch {
             result.counters.add(defragmenter?.counters, since: defragStart)
+            result.counters.datagramFlowsEvicted += (datagrams?.evicted ?? 0) - evictedStart
             partial(result)
             throw error
         }
         result.counters.add(defragmenter?.counters, since: defragStart)
+        result.counters.datagramFlowsEvicted += (datagrams?.evicted ?? 0) - evictedStart
         result.endOffset = reader.byteOffset
         return result
     }
@@ -129,7 +135,13 @@ public final class Pipeline<Factory: StreamFactory> {
             if let datagram = defragmenter.add(raw.bytes, packet.fragment, zone: zone, timestamp: raw.timestamp,
                                                source: RecordLocation(index: raw.index, offset: raw.offset)) {
                 datagram.withUnsafeBytes { bytes in
-                    guard decoder.decodeReassembled(bytes, into: &packet) == .tcp else { return }
+                    let inner = decoder.decodeReassembled(bytes, into: &packet)
+                    if inner == .udp || inner == .icmp {
+                        datagrams?.record(packet, udp: inner == .udp, timestamp: raw.timestamp,
+                                          sources: defragmenter.completedSources)
+                        return
+                    }
+                    guard inner == .tcp else { return }
                     // the datagram's packets are the records of all its fragments
                     cursor.fragmentRecords = defragmenter.completedSources
                     assemble(packet, index: raw.index, offset: raw.offset,
@@ -137,6 +149,11 @@ public final class Pipeline<Factory: StreamFactory> {
                     cursor.fragmentRecords = []
                 }
             }
+            return
+        }
+        if decoded == .udp || decoded == .icmp {
+            datagrams?.record(packet, udp: decoded == .udp, timestamp: raw.timestamp,
+                              sources: CollectionOfOne(RecordLocation(index: raw.index, offset: raw.offset)))
             return
         }
         guard decoded == .tcp else { return }
@@ -169,6 +186,7 @@ public final class Pipeline<Factory: StreamFactory> {
     public func finish() {
         cursor.packetIndex = -1
         _ = assembler.flushAll()
+        datagrams?.finishAll()
     }
 }
 

@@ -32,6 +32,11 @@ public struct RecordingOptions: Sendable {
     public var fragmentTimeout: Int64 = 30_000_000_000
     /// Recognise HTTP, TLS and SSH and record what they say (`--no-apps` turns it off).
     public var parseApplications = true
+    /// Capture time a UDP or ICMP flow may be idle and go on (Zeek's
+    /// `udp_inactivity_timeout`, 1 minute); and how many such flows are tracked at
+    /// once (past that, those idle longest are written and let go, and counted).
+    public var datagramTimeout: Int64 = 60_000_000_000
+    public var maxDatagramFlows = 1_000_000
 
     public init() {}
 }
@@ -59,6 +64,9 @@ struct RecordingPipeline {
         if live { policy.every = 0 }
         pipeline = Pipeline(factory: factory, cursor: cursor, options: o.assembler, flushPolicy: policy)
         pipeline.vlanAware = o.vlanAware
+        let datagrams = DatagramRecorder(writer: writer, timeout: o.datagramTimeout, maximumFlows: o.maxDatagramFlows)
+        datagrams.vlanAware = o.vlanAware
+        pipeline.datagrams = datagrams
         if o.maxFragmentMemory > 0 {
             pipeline.defragmenter = Defragmenter(maxMemory: o.maxFragmentMemory, timeout: o.fragmentTimeout)
         }

@@ -67,6 +67,10 @@ public struct FlowFilter: Sendable, Equatable {
     public var uri: String?
     public var method: String?
     public var status: Int?
+    /// The transport: 'tcp', 'udp' or 'icmp'.
+    public var proto: String?
+    /// Set when the archive cannot hold what `proto` asks for (no match at all).
+    var noMatch = false
 
     var usesApplications: Bool {
         app != nil || sni != nil || httpHost != nil || ja3 != nil || ja4 != nil || uri != nil || method != nil || status != nil
@@ -120,6 +124,8 @@ public struct FlowFilter: Sendable, Equatable {
         if withGaps { terms.append("f.gaps > 0") }
         if ended { terms.append("f.c2s_closed = 1 AND f.s2c_closed = 1") }
         if let tunnel { terms.append("instr(f.encapsulation, ?) > 0"); values.append(.text(tunnel)) }
+        if let proto { terms.append("f.proto = ?"); values.append(.text(proto.lowercased())) }
+        if noMatch { terms.append("0") }
         if let app { terms.append("f.app = ?"); values.append(.text(app.lowercased())) }
         if let sni {
             terms.append("f.id IN (SELECT flow_id FROM tls WHERE server_name = ? COLLATE NOCASE)")

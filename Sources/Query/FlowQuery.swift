@@ -38,9 +38,20 @@ public struct FlowRecord: Sendable, Equatable {
     /// The application protocol recognised (migration 0007: 'http', 'tls', 'ssh') and its host (HTTP Host or TLS SNI).
     public var app: String?
     public var appHost: String?
+    /// The transport (migration 0013): 'tcp', 'udp' or 'icmp'.
+    public var proto = "tcp"
 
     /// The readable state: from Zeek's code, or (archives before 0004) from the closed flags.
+    /// A datagram flow is answered (both sides sent), unanswered, responder only, or seen (ICMP).
     public var state: String {
+        if proto != "tcp" {
+            switch connState {
+            case "SF": return "answered"
+            case "S0": return "unanswered"
+            case "SHR": return "responder only"
+            default: return "seen"
+            }
+        }
         if let code = connState, let known = ConnectionState(rawValue: code) { return known.word }
         if c2sClosed && s2cClosed { return "closed" }
         if c2sClosed || s2cClosed { return "half-closed" }
@@ -63,6 +74,8 @@ public final class FlowQuery {
     let hasConnections: Bool
     let hasEncapsulation: Bool
     let hasApplications: Bool
+    /// Whether flows have a transport (0013: UDP and ICMP flows); before, all are TCP.
+    let hasProto: Bool
     /// Whether `flow_by_duration` (0009) is there: the longest flow is then one
     /// index descent away (without it, a scan; the window is not narrowed).
     let hasDurationIndex: Bool
@@ -72,6 +85,7 @@ public final class FlowQuery {
         hasConnections = archive.version >= 4
         hasEncapsulation = archive.version >= 5
         hasApplications = archive.version >= 7
+        hasProto = archive.version >= 13
         hasDurationIndex = archive.version >= 9
             && ((try? archive.connection.scalar("SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name = 'flow_by_duration'")) ?? 0) == 1
     }
@@ -95,6 +109,7 @@ public final class FlowQuery {
         Self.baseColumns + ", " + (hasConnections ? Self.connectionColumns : Self.olderColumns)
             + (hasEncapsulation ? ", f.encapsulation" : ", NULL")
             + (hasApplications ? ", f.app, f.app_host" : ", NULL, NULL")
+            + (hasProto ? ", f.proto" : ", 'tcp'")
     }
 
     /// The flows matching `filter` (and containing `needle` in either direction,
@@ -135,6 +150,10 @@ public final class FlowQuery {
             throw QueryError("--tunnel: this archive records no encapsulations (schema version before 5); `flowdb ingest` upgrades it")
         }
         var filter = filter
+        if let proto = filter.proto, !hasProto {
+            // every flow of an archive before 0013 is a TCP connection
+            if proto == "tcp" { filter.proto = nil } else { filter.noMatch = true }
+        }
         if filter.since != nil, hasDurationIndex {
             // one descent of flow_by_duration
             filter.longestFlow = try connection.scalar("SELECT max(last_ts - first_ts) FROM flow")
@@ -166,7 +185,8 @@ public final class FlowQuery {
                           c2sClosed: s.int(16) != 0, s2cClosed: s.int(17) != 0, complete: s.int(18) != 0,
                           connState: s.text(19), history: s.text(20), c2sPackets: optional(21), s2cPackets: optional(22),
                           c2sIPBytes: optional(23), s2cIPBytes: optional(24), c2sMissed: s.int(25), s2cMissed: s.int(26),
-                          overlapBytes: s.int(27), encapsulation: s.text(28), app: s.text(29), appHost: s.text(30))
+                          overlapBytes: s.int(27), encapsulation: s.text(28), app: s.text(29), appHost: s.text(30),
+                          proto: s.text(31) ?? "tcp")
     }
 }
 

@@ -19,17 +19,19 @@ public enum Formats {
     /// application protocol, APP and HOST (HTTP Host or TLS server name) follow.
     public static func table(_ flows: [FlowRecord]) -> String {
         let withApps = flows.contains { $0.app != nil }
-        let header = ["ID", "START (UTC)", "DURATION", "CLIENT", "SERVER", "C->S", "S->C", "PKTS", "GAPS", "STATE", "ZEEK", "HISTORY"]
+        let withProto = flows.contains { $0.proto != "tcp" }
+        let header = ["ID", "START (UTC)", "DURATION"] + (withProto ? ["PROTO"] : [])
+            + ["CLIENT", "SERVER", "C->S", "S->C", "PKTS", "GAPS", "STATE", "ZEEK", "HISTORY"]
             + (withApps ? ["APP", "HOST"] : [])
         let rows: [[String]] = flows.map { f in
             let iso = TimeParser.iso(f.firstTimestamp)
             let start = String(iso.prefix(23).map { $0 == "T" ? " " : $0 })
-            return [String(f.id), start, duration(f), endpoint(f.clientIP, f.clientPort, f.ipVersion),
+            return [String(f.id), start, duration(f)] + (withProto ? [f.proto] : []) + [endpoint(f.clientIP, f.clientPort, f.ipVersion),
                     endpoint(f.serverIP, f.serverPort, f.ipVersion), String(f.c2sBytes), String(f.s2cBytes),
                     String(f.packets), String(f.gaps), f.state, f.connState ?? "-", f.history.map { $0.isEmpty ? "-" : $0 } ?? "-"]
                 + (withApps ? [f.app ?? "-", f.appHost ?? "-"] : [])
         }
-        let right: Set<Int> = [0, 2, 5, 6, 7, 8]
+        let right: Set<Int> = withProto ? [0, 2, 6, 7, 8, 9] : [0, 2, 5, 6, 7, 8]
         var widths = header.map(\.count)
         for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
         func line(_ cells: [String]) -> String {
@@ -53,18 +55,18 @@ public enum Formats {
             + "\"c2s_ip_bytes\":\(number(f.c2sIPBytes)),\"s2c_ip_bytes\":\(number(f.s2cIPBytes)),"
             + "\"c2s_missed\":\(f.c2sMissed),\"s2c_missed\":\(f.s2cMissed),\"overlap_bytes\":\(f.overlapBytes),"
             + "\"encapsulation\":\(f.encapsulation.map(json) ?? "null"),"
-            + "\"app\":\(f.app.map(json) ?? "null"),\"app_host\":\(f.appHost.map(json) ?? "null")}\n"
+            + "\"app\":\(f.app.map(json) ?? "null"),\"app_host\":\(f.appHost.map(json) ?? "null"),\"proto\":\(json(f.proto))}\n"
     }
 
     static func number(_ n: Int?) -> String { n.map(String.init) ?? "null" }
 
-    public static let csvHeader = "id,capture,client_ip,client_port,server_ip,server_port,first_ts,last_ts,start,c2s_bytes,s2c_bytes,packets,gaps,state,conn_state,history,app,app_host\n"
+    public static let csvHeader = "id,capture,client_ip,client_port,server_ip,server_port,first_ts,last_ts,start,c2s_bytes,s2c_bytes,packets,gaps,state,conn_state,history,app,app_host,proto\n"
 
     public static func csvLine(_ f: FlowRecord) -> String {
         [String(f.id), String(f.captureID), csv(f.clientIP), String(f.clientPort), csv(f.serverIP), String(f.serverPort),
          String(f.firstTimestamp), String(f.lastTimestamp), TimeParser.iso(f.firstTimestamp), String(f.c2sBytes),
          String(f.s2cBytes), String(f.packets), String(f.gaps), f.state, f.connState ?? "", csv(f.history ?? ""),
-         f.app ?? "", csv(f.appHost ?? "")].joined(separator: ",") + "\n"
+         f.app ?? "", csv(f.appHost ?? ""), f.proto].joined(separator: ",") + "\n"
     }
 
     /// A JSON string literal.

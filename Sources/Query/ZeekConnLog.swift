@@ -43,19 +43,28 @@ public enum ZeekConnLog {
             time(f.firstTimestamp),
             uid(flowID: f.id),
             f.clientIP, String(f.clientPort), f.serverIP, String(f.serverPort),
-            "tcp", f.app.map { $0 == "tls" ? "ssl" : $0 } ?? unset,
+            f.proto, f.app.map { $0 == "tls" ? "ssl" : $0 } ?? unset,
             timed ? time(duration) : unset,
             timed ? String(f.c2sBytes + f.c2sMissed) : unset,
             timed ? String(f.s2cBytes + f.s2cMissed) : unset,
             f.connState.map(escaped) ?? unset,
             unset, unset,
-            String(f.c2sMissed + f.s2cMissed),
+            String(f.proto == "tcp" ? f.c2sMissed + f.s2cMissed : 0),
             f.history.map { $0.isEmpty ? unset : escaped($0) } ?? unset,
             f.c2sPackets.map(String.init) ?? unset, f.c2sIPBytes.map(String.init) ?? unset,
             f.s2cPackets.map(String.init) ?? unset, f.s2cIPBytes.map(String.init) ?? unset,
-            unset, "6",
+            unset, Self.ipProto(f),
         ]
         return cells.joined(separator: "\t") + "\n"
+    }
+
+    /// The IP protocol number (Zeek's `ip_proto`).
+    static func ipProto(_ f: FlowRecord) -> String {
+        switch f.proto {
+        case "udp": "17"
+        case "icmp": f.ipVersion == 6 ? "58" : "1"
+        default: "6"
+        }
     }
 
     /// Seconds with six decimals, rounded to the microsecond, from nanoseconds.

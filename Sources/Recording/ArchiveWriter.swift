@@ -130,6 +130,8 @@ public final class ArchiveWriter: @unchecked Sendable {
         row.set("packets", c.packets); row.set("bytes", c.bytes); row.set("tcp_packets", c.tcpPackets)
         row.set("truncated_payloads", c.truncatedPayloads); row.set("tcp_headers_cut", c.tcpHeadersCut)
         row.set("tcp_bad_options", c.tcpBadOptions)
+        row.set("udp_packets", c.udpPackets); row.set("icmp_packets", c.icmpPackets)
+        row.set("datagram_flows_evicted", c.datagramFlowsEvicted)
         // what the decoder skipped, by reason
         row.set("skipped_non_ip", c.nonIP); row.set("skipped_non_tcp", c.nonTCP); row.set("skipped_fragments", c.fragments)
         row.set("skipped_malformed", c.malformed); row.set("skipped_truncated", c.truncated)
@@ -190,14 +192,14 @@ public final class ArchiveWriter: @unchecked Sendable {
     // MARK: flows and deliveries (called by RecordingStream)
 
     func addFlow(isIPv6: Bool, client: Address, clientPort: UInt16, server: Address, serverPort: UInt16,
-                 firstTimestamp: Int64, firstPacket: Int, encapsulation: String? = nil) -> FlowHandle {
+                 firstTimestamp: Int64, firstPacket: Int, encapsulation: String? = nil, proto: Transport = .tcp) -> FlowHandle {
         let id = nextFlowID
         nextFlowID += 1
         flowsCreated += 1
         pendingBytes += MemoryLayout<FlowRow>.stride + 256     // the row, and its flow's first run and blocks
         batch.flows.append(FlowRow(id: id, captureID: currentCaptureID, isIPv6: isIPv6, client: client, clientPort: clientPort,
                                    server: server, serverPort: serverPort, firstTimestamp: firstTimestamp, firstPacket: firstPacket,
-                                   encapsulation: encapsulation))
+                                   encapsulation: encapsulation, proto: proto))
         return FlowHandle(id: id, generation: generation, row: batch.flows.count - 1)
     }
 
@@ -242,6 +244,36 @@ public final class ArchiveWriter: @unchecked Sendable {
         batch.deliveries.append(DeliveryRow(id: nextDeliveryID, flowID: flowID, dir: dir, isStart: isStart, isEnd: isEnd, skip: skip,
                                       length: length, stored: store, payloadID: payloadID, payloadOffset: payloadOffset,
                                       streamOffset: streamOffset, tsFirst: tsFirst, tsLast: tsLast, stats: stats))
+        nextDeliveryID += 1
+    }
+
+    /// Records one datagram's payload (a UDP payload, an ICMP message's body) as a
+    /// delivery of its own; `store` bytes of it are kept, in the direction's run.
+    func addDatagram(flowID: Int64, dir: Int, run open: inout Run?, bytes: UnsafeRawBufferPointer, store: Int,
+                     streamOffset: Int64, isStart: Bool, timestamp: Int64) {
+        var payloadID: Int64 = 0, payloadOffset = 0
+        if store > 0 {
+            let run: Run
+            if let open, open.generation == generation, open.bytes.count < runBytes, open.end == streamOffset {
+                run = open
+            } else {
+                run = Run(id: nextPayloadID, flowID: flowID, dir: dir, streamOffset: streamOffset, generation: generation)
+                nextPayloadID += 1
+                batch.runs.append(run)
+                open = run
+            }
+            payloadID = run.id
+            payloadOffset = run.bytes.count
+            run.bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[0..<store]))
+            pendingBytes += store
+        }
+        pendingBytes += MemoryLayout<DeliveryRow>.stride
+        bytesDelivered += bytes.count
+        bytesStored += store
+        batch.deliveries.append(DeliveryRow(id: nextDeliveryID, flowID: flowID, dir: dir, isStart: isStart, isEnd: false, skip: 0,
+                                            length: bytes.count, stored: store, payloadID: payloadID, payloadOffset: payloadOffset,
+                                            streamOffset: streamOffset, tsFirst: timestamp, tsLast: timestamp,
+                                            stats: ReassemblyStats(chunks: 1, packets: 1)))
         nextDeliveryID += 1
     }
 

@@ -64,6 +64,8 @@ struct FlowRow {
     var firstTimestamp: Int64, firstPacket: Int
     /// The tunnels around the packet that opened it (`flow.encapsulation`).
     var encapsulation: String?
+    /// Its transport (`flow.proto`).
+    var proto: Transport = .tcp
     /// The flow's totals when it finished before its row was written: one
     /// INSERT then replaces an INSERT and an UPDATE. Taken at the commit.
     var totals: RecordingStream.Totals?
@@ -102,5 +104,18 @@ final class Run {
     init(id: Int64, flowID: Int64, dir: Int, streamOffset: Int64, generation: Int) {
         self.id = id; self.flowID = flowID; self.dir = dir; self.streamOffset = streamOffset
         self.generation = generation
+    }
+}
+
+/// A flow's transport, as `flow.proto` (and Zeek's conn.log) spells it.
+public enum Transport: UInt8, Sendable {
+    case tcp, udp, icmp
+
+    public var name: String {
+        switch self {
+        case .tcp: "tcp"
+        case .udp: "udp"
+        case .icmp: "icmp"
+        }
     }
 }

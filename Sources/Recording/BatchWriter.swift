@@ -78,6 +78,7 @@ final class BatchWriter {
         try row.bind("first_ts", f.firstTimestamp)
         try row.bind("first_packet", f.firstPacket)
         try row.bind("encapsulation", f.encapsulation)
+        try row.bind("proto", f.proto.name)
         row.finish()
     }
 

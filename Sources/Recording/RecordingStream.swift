@@ -46,6 +46,8 @@ final class FlowState {
     var client: Address, clientPort: UInt16
     var totals: RecordingStream.Totals
     var connection: TCPConnection
+    /// A UDP or ICMP flow's state (nil for a TCP connection, whose state is `connection`).
+    var datagram: DatagramConnection?
     /// Where the next delivered byte sits in each direction's stream.
     var offsets = PerDirection<Int64>(0)
     /// Each direction's payload run still taking bytes (the writer decides when it is closed).
@@ -100,8 +102,13 @@ final class FlowState {
     func snapshot(text: inout [UInt8]) -> RecordingStream.Totals {
         var t = totals
         t.complete = finished
-        t.connState = connection.state.rawValue
-        t.history = connection.history
+        if let datagram {
+            t.connState = datagram.state.rawValue
+            t.history = datagram.history
+        } else {
+            t.connState = connection.state.rawValue
+            t.history = connection.history
+        }
         t.packetBlocks = packetBlocks
         t.app = appName
         t.appHost = appHost

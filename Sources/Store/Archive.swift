@@ -161,6 +161,12 @@ public final class Archive {
     }
 
     static func migrate(_ connection: SQLiteConnection, from version: Int) throws {
+        // A migration that rebuilds a table (0013) drops the old one while other
+        // tables' rows still reference it: foreign keys are checked after, not during
+        // (SQLite's procedure for changing a table's definition). The pragma is
+        // ignored inside a transaction, hence here.
+        try connection.execute("PRAGMA foreign_keys = OFF")
+        defer { try? connection.execute("PRAGMA foreign_keys = ON") }
         for migration in Migration.all where migration.version > version {
             try connection.transaction {
                 try connection.execute(migration.sql)

@@ -152,13 +152,13 @@ public final class CaptureCatalog {
 
     // MARK: reading
 
-    /// How many of the flows of `captures` ended in each Zeek connection state,
-    /// most frequent first ('-': not yet known).
-    public func connectionStates(of captures: [Int64]) throws(SQLiteError) -> [(state: String, flows: Int)] {
+    /// How many of the TCP flows of `captures` ended in each Zeek connection state,
+    /// most frequent first ('-': not yet known); `proto` 'udp' or 'icmp' for those.
+    public func connectionStates(of captures: [Int64], proto: String = "tcp") throws(SQLiteError) -> [(state: String, flows: Int)] {
         guard !captures.isEmpty else { return [] }
         let s = try connection.prepare("""
             SELECT coalesce(conn_state, '-'), count(*) FROM flow
-            WHERE capture_id IN (\(Array(repeating: "?", count: captures.count).joined(separator: ", ")))
+            WHERE capture_id IN (\(Array(repeating: "?", count: captures.count).joined(separator: ", "))) AND proto = '\(proto)'
             GROUP BY 1 ORDER BY 2 DESC, 1
             """)
         for (i, id) in captures.enumerated() { try s.bind(id, at: Int32(i + 1)) }

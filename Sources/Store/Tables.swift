@@ -18,12 +18,13 @@ public enum Tables {
         "skipped_link_type", "first_ts", "last_ts", "encapsulations",
         "datagrams_reassembled", "fragments_expired", "fragment_overlaps", "oversized_datagrams",
         "tcp_headers_cut", "packets_received", "kernel_drops", "interface_drops", "tcp_bad_options",
+        "udp_packets", "icmp_packets", "datagram_flows_evicted",
     ])
 
     /// What a `flow` row knows from the packet that opened it.
     public static let flowIdentity = TableColumns("flow", [
         "id", "capture_id", "ip_version", "client_ip", "client_port", "server_ip", "server_port",
-        "client_ip_key", "server_ip_key", "first_ts", "first_packet", "encapsulation",
+        "client_ip_key", "server_ip_key", "first_ts", "first_packet", "encapsulation", "proto",
     ])
 
     /// A `flow` row's running totals: written with the row, updated as the connection goes on.

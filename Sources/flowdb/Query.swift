@@ -52,6 +52,8 @@ struct QueryCommand: ParsableCommand {
     var states: [String] = []
     @Option(help: ArgumentHelp("Flows whose encapsulation chain contains this text (e.g. vxlan:4242, gre:77, 192.0.2.10).", valueName: "text"))
     var tunnel: String?
+    @Option(help: ArgumentHelp("Flows of this transport: tcp, udp or icmp (ICMPv6 too).", valueName: "proto"))
+    var proto: String?
     @Option(help: ArgumentHelp("Flows of this application protocol, recognised by content: http, tls or ssh.", valueName: "app"))
     var app: String?
     @Option(help: ArgumentHelp("TLS connections whose ClientHello named this server (SNI), without case.", valueName: "name"))
@@ -107,6 +109,7 @@ struct QueryCommand: ParsableCommand {
         if contains != nil && containsHex != nil { throw ValidationError("give --contains or --contains-hex, not both") }
         if let limit, limit < 0 { throw ValidationError("--limit must not be negative") }
         if let app, !["http", "tls", "ssh"].contains(app.lowercased()) { throw ValidationError("--app: one of http, tls, ssh") }
+        if let proto, !["tcp", "udp", "icmp"].contains(proto.lowercased()) { throw ValidationError("--proto: one of tcp, udp, icmp") }
         if pcap != nil && (show != nil || extract != nil) { throw ValidationError("--pcap goes without --show and --extract") }
         if extractObjects != nil && (show != nil || extract != nil || pcap != nil) {
             throw ValidationError("--extract-objects goes without --show, --extract and --pcap")
@@ -154,6 +157,7 @@ struct QueryCommand: ParsableCommand {
         }
         f.connStates = codes
         f.tunnel = tunnel
+        f.proto = proto?.lowercased()
         f.app = app
         f.sni = sni
         f.httpHost = httpHost

@@ -25,6 +25,12 @@ struct RecordingOptionGroup: ParsableArguments {
     @Option(help: ArgumentHelp("A connection idle this long (capture time) is over: a later packet starts a new one, like Zeek's tcp_inactivity_timeout; 0: never.", valueName: "duration"))
     var tcpInactivityTimeout: String = "5m"
 
+    @Option(help: ArgumentHelp("A UDP or ICMP flow idle this long (capture time) is over: a later datagram starts a new one, like Zeek's udp_inactivity_timeout.", valueName: "duration"))
+    var udpTimeout: String = "1m"
+
+    @Option(help: "UDP and ICMP flows tracked at once; past it (a flood of spoofed sources) those idle longest are written and let go, and counted.")
+    var maxDatagramFlows: Int = 1_000_000
+
     @Flag(help: "VLAN ids separate connections (by default they are recorded but not part of a connection's identity: SPAN ports often tag the two directions differently).")
     var vlanAware = false
 
@@ -44,6 +50,8 @@ struct RecordingOptionGroup: ParsableArguments {
         if Durations.nanoseconds(tcpInactivityTimeout) == nil {
             throw ValidationError("--tcp-inactivity-timeout: not a duration: \(tcpInactivityTimeout)")
         }
+        if let t = Durations.nanoseconds(udpTimeout), t > 0 {} else { throw ValidationError("--udp-timeout: not a positive duration: \(udpTimeout)") }
+        if maxDatagramFlows < 1 { throw ValidationError("--max-datagram-flows must be positive") }
         if Durations.nanoseconds(fragTimeout) == nil { throw ValidationError("--frag-timeout: not a duration: \(fragTimeout)") }
         if maxFragMemory < 0 { throw ValidationError("--max-frag-memory must not be negative") }
     }
@@ -58,6 +66,8 @@ struct RecordingOptionGroup: ParsableArguments {
         o.batchBytes = batchBytes
         o.closeDelay = Durations.nanoseconds(closeDelay) ?? o.closeDelay
         o.inactivityTimeout = Durations.nanoseconds(tcpInactivityTimeout) ?? o.inactivityTimeout
+        o.datagramTimeout = Durations.nanoseconds(udpTimeout) ?? o.datagramTimeout
+        o.maxDatagramFlows = maxDatagramFlows
         o.vlanAware = vlanAware
         o.maxFragmentMemory = maxFragMemory
         o.fragmentTimeout = Durations.nanoseconds(fragTimeout) ?? o.fragmentTimeout

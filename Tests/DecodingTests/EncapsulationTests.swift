@@ -36,7 +36,7 @@ import Testing
         #expect(p.ipLength == innerIPv4.count && p.payloadLength == 5)
         // UDP on the VXLAN port without the I flag is just UDP
         let notVXLAN = Build.ethernet(type: 0x0800, body: Self.outerIPv4(proto: 17, Self.udp(dport: 4789, [0, 0, 0, 0, 0, 0, 0, 0] + innerFrame)))
-        #expect(decode(.ethernet, notVXLAN).0 == .nonTCP)
+        #expect(decode(.ethernet, notVXLAN).0 == .udp)
     }
 
     /// VXLAN-GPE (UDP 4790): the next-protocol byte says what follows.
@@ -193,12 +193,12 @@ import Testing
             let p = try #require(innerSegment(frame))
             #expect(p.encapsulation.text == "teredo 192.0.2.10>192.0.2.20")
         }
-        // fd77:: addresses at both ends: not Teredo
+        // fd77:: addresses at both ends: not Teredo, a plain UDP datagram
         let native = Build.ethernet(type: 0x0800, body: Self.outerIPv4(proto: 17, Self.udp(sport: 52010, dport: 40999, innerIPv6)))
-        #expect(decode(.ethernet, native).0 == .nonTCP)
+        #expect(decode(.ethernet, native).0 == .udp)
         // a Teredo address, but one byte more than the IPv6 length announces
         let longer = Build.ethernet(type: 0x0800, body: Self.outerIPv4(proto: 17, Self.udp(sport: 52010, dport: 40999, teredoClient + [0])))
-        #expect(decode(.ethernet, longer).0 == .nonTCP)
+        #expect(decode(.ethernet, longer).0 == .udp)
         // a bubble (no next header), with bytes after it: Teredo, but no TCP
         let bubble = Build.ipv6(next: 59, body: [0xde, 0xad])
         var teredoBubble = bubble

@@ -81,7 +81,9 @@ func decode(_ link: LinkType, _ bytes: [UInt8]) -> (DecodeResult, DecodedPacket,
 
     @Test func nonIPAndNonTCP() {
         #expect(decode(.ethernet, Build.ethernet(type: 0x0806, body: Array(repeating: 0, count: 28))).0 == .nonIP)
-        #expect(decode(.ethernet, Build.ethernet(type: 0x0800, body: Build.ipv4(proto: 17, body: Array(repeating: 0, count: 8)))).0 == .nonTCP)
+        // a UDP length of 0 (below its own 8 bytes) is malformed; another protocol is non-TCP
+        #expect(decode(.ethernet, Build.ethernet(type: 0x0800, body: Build.ipv4(proto: 17, body: Array(repeating: 0, count: 8)))).0 == .malformed)
+        #expect(decode(.ethernet, Build.ethernet(type: 0x0800, body: Build.ipv4(proto: 132, body: Array(repeating: 0, count: 8)))).0 == .nonTCP)
         #expect(decode(.ethernet, Array(repeating: 0, count: 13)).0 == .truncated)
         #expect(decode(.unsupported(104), Array(repeating: 0, count: 40)).0 == .unsupportedLink)
     }
@@ -195,7 +197,7 @@ func decode(_ link: LinkType, _ bytes: [UInt8]) -> (DecodeResult, DecodedPacket,
         #expect(decode(.raw, Build.ipv6(payloadLength: 0, body: Build.tcp())).0 == .malformed)
         let overlong: [UInt8] = [6, 9, 0, 0, 0, 0, 0, 0]          // claims 80 bytes
         #expect(decode(.raw, Build.ipv6(next: 60, extensions: overlong, body: Build.tcp())).0 == .malformed)
-        #expect(decode(.raw, Build.ipv6(next: 17, body: Array(repeating: 0, count: 8))).0 == .nonTCP)
+        #expect(decode(.raw, Build.ipv6(next: 17, body: Array(repeating: 0, count: 8))).0 == .malformed)
         #expect(decode(.ipv6, Array(Build.ipv6(body: Build.tcp()).prefix(39))).0 == .truncated)
     }
 

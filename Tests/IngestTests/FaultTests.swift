@@ -103,12 +103,12 @@ import Glibc
         #expect(all.err.split(separator: "\n").count == 1)
     }
 
-    /// A full disk (a 768 KB tmpfs, less than the archive needs; root only): one line naming the archive and the
+    /// A full disk (a 1 MB tmpfs, less than the archive needs; root only): one line naming the archive and the
     /// capture, and the capture marked failed, not left 'running'.
     @Test(.enabled(if: getuid() == 0, "mounting a tmpfs needs root"))
     func diskFull() throws {
         let dir = Paths.temporaryDirectory()
-        #expect(try Self.command("/bin/mount", ["-t", "tmpfs", "-o", "size=768k", "tmpfs", dir]) == 0)
+        #expect(try Self.command("/bin/mount", ["-t", "tmpfs", "-o", "size=1024k", "tmpfs", dir]) == 0)
         defer { _ = try? Self.command("/bin/umount", [dir]) }
         let db = dir + "/a.sqlite"
         let r = try Self.run(["ingest", "--quiet", "--db", db, Paths.sample])

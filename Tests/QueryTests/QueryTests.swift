@@ -153,8 +153,8 @@ func ids(_ filter: FlowFilter, in archive: Archive = Archives.mixed, containing 
         #expect(json.contains(#""client_ip":"10.77.0.2","client_port":45740,"server_ip":"10.77.0.1","server_port":9000,"first_ts":1795611135270787000,"last_ts":1795611135273203000"#))
         #expect(json.contains(#""c2s_bytes":216,"s2c_bytes":60000"#) && json.contains(#""gaps":0"#))
         #expect(Formats.csvHeader.hasPrefix("id,capture,client_ip,client_port,server_ip,server_port,first_ts,last_ts"))
-        #expect(json.contains(#""conn_state":"SF","history":"ShADadFf","c2s_packets":27,"s2c_packets":45,"c2s_ip_bytes":1628,"s2c_ip_bytes":62348,"c2s_missed":0,"s2c_missed":0,"overlap_bytes":0,"encapsulation":null,"app":null,"app_host":null}"#))
-        #expect(Formats.csvLine(flows[0]) == "1,1,10.77.0.2,45740,10.77.0.1,9000,1795611135270787000,1795611135273203000,2026-11-25T12:52:15.270787Z,216,60000,72,0,closed,SF,ShADadFf,,\n")
+        #expect(json.contains(#""conn_state":"SF","history":"ShADadFf","c2s_packets":27,"s2c_packets":45,"c2s_ip_bytes":1628,"s2c_ip_bytes":62348,"c2s_missed":0,"s2c_missed":0,"overlap_bytes":0,"encapsulation":null,"app":null,"app_host":null,"proto":"tcp"}"#))
+        #expect(Formats.csvLine(flows[0]) == "1,1,10.77.0.2,45740,10.77.0.1,9000,1795611135270787000,1795611135273203000,2026-11-25T12:52:15.270787Z,216,60000,72,0,closed,SF,ShADadFf,,,tcp\n")
         #expect(Formats.json("a\"b\\c\n\u{1}") == #""a\"b\\c\n\u0001""#)
     }
 

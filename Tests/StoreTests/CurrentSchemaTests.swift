@@ -105,7 +105,7 @@ import TestSupport
         #expect(named("INDEX") == ["capture_by_run", "capture_by_sha256", "delivery_block_by_flow", "flow_by_app",
                                    "flow_by_app_host", "flow_by_capture", "flow_by_client_ip", "flow_by_client_port",
                                    "flow_by_conn_state", "flow_by_duration", "flow_by_first_ts", "flow_by_overlap",
-                                   "flow_by_server_ip", "flow_by_server_port", "gap_by_flow", "http_by_host",
+                                   "flow_by_proto", "flow_by_server_ip", "flow_by_server_port", "gap_by_flow", "http_by_host",
                                    "payload_by_flow", "tls_by_ja3", "tls_by_ja4", "tls_by_server_name"])
         #expect(named("TRIGGER").isEmpty)
     }

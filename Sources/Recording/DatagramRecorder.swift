@@ -1,0 +1,171 @@
+import Connections
+import Decoding
+import Reassembly
+
+/// Records UDP datagrams and ICMP messages as flows: who sent what to whom, each
+/// datagram's payload as a delivery of its own, every packet's place in the
+/// capture, and Zeek's `conn_state` for them.
+///
+/// A flow is, as Zeek's: for UDP the addresses and ports (and tenant zone) within
+/// an inactivity timeout; for ICMP echo the addresses and the echo identifier (a
+/// request and its reply together); for any other ICMP message the addresses, the
+/// direction, type and code. A flow idle longer than the timeout is over, and its
+/// next packet starts another. At most `maximumFlows` are tracked at once: past
+/// that (a flood of spoofed sources) the ones idle longest are written and let go,
+/// and counted in `evicted`.
+public final class DatagramRecorder {
+    let writer: ArchiveWriter
+    /// Nanoseconds of capture time a flow may be idle and go on (Zeek's
+    /// `udp_inactivity_timeout` and `icmp_inactivity_timeout`: one minute).
+    public let timeout: Int64
+    public let maximumFlows: Int
+    public var vlanAware = false
+    /// Flows let go before their timeout because `maximumFlows` were tracked.
+    public private(set) var evicted = 0
+
+    private var flows: [Key: FlowState] = [:]
+    /// Capture time of the last sweep for idle flows.
+    private var sweptAt = Int64.min
+
+    struct Key: Hashable {
+        var flow: FlowKey
+        /// 17: UDP; 1: ICMP echo (keyed by identifier); 2: other ICMP (keyed by type and code, one way).
+        var kind: UInt8
+    }
+
+    public init(writer: ArchiveWriter, timeout: Int64 = 60_000_000_000, maximumFlows: Int = 1_000_000) {
+        self.writer = writer
+        self.timeout = timeout
+        self.maximumFlows = max(1, maximumFlows)
+    }
+
+    /// Flows tracked now.
+    public var count: Int { flows.count }
+
+    /// Records one `.udp` or `.icmp` packet: `sources` are the records it came from
+    /// (several for a datagram put back together from fragments).
+    public func record(_ p: DecodedPacket, udp: Bool, timestamp: Int64, sources: some Collection<RecordLocation>) {
+        if timestamp &- sweptAt > timeout / 2 || flows.count >= maximumFlows { sweep(now: timestamp) }
+        let zone = p.encapsulation.isEmpty ? 0 : p.encapsulation.zone(vlanAware: vlanAware)
+        let isIPv6 = p.source.isIPv6
+        let source = Address(high: p.source.high, low: p.source.low, isIPv6: isIPv6)
+        let destination = Address(high: p.destination.high, low: p.destination.low, isIPv6: isIPv6)
+        let key: Key
+        let packetKey: FlowKey
+        if udp {
+            packetKey = FlowKey(source: source, destination: destination, sourcePort: p.sourcePort,
+                                destinationPort: p.destinationPort, zone: zone)
+            key = Key(flow: packetKey.canonical, kind: 17)
+        } else if p.icmpIdentifier != 0 || Self.isEcho(p.icmpType, isIPv6: isIPv6) {
+            packetKey = FlowKey(source: source, destination: destination, sourcePort: p.icmpIdentifier,
+                                destinationPort: p.icmpIdentifier, zone: zone)
+            key = Key(flow: packetKey.canonical, kind: 1)
+        } else {
+            packetKey = FlowKey(source: source, destination: destination, sourcePort: UInt16(p.icmpType),
+                                destinationPort: UInt16(p.icmpCode), zone: zone)
+            key = Key(flow: packetKey, kind: 2)
+        }
+        var flow = flows[key]
+        if let earlier = flow, timestamp &- earlier.totals.lastTimestamp > timeout {
+            finish(earlier)
+            flow = nil
+        }
+        let state: FlowState
+        if let flow {
+            state = flow
+        } else {
+            state = open(p, udp: udp, packetKey: packetKey, canonical: key.flow, timestamp: timestamp,
+                         firstPacket: sources.first?.index ?? -1)
+            flows[key] = state
+        }
+        add(p, to: state, fromClient: state.isFromClient(packetKey), timestamp: timestamp, sources: sources)
+    }
+
+    static func isEcho(_ type: UInt8, isIPv6: Bool) -> Bool {
+        isIPv6 ? (type == 128 || type == 129) : (type == 8 || type == 0)
+    }
+
+    /// A new flow's row and record: its originator by Zeek's rules, and for ICMP
+    /// the type and code in the port columns.
+    private func open(_ p: DecodedPacket, udp: Bool, packetKey: FlowKey, canonical: FlowKey, timestamp: Int64,
+                      firstPacket: Int) -> FlowState {
+        let isIPv6 = p.source.isIPv6
+        let flipped = udp
+            ? DatagramConnection.responderSentFirst(sourcePort: p.sourcePort, destinationPort: p.destinationPort)
+            : DatagramConnection.isICMPAnswer(type: p.icmpType, isIPv6: isIPv6)
+        let (client, clientPort, server) = flipped
+            ? (packetKey.destination, packetKey.destinationPort, packetKey.source)
+            : (packetKey.source, packetKey.sourcePort, packetKey.destination)
+        let rowPorts: (UInt16, UInt16)
+        if udp {
+            rowPorts = flipped ? (p.destinationPort, p.sourcePort) : (p.sourcePort, p.destinationPort)
+        } else {
+            rowPorts = (UInt16(DatagramConnection.icmpRequestType(p.icmpType, isIPv6: isIPv6)), UInt16(p.icmpCode))
+        }
+        let handle = writer.addFlow(isIPv6: isIPv6, client: client, clientPort: rowPorts.0, server: server, serverPort: rowPorts.1,
+                                    firstTimestamp: timestamp, firstPacket: firstPacket,
+                                    encapsulation: p.encapsulation.isEmpty ? nil : p.encapsulation.text,
+                                    proto: udp ? .udp : .icmp)
+        let flow = FlowState(handle: handle, key: canonical, client: client, clientPort: clientPort, firstTimestamp: timestamp,
+                             flipped: false, buffers: writer.buffers)
+        flow.datagram = DatagramConnection(udp ? .udp : .icmp)
+        writer.attach(flow)
+        writer.opened(flow)
+        return flow
+    }
+
+    /// One packet of `flow`: its counts, its place in the capture, its payload.
+    private func add(_ p: DecodedPacket, to flow: FlowState, fromClient: Bool, timestamp: Int64,
+                     sources: some Collection<RecordLocation>) {
+        let dir = fromClient ? 0 : 1
+        flow.changes &+= 1
+        if timestamp > flow.totals.lastTimestamp { flow.totals.lastTimestamp = timestamp }
+        flow.totals.packets[dir] += 1
+        flow.totals.ipBytes[dir] += p.ipLength
+        for source in sources { writer.recordPacket(flow, index: source.index, offset: source.offset) }
+        flow.datagram?.observe(fromOriginator: fromClient)
+        let length = p.payload.count
+        // bytes the snaplen cut off are missed, as a TCP gap's are
+        flow.totals.missed[dir] += max(0, p.payloadLength - length)
+        guard length > 0 else { return }
+        var store = length
+        if let limit = writer.payloadPolicy.maxBytesPerDirection {
+            store = max(0, min(length, limit - flow.totals.stored[dir]))
+        }
+        writer.addDatagram(flowID: flow.totals.flowID, dir: dir, run: &flow.openRuns[dir], bytes: p.payload, store: store,
+                           streamOffset: flow.offsets[dir], isStart: flow.offsets[dir] == 0, timestamp: timestamp)
+        flow.offsets[dir] += Int64(length)
+        flow.totals.bytes[dir] += length
+        flow.totals.stored[dir] += store
+        flow.totals.dataPackets[dir] += 1
+    }
+
+    /// A flow is over: its totals are written.
+    private func finish(_ flow: FlowState) {
+        flow.finished = true
+        flow.openRuns = PerDirection(nil)
+        writer.finishFlow(flow)
+    }
+
+    /// Ends the flows idle longer than the timeout at `now`; when the table is
+    /// full, also the eighth of it idle longest.
+    private func sweep(now: Int64) {
+        sweptAt = now
+        var over: [Key] = []
+        for (key, flow) in flows where now &- flow.totals.lastTimestamp > timeout { over.append(key) }
+        for key in over { finish(flows.removeValue(forKey: key)!) }
+        guard flows.count >= maximumFlows else { return }
+        let times = flows.values.map(\.totals.lastTimestamp).sorted()
+        let cutoff = times[min(times.count - 1, max(0, times.count / 8 - 1))]
+        var oldest: [Key] = []
+        for (key, flow) in flows where flow.totals.lastTimestamp <= cutoff { oldest.append(key) }
+        for key in oldest { finish(flows.removeValue(forKey: key)!) }
+        evicted += oldest.count
+    }
+
+    /// Ends every flow (the end of the input).
+    public func finishAll() {
+        for flow in flows.values { finish(flow) }
+        flows.removeAll()
+    }
+}

@@ -1,0 +1,79 @@
+import Foundation
+import Testing
+import TestSupport
+import Query
+import Store
+@testable import Ingest
+
+/// UDP and ICMP flows (issue 26), on real traffic between two network namespaces
+/// (scripts/make-datagram-traffic.sh: dnsmasq answering dig, UDP exchanges with
+/// known bytes, some IP-fragmented, ping and ping -6, a datagram to a closed port).
+@Suite struct DatagramFlowTests {
+    static let capture = Paths.fixture("datagrams/dns-udp-icmp.pcap")
+
+    static func rows(_ db: String, _ sql: String) throws -> [[String]] {
+        let archive = try Archive(path: db, create: false)
+        let s = try archive.connection.prepare(sql)
+        var out: [[String]] = []
+        while try s.step() { out.append((0..<s.columnCount).map { s.text($0) ?? "NULL" }) }
+        return out
+    }
+
+    /// scripts/datagram-check.py: every UDP direction's datagrams and bytes as sent,
+    /// each ping one flow with its counts, the closed port's datagram and its ICMP error.
+    @Test func everyDatagramAsSent() throws {
+        let (status, lines) = try runScript("datagram-check.py", ["--flowdb", flowdbBinary, Self.capture])
+        #expect(status == 0, "\(lines.joined(separator: "\n"))")
+        #expect(lines.last == "10 passed, 0 failed")
+    }
+
+    @Test func flowsByTransportAndZeekState() throws {
+        let db = Paths.temporaryDirectory() + "/a.sqlite"
+        let report = try IngestTests.ingest([Self.capture], into: db)
+        #expect(report.counters.udpPackets == 33 && report.counters.icmpPackets == 17)
+        #expect(try Self.rows(db, "SELECT proto, conn_state, count(*) FROM flow GROUP BY 1, 2 ORDER BY 1, 2") == [
+            ["icmp", "OTH", "6"], ["tcp", "SF", "2"], ["udp", "S0", "1"], ["udp", "SF", "9"],
+        ])
+        // the DNS queries over UDP: one flow each, client to port 53, history Dd
+        #expect(try Self.rows(db, "SELECT count(*), min(history), max(history) FROM flow WHERE proto = 'udp' AND server_port = 53")
+                == [["7", "Dd", "Dd"]])
+        #expect(try Self.rows(db, "SELECT udp_packets, icmp_packets, skipped_non_tcp FROM capture") == [["33", "17", "0"]])
+    }
+
+    /// Identity in time: a flow idle longer than the timeout is over. The pings go
+    /// out 0.2 s apart: with a 0.1 s timeout each request and its reply are a flow.
+    @Test func timeoutSplitsFlows() throws {
+        let db = Paths.temporaryDirectory() + "/a.sqlite"
+        _ = try IngestTests.ingest([Self.capture], into: db) { $0.recording.datagramTimeout = 100_000_000 }
+        #expect(try Self.rows(db, "SELECT count(*), sum(c2s_packets), sum(s2c_packets) FROM flow WHERE proto = 'icmp' AND client_port = 8")
+                == [["3", "3", "3"]])
+    }
+
+    /// A full tracker lets the flows idle longest go (written, counted), and loses
+    /// no packet or byte: the same totals as without the limit.
+    @Test func boundedTrackerEvictsAndKeepsEveryByte() throws {
+        let unbounded = Paths.temporaryDirectory() + "/a.sqlite", bounded = Paths.temporaryDirectory() + "/b.sqlite"
+        _ = try IngestTests.ingest([Self.capture], into: unbounded)
+        let report = try IngestTests.ingest([Self.capture], into: bounded) { $0.recording.maxDatagramFlows = 2 }
+        #expect(report.counters.datagramFlowsEvicted > 0)
+        let totals = "SELECT sum(c2s_bytes + s2c_bytes), sum(c2s_packets + s2c_packets) FROM flow WHERE proto <> 'tcp'"
+        #expect(try Self.rows(bounded, totals) == Self.rows(unbounded, totals))
+        #expect(try Self.rows(bounded, "SELECT datagram_flows_evicted FROM capture") == [[String(report.counters.datagramFlowsEvicted)]])
+    }
+
+    @Test func queryByTransport() throws {
+        let db = Paths.temporaryDirectory() + "/a.sqlite"
+        _ = try IngestTests.ingest([Self.capture], into: db)
+        let query = FlowQuery(archive: try Archive(path: db, create: false))
+        var filter = FlowFilter()
+        filter.proto = "icmp"
+        let icmp = try query.flows(filter).flows
+        #expect(icmp.count == 6 && icmp.allSatisfy { $0.proto == "icmp" && $0.state == "seen" })
+        filter.proto = "udp"
+        filter.serverPort = 7777
+        let udp = try query.flows(filter).flows
+        #expect(udp.map(\.state) == ["answered", "answered"])
+        #expect(ZeekConnLog.line(udp[0]).split(separator: "\t")[6] == "udp")
+        #expect(Formats.jsonLine(udp[0]).hasSuffix(",\"proto\":\"udp\"}\n"))
+    }
+}
