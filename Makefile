@@ -90,6 +90,18 @@ tunnel-check: build
 	scripts/make-tunnel-traffic.sh bench-data/tunnels
 	scripts/tunnel-check.py --flowdb $(FLOWDB) Tests/Fixtures/tunnels/*.pcap bench-data/tunnels/*.pcap
 
+# UDP, ICMP and DNS (root, needs dnsmasq-base, dnsutils, iputils-ping, tshark): fresh real
+# traffic between namespaces, checked against what was sent; DNS fields against tshark's, also
+# on tcpdump's DNS captures.
+.PHONY: datagram-check
+datagram-check: build
+	mkdir -p bench-data/datagrams
+	scripts/make-datagram-traffic.sh bench-data/datagrams/fresh.pcap
+	scripts/datagram-check.py --flowdb $(FLOWDB) Tests/Fixtures/datagrams/dns-udp-icmp.pcap bench-data/datagrams/fresh.pcap
+	scripts/dns-check.py --flowdb $(FLOWDB) Tests/Fixtures/datagrams/dns-udp-icmp.pcap bench-data/datagrams/fresh.pcap \
+		$(addprefix ../shared/captures/tcpdump-tests/,dns-badcookie.pcap dns-badlabel.pcap dns-badvers.pcap dns-uri.pcap \
+		dns_fwdptr.pcap dns_tcp.pcap dns_udp.pcap dns_udp_2.pcap dnssec.pcap edns-opts.pcap)
+
 # schema/current.sql: the schema a fresh archive has, rendered from the migrations.
 .PHONY: schema
 schema:

@@ -45,6 +45,29 @@ CREATE TABLE delivery_block (
     records         TEXT    NOT NULL
 ) STRICT;
 
+CREATE TABLE dns (
+    flow_id     INTEGER NOT NULL REFERENCES flow(id),
+    ts          INTEGER NOT NULL,   -- capture time of the query (of the response when no query was seen), ns
+    trans_id    INTEGER NOT NULL,   -- the message id
+    rtt         INTEGER,            -- ns from the query to its response; NULL: not both seen
+    query       TEXT,               -- the first question's name; a byte that is not printable ASCII as \xHH
+    qclass      INTEGER,
+    qclass_name TEXT,               -- 'C_INTERNET', ...
+    qtype       INTEGER,
+    qtype_name  TEXT,               -- 'A', 'AAAA', 'MX', ... ('*' for ANY)
+    rcode       INTEGER,            -- the response's; NULL: no response
+    rcode_name  TEXT,               -- 'NOERROR', 'NXDOMAIN', ...
+    aa          INTEGER NOT NULL DEFAULT 0,  -- authoritative answer (response)
+    tc          INTEGER NOT NULL DEFAULT 0,  -- truncated (response)
+    rd          INTEGER NOT NULL DEFAULT 0,  -- recursion desired (query)
+    ra          INTEGER NOT NULL DEFAULT 0,  -- recursion available (response)
+    z           INTEGER NOT NULL DEFAULT 0,  -- the three bits after RA
+    answers     TEXT,               -- the answer section in packet order, joined by ',' (a ',' inside one as \x2c):
+                                    -- addresses, names (CNAME, NS, PTR, MX, SRV, SOA), 'TXT <length> <string>', '<TYPE>'
+    ttls        TEXT,               -- their TTLs in seconds, joined by ','
+    rejected    INTEGER NOT NULL DEFAULT 0   -- a response carrying no record at all (refused, failed)
+) STRICT;
+
 CREATE TABLE flow (
     id              INTEGER PRIMARY KEY,
     capture_id      INTEGER NOT NULL REFERENCES capture(id),     -- file of the packet that created it
@@ -202,6 +225,10 @@ CREATE INDEX capture_by_sha256 ON capture(sha256);
 
 CREATE INDEX delivery_block_by_flow ON delivery_block(flow_id, first_delivery);
 
+CREATE INDEX dns_by_flow ON dns(flow_id);
+
+CREATE INDEX dns_by_query ON dns(query COLLATE NOCASE);
+
 CREATE INDEX flow_by_app         ON flow(app) WHERE app IS NOT NULL;
 
 CREATE INDEX flow_by_app_host    ON flow(app_host) WHERE app_host IS NOT NULL;
@@ -280,6 +307,20 @@ SELECT json_extract(r.value, '$[0]') AS id,
        json_extract(r.value, '$[16]') AS overlap_bytes,
        json_extract(r.value, '$[17]') AS overlap_packets
 FROM delivery_block AS b, json_each(b.records) AS r;
+
+CREATE VIEW dns_log AS
+SELECT strftime('%Y-%m-%dT%H:%M:%S', (d.ts - (d.ts % 1000000000 + 1000000000) % 1000000000) / 1000000000, 'unixepoch')
+           || printf('.%06dZ', ((d.ts % 1000000000 + 1000000000) % 1000000000) / 1000) AS ts,
+       d.flow_id, f.client_ip, f.client_port, f.server_ip, f.server_port, f.proto,
+       d.trans_id, round(d.rtt / 1e9, 6) AS rtt, d.query, d.qclass, d.qclass_name, d.qtype, d.qtype_name,
+       d.rcode, d.rcode_name,
+       CASE d.aa WHEN 0 THEN 'no' ELSE 'yes' END AS aa,
+       CASE d.tc WHEN 0 THEN 'no' ELSE 'yes' END AS tc,
+       CASE d.rd WHEN 0 THEN 'no' ELSE 'yes' END AS rd,
+       CASE d.ra WHEN 0 THEN 'no' ELSE 'yes' END AS ra,
+       d.z, d.answers, d.ttls,
+       CASE d.rejected WHEN 0 THEN 'no' ELSE 'yes' END AS rejected
+FROM dns AS d JOIN flow AS f ON f.id = d.flow_id;
 
 CREATE VIEW flows AS
 SELECT id,

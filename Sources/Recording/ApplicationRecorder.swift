@@ -14,7 +14,7 @@ import Store
 /// kept bytes once their hellos are there. All flows together keep at most
 /// `budget` bytes: past it, flows still undecided are given up.
 final class ApplicationState {
-    enum Kind { case undecided, http, tls, ssh, none }
+    enum Kind { case undecided, http, tls, ssh, dns, none }
     var kind = Kind.undecided
     /// The first bytes of each direction (while needed), and the time of each one's first byte.
     var prefix = PerDirection<[UInt8]>([])
@@ -35,6 +35,8 @@ final class ApplicationRecorder {
     static let window = 4096
     static let tlsServerWindow = 32768
     static let serverFirstWindow = 65536
+    /// DNS over TCP: the messages of each direction read (a zone transfer's first 64 KB).
+    static let dnsWindow = 65536
     let budget: Int
     private(set) var held = 0
 
@@ -61,7 +63,7 @@ final class ApplicationRecorder {
                 let length = skip > 0 ? skip : nil
                 if dir == 0, (app.http?.client.offset ?? 0) > 0 { app.http?.clientGap(length: length) }
                 if dir == 1, (app.http?.server.offset ?? 0) > 0 { app.http?.serverGap(length: length) }
-            case .undecided, .tls, .ssh:
+            case .undecided, .tls, .ssh, .dns:
                 if !app.prefix[dir].isEmpty { app.cut[dir] = true }
             case .none:
                 break
@@ -90,6 +92,8 @@ final class ApplicationRecorder {
                 writeTLS(flow, app, writer)
                 release(app)        // nothing more is read from its bytes
             }
+        case .dns:
+            keepPrefix(app, dir: dir, sg: sg, limit: Self.dnsWindow)
         case .ssh:
             guard !app.recorded else { return }
             keepPrefix(app, dir: dir, sg: sg, limit: Self.window)
@@ -119,6 +123,8 @@ final class ApplicationRecorder {
             if !app.recorded { writeTLS(flow, app, writer) }
         case .ssh:
             if !app.recorded { writeSSH(flow, app, writer) }
+        case .dns:
+            writeDNS(flow, app, writer)
         case .undecided, .none:
             break
         }
@@ -165,6 +171,15 @@ final class ApplicationRecorder {
             writer.setApplication(flow, app: "ssh", host: nil)
             if sshComplete(app) || atEnd { writeSSH(flow, app, writer) }
             return
+        }
+        // DNS over TCP, on the ports Zeek reads it: length-prefixed messages
+        if DNS.ports.contains(flow.key.sourcePort) || DNS.ports.contains(flow.key.destinationPort), client.count >= 2 {
+            let first = 2 + (Int(client[0]) << 8 | Int(client[1]))
+            if first >= 14 && client.count < first && !atEnd && !app.cut[0] { return }      // its first message is still coming
+            if client.withUnsafeBytes({ !DNS.tcpMessages($0).isEmpty }) {
+                app.kind = .dns
+                return
+            }
         }
         let hello = client.withUnsafeBytes { TLS.findClientHello(in: $0) }
         if let hello {
@@ -256,6 +271,21 @@ final class ApplicationRecorder {
             if app.requestTimes[t.depth] != nil { break }
             if r.start >= base, let ts = time(r.start - base) { app.requestTimes[t.depth] = ts }
         }
+    }
+
+    /// The DNS messages kept of each direction, as `dns` rows. Over TCP the kept
+    /// bytes carry no time of their own: a direction's messages take the time of its
+    /// first byte.
+    private func writeDNS(_ flow: FlowState, _ app: ApplicationState, _ writer: ArchiveWriter) {
+        for dir in 0..<2 {
+            let time = app.firstByteTime[dir] ?? 0
+            app.prefix[dir].withUnsafeBytes { bytes in
+                for (_, message) in DNS.tcpMessages(bytes) {
+                    DNSRecorder.message(message, at: time, flow: flow, writer: writer)
+                }
+            }
+        }
+        DNSRecorder.finish(flow, writer: writer)
     }
 
     private func release(_ app: ApplicationState) {

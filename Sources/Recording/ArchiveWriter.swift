@@ -312,6 +312,10 @@ public final class ArchiveWriter: @unchecked Sendable {
     /// Rows of `Tables.tls`, `.ssh` and `.http`, written with the batch.
     func addTLS(_ row: RowValues) { batch.tls.append(row) }
     func addSSH(_ row: RowValues) { batch.ssh.append(row) }
+    func addDNS(_ row: RowValues) {
+        pendingBytes += 256
+        batch.dns.append(row)
+    }
     func addHTTP(_ row: RowValues) { batch.http.append(row) }
 
     /// Swaps the originator's and the responder's ends in a new flow's row, while

@@ -48,12 +48,13 @@ final class Batch {
     var http: [RowValues] = []
     var tls: [RowValues] = []
     var ssh: [RowValues] = []
+    var dns: [RowValues] = []
     /// The text of the flows' last packet blocks, which their totals point into.
     var text: [UInt8] = []
 
     var isEmpty: Bool {
         flows.isEmpty && deliveries.isEmpty && gaps.isEmpty && flowUpdates.isEmpty && packetBlocks.isEmpty
-            && http.isEmpty && tls.isEmpty && ssh.isEmpty
+            && http.isEmpty && tls.isEmpty && ssh.isEmpty && dns.isEmpty
     }
 }
 

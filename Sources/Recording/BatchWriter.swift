@@ -12,7 +12,7 @@ final class BatchWriter {
     /// A flow's `delivery_block` row holds at most this many deliveries.
     var deliveriesPerBlock = 4096
     private let insertFlow, updateFlow, insertPayload, insertBlock, insertGap, insertPacketBlock: Statement
-    private let insertHTTP, insertTLS, insertSSH: Statement
+    private let insertHTTP, insertTLS, insertSSH, insertDNS: Statement
     /// The text of the `delivery_block` row being written.
     private let blockText = DeliveryBlockText()
 
@@ -28,6 +28,7 @@ final class BatchWriter {
         insertHTTP = try connection.prepare(Tables.http.insert())
         insertTLS = try connection.prepare(Tables.tls.insert(orReplace: true))
         insertSSH = try connection.prepare(Tables.ssh.insert(orReplace: true))
+        insertDNS = try connection.prepare(Tables.dns.insert())
     }
 
     /// Writes every row of `b` (the caller holds the transaction).
@@ -49,7 +50,7 @@ final class BatchWriter {
             }
         }
         for p in b.packetBlocks { try write(p) }
-        for (statement, rows) in [(insertHTTP, b.http), (insertTLS, b.tls), (insertSSH, b.ssh)] {
+        for (statement, rows) in [(insertHTTP, b.http), (insertTLS, b.tls), (insertSSH, b.ssh), (insertDNS, b.dns)] {
             for row in rows { try step(statement) { s in try row.columns.bind(row, to: s) } }
         }
         // In id order: the rows' pages are then visited once each, in order

@@ -1,3 +1,4 @@
+import Applications
 import Connections
 import Decoding
 import Reassembly
@@ -125,6 +126,11 @@ public final class DatagramRecorder {
         for source in sources { writer.recordPacket(flow, index: source.index, offset: source.offset) }
         flow.datagram?.observe(fromOriginator: fromClient)
         let length = p.payload.count
+        if writer.parsesApplications, flow.datagram?.transport == .udp,
+           DNS.ports.contains(p.sourcePort) || DNS.ports.contains(p.destinationPort),
+           let message = DNS.parse(p.payload, cut: p.payloadTruncated) {
+            DNSRecorder.message(message, at: timestamp, flow: flow, writer: writer)
+        }
         // bytes the snaplen cut off are missed, as a TCP gap's are
         flow.totals.missed[dir] += max(0, p.payloadLength - length)
         guard length > 0 else { return }
@@ -142,6 +148,7 @@ public final class DatagramRecorder {
 
     /// A flow is over: its totals are written.
     private func finish(_ flow: FlowState) {
+        DNSRecorder.finish(flow, writer: writer)
         flow.finished = true
         flow.openRuns = PerDirection(nil)
         writer.finishFlow(flow)

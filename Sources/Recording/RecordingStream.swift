@@ -48,6 +48,8 @@ final class FlowState {
     var connection: TCPConnection
     /// A UDP or ICMP flow's state (nil for a TCP connection, whose state is `connection`).
     var datagram: DatagramConnection?
+    /// DNS queries waiting for their responses (a DNS flow).
+    var dns: DNSTransactions?
     /// Where the next delivered byte sits in each direction's stream.
     var offsets = PerDirection<Int64>(0)
     /// Each direction's payload run still taking bytes (the writer decides when it is closed).

@@ -80,6 +80,20 @@ public enum Tables {
         + [Column("hassh_server", zeek: "hasshServer", "string"),
            "client_software", "server_software", "hassh_string", "hassh_server_string"])
 
+    /// A `dns` row: Zeek's dns.log fields (its `AA`, `TC`, `RD`, `RA`, `Z` and
+    /// `TTLs` in lower case here; `rtt` in nanoseconds).
+    public static let dns = TableColumns("dns", [Column("flow_id", zeek: "uid", "string"), Column("ts", zeek: "ts", "time"),
+                                                 Column("trans_id", zeek: "trans_id", "count"), Column("rtt", zeek: "rtt", "interval"),
+                                                 Column("query", zeek: "query", "string"), Column("qclass", zeek: "qclass", "count"),
+                                                 Column("qclass_name", zeek: "qclass_name", "string"),
+                                                 Column("qtype", zeek: "qtype", "count"), Column("qtype_name", zeek: "qtype_name", "string"),
+                                                 Column("rcode", zeek: "rcode", "count"), Column("rcode_name", zeek: "rcode_name", "string"),
+                                                 Column("aa", zeek: "AA", "bool"), Column("tc", zeek: "TC", "bool"),
+                                                 Column("rd", zeek: "RD", "bool"), Column("ra", zeek: "RA", "bool"),
+                                                 Column("z", zeek: "Z", "count"), Column("answers", zeek: "answers", "vector[string]"),
+                                                 Column("ttls", zeek: "TTLs", "vector[interval]"),
+                                                 Column("rejected", zeek: "rejected", "bool")])
+
     /// Columns that are Zeek log fields of the same name and type.
     private static func zeek(_ names: [String], _ type: String) -> [Column] {
         names.map { Column($0, zeek: $0, type) }
@@ -87,7 +101,7 @@ public enum Tables {
 
     /// Every declaration, for the test that checks them against the schema.
     public static let all: [TableColumns] = [
-        captureStart, captureCounters, flowIdentity, flowTotals, payload, deliveryBlock, gap, packetBlock, http, tls, ssh,
+        captureStart, captureCounters, flowIdentity, flowTotals, payload, deliveryBlock, gap, packetBlock, http, tls, ssh, dns,
     ]
 }
 

@@ -77,3 +77,40 @@ import Store
         #expect(Formats.jsonLine(udp[0]).hasSuffix(",\"proto\":\"udp\"}\n"))
     }
 }
+
+/// DNS (issue 26): dig's queries to dnsmasq over UDP and TCP, IPv4 and IPv6, as
+/// rows of `dns` with Zeek's fields; and every field tshark also reads agreeing with
+/// it, on the fixture and tcpdump's DNS captures.
+@Suite struct DNSRowTests {
+    @Test func digAgainstDnsmasq() throws {
+        let db = Paths.temporaryDirectory() + "/a.sqlite"
+        _ = try IngestTests.ingest([DatagramFlowTests.capture], into: db)
+        #expect(try DatagramFlowTests.rows(db, """
+            SELECT f.proto, d.query, d.qtype_name, d.rcode_name, d.aa, d.rd, d.ra, d.answers, d.ttls, d.rejected, d.rtt > 0
+            FROM dns d JOIN flow f ON f.id = d.flow_id ORDER BY d.ts
+            """) == [
+            ["udp", "www.flowdb.test", "A", "NOERROR", "1", "1", "1", "10.77.0.80", "0", "0", "1"],
+            ["udp", "www.flowdb.test", "AAAA", "NOERROR", "1", "1", "1", "fd77::80", "0", "0", "1"],
+            ["udp", "deep.flowdb.test", "A", "NOERROR", "1", "1", "1", "alias.flowdb.test,www.flowdb.test,10.77.0.80", "0,0,0", "0", "1"],
+            ["udp", "flowdb.test", "MX", "NOERROR", "1", "1", "1", "mail.flowdb.test", "0", "0", "1"],
+            ["udp", "flowdb.test", "TXT", "NOERROR", "1", "1", "1", "TXT 11 v=spf1 -all TXT 18 flowdb test record", "0", "0", "1"],
+            ["udp", "nothere.flowdb.test", "A", "NXDOMAIN", "0", "1", "1", "NULL", "NULL", "0", "1"],
+            ["tcp", "www.flowdb.test", "A", "NOERROR", "1", "1", "1", "10.77.0.80", "0", "0", "1"],
+            ["udp", "www.flowdb.test", "AAAA", "NOERROR", "1", "1", "1", "fd77::80", "0", "0", "1"],
+            ["tcp", "alias.flowdb.test", "AAAA", "NOERROR", "1", "1", "1", "www.flowdb.test,fd77::80", "0,0", "0", "1"],
+        ])
+        #expect(try DatagramFlowTests.rows(db, "SELECT app, count(*) FROM flow WHERE app IS NOT NULL GROUP BY app") == [["dns", "9"]])
+        #expect(try DatagramFlowTests.rows(db, "SELECT count(*) FROM dns_log WHERE aa = 'yes'") == [["8"]])
+    }
+
+    static let tshark = ["/usr/bin/tshark", "/usr/local/bin/tshark"].contains { FileManager.default.isExecutableFile(atPath: $0) }
+
+    @Test(.enabled(if: tshark, "tshark is not installed"))
+    func everyFieldAgreesWithTshark() throws {
+        let shared = ["dns-badcookie.pcap", "dns-badlabel.pcap", "dns-badvers.pcap", "dns-uri.pcap", "dns_fwdptr.pcap", "dns_tcp.pcap",
+                      "dns_udp.pcap", "dns_udp_2.pcap", "dnssec.pcap", "edns-opts.pcap"].map { Paths.capture("tcpdump-tests/" + $0) }
+        let (status, lines) = try runScript("dns-check.py", ["--flowdb", flowdbBinary, DatagramFlowTests.capture] + shared)
+        #expect(status == 0, "\(lines.joined(separator: "\n"))")
+        #expect(lines.last == "506 of 506 fields agree")
+    }
+}
