@@ -4,7 +4,7 @@ import Store
 /// http.log, ssl.log and ssh.log: as a table, JSON lines, CSV, or Zeek's
 /// tab-separated format with Zeek's field names (`--format zeek`, for zeek-cut).
 public enum ApplicationLog: String, Sendable, CaseIterable {
-    case http, tls, ssh
+    case http, tls, ssh, dns
 
     /// Zeek's log path for it.
     var zeekPath: String { self == .tls ? "ssl" : rawValue }
@@ -28,6 +28,7 @@ public enum ApplicationLog: String, Sendable, CaseIterable {
         case .http: Tables.http
         case .tls: Tables.tls
         case .ssh: Tables.ssh
+        case .dns: Tables.dns
         }
     }
 
@@ -49,6 +50,7 @@ public enum ApplicationLog: String, Sendable, CaseIterable {
         case .http: ["flow_id", "trans_depth", "method", "host", "uri", "status_code", "request_body_len", "response_body_len"]
         case .tls: ["flow_id", "version", "cipher", "server_name", "next_protocol", "ja4"]
         case .ssh: ["flow_id", "client", "server", "kex_alg", "cipher_alg", "hassh"]
+        case .dns: ["flow_id", "query", "qtype_name", "rcode_name", "answers"]
         }
     }
 
@@ -57,7 +59,10 @@ public enum ApplicationLog: String, Sendable, CaseIterable {
         guard archive.version >= 7 else {
             throw QueryError("--\(rawValue): this archive records no application protocols (schema version \(archive.version)); `flowdb ingest` upgrades it, and captures ingested after that have them")
         }
-        let order = self == .http ? " ORDER BY t.trans_depth" : ""
+        if self == .dns && archive.version < 14 {
+            throw QueryError("--dns: this archive records no DNS (schema version \(archive.version)); `flowdb ingest` upgrades it, and captures ingested after that have it")
+        }
+        let order = self == .http ? " ORDER BY t.trans_depth" : self == .dns ? " ORDER BY t.ts, t.rowid" : ""
         let s = try archive.connection.prepare("""
             SELECT \(columns.map(\.sql).joined(separator: ", ")) FROM \(rawValue) AS t JOIN flow AS f ON f.id = t.flow_id
             WHERE t.flow_id = ?\(order)
@@ -131,6 +136,9 @@ public enum ApplicationLog: String, Sendable, CaseIterable {
             case ("time", .integer(let ns)): return ZeekConnLog.time(ns)
             case ("string", .integer(let id)) where c.zeek == "uid": return ZeekConnLog.uid(flowID: id)
             case ("bool", .integer(let b)): return b != 0 ? "T" : "F"
+            case ("interval", .integer(let ns)): return ZeekConnLog.time(ns)
+            case ("vector[interval]", .text(let seconds)):
+                return seconds.split(separator: ",").map { $0 + ".000000" }.joined(separator: ",")
             default:
                 let t = Self.text(v) ?? ""
                 return t.isEmpty ? "(empty)" : ZeekConnLog.escaped(t)

@@ -69,11 +69,14 @@ public struct FlowFilter: Sendable, Equatable {
     public var status: Int?
     /// The transport: 'tcp', 'udp' or 'icmp'.
     public var proto: String?
+    /// Flows whose DNS queries asked for one of these names (without case); a name
+    /// `*.example.com` matches example.com and every name under it.
+    public var dnsNames: [String] = []
     /// Set when the archive cannot hold what `proto` asks for (no match at all).
     var noMatch = false
 
     var usesApplications: Bool {
-        app != nil || sni != nil || httpHost != nil || ja3 != nil || ja4 != nil || uri != nil || method != nil || status != nil
+        !dnsNames.isEmpty || app != nil || sni != nil || httpHost != nil || ja3 != nil || ja4 != nil || uri != nil || method != nil || status != nil
     }
 
     public init() {}
@@ -125,6 +128,21 @@ public struct FlowFilter: Sendable, Equatable {
         if ended { terms.append("f.c2s_closed = 1 AND f.s2c_closed = 1") }
         if let tunnel { terms.append("instr(f.encapsulation, ?) > 0"); values.append(.text(tunnel)) }
         if let proto { terms.append("f.proto = ?"); values.append(.text(proto.lowercased())) }
+        if !dnsNames.isEmpty {
+            var names: [String] = []
+            for name in dnsNames {
+                if name.hasPrefix("*.") {
+                    let base = String(name.dropFirst(2))
+                    names.append("query = ? COLLATE NOCASE OR query LIKE ? ESCAPE '\\'")
+                    let escaped = base.replacing("\\", with: "\\\\").replacing("%", with: "\\%").replacing("_", with: "\\_")
+                    values += [.text(base), .text("%." + escaped)]
+                } else {
+                    names.append("query = ? COLLATE NOCASE")
+                    values.append(.text(name))
+                }
+            }
+            terms.append("f.id IN (SELECT flow_id FROM dns WHERE " + names.joined(separator: " OR ") + ")")
+        }
         if noMatch { terms.append("0") }
         if let app { terms.append("f.app = ?"); values.append(.text(app.lowercased())) }
         if let sni {

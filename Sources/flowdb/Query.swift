@@ -97,6 +97,11 @@ struct QueryCommand: ParsableCommand {
     var tls = false
     @Flag(help: "List the SSH connections among the selected flows, like Zeek's ssh.log.")
     var ssh = false
+    @Flag(help: "List the DNS transactions of the selected flows, like Zeek's dns.log.")
+    var dns = false
+    @Option(name: .customLong("dns-query"),
+            help: ArgumentHelp("Flows whose DNS queries asked for this name, without case (`*.example.com`: it and every name under it; repeatable).", valueName: "name"))
+    var dnsNames: [String] = []
     @Flag(help: "Print SQLite's plan for selecting the flows (EXPLAIN QUERY PLAN) instead of results.") var explain = false
 
     func validate() throws {
@@ -114,9 +119,9 @@ struct QueryCommand: ParsableCommand {
         if extractObjects != nil && (show != nil || extract != nil || pcap != nil) {
             throw ValidationError("--extract-objects goes without --show, --extract and --pcap")
         }
-        if [http, tls, ssh].filter({ $0 }).count > 1 { throw ValidationError("give one of --http, --tls and --ssh") }
-        if (http || tls || ssh) && (show != nil || extract != nil || pcap != nil) {
-            throw ValidationError("--http, --tls and --ssh list; they go without --show, --extract and --pcap")
+        if [http, tls, ssh, dns].filter({ $0 }).count > 1 { throw ValidationError("give one of --http, --tls, --ssh and --dns") }
+        if (http || tls || ssh || dns) && (show != nil || extract != nil || pcap != nil) {
+            throw ValidationError("--http, --tls, --ssh and --dns list; they go without --show, --extract and --pcap")
         }
         if pcap == "" { throw ValidationError("--pcap needs a file name, or - for standard output") }
         if (noVerify || !captureDirs.isEmpty) && pcap == nil && extract == nil {
@@ -158,6 +163,7 @@ struct QueryCommand: ParsableCommand {
         f.connStates = codes
         f.tunnel = tunnel
         f.proto = proto?.lowercased()
+        f.dnsNames = dnsNames
         f.app = app
         f.sni = sni
         f.httpHost = httpHost
@@ -204,7 +210,7 @@ struct QueryCommand: ParsableCommand {
                 printError("no flows match")
                 return
             }
-            if let log = http ? ApplicationLog.http : tls ? ApplicationLog.tls : ssh ? ApplicationLog.ssh : nil {
+            if let log = http ? ApplicationLog.http : tls ? ApplicationLog.tls : ssh ? ApplicationLog.ssh : dns ? ApplicationLog.dns : nil {
                 let rows = try log.rows(archive: store, flowIDs: found.map(\.id))
                 switch format ?? (json ? .json : csv ? .csv : .table) {
                 case .json: for r in rows { try out.write(log.jsonLine(r)) }

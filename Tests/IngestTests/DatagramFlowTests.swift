@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
-import Query
+@testable import Query
 import Store
 @testable import Ingest
 
@@ -112,5 +112,27 @@ import Store
         let (status, lines) = try runScript("dns-check.py", ["--flowdb", flowdbBinary, DatagramFlowTests.capture] + shared)
         #expect(status == 0, "\(lines.joined(separator: "\n"))")
         #expect(lines.last == "506 of 506 fields agree")
+    }
+}
+
+/// `flowdb query --dns` and `--dns-query` on the dig traffic.
+@Suite struct DNSQueryTests {
+    @Test func listingAndFilter() throws {
+        let db = Paths.temporaryDirectory() + "/a.sqlite"
+        _ = try IngestTests.ingest([DatagramFlowTests.capture], into: db)
+        let archive = try Archive(path: db, create: false)
+        let query = FlowQuery(archive: archive)
+        var filter = FlowFilter()
+        filter.dnsNames = ["*.FLOWDB.test"]
+        #expect(try query.flows(filter).flows.count == 9)
+        filter.dnsNames = ["flowdb.test"]
+        let apex = try query.flows(filter).flows
+        #expect(apex.count == 2 && apex.allSatisfy { $0.app == "dns" && $0.appHost == "flowdb.test" })
+        filter.dnsNames = ["*.%", "*._lowdb.test"]     // LIKE's wildcards are the name's own characters
+        #expect(try query.flows(filter).flows.isEmpty)
+        let rows = try ApplicationLog.dns.rows(archive: archive, flowIDs: apex.map(\.id))
+        #expect(rows.map { ApplicationLog.text($0[ApplicationLog.dns.columns.firstIndex { $0.name == "qtype_name" }!]) } == ["MX", "TXT"])
+        let zeek = ApplicationLog.dns.zeekLine(rows[0]).split(separator: "\t")
+        #expect(zeek.count == ApplicationLog.dns.columns.count && zeek[7] == "0.000253" && zeek.last == "F\n")
     }
 }
