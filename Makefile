@@ -121,7 +121,7 @@ FUZZ_SECONDS ?= 600
 FUZZ_BUILD := swift build --package-path Fuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld
 # SWIFT_BACKTRACE=enable=no: a failing input ends the run at once with its report.
 FUZZ_RUN := SWIFT_BACKTRACE=enable=no
-.PHONY: fuzz-decoder fuzz-engine fuzz-ingest fuzz-connections fuzz-export fuzz-applications
+.PHONY: fuzz-decoder fuzz-engine fuzz-ingest fuzz-connections fuzz-export fuzz-applications fuzz-dns
 fuzz-decoder: deps
 	$(FUZZ_BUILD) --product FuzzDecoder
 	mkdir -p Fuzz/findings
@@ -132,6 +132,11 @@ fuzz-connections: deps
 	$(FUZZ_RUN) Fuzz/.build/debug/FuzzConnections -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=Fuzz/findings/ -print_final_stats=1 Fuzz/Corpus/connections
 # TLS (and later HTTP, SSH) parsers on arbitrary stream bytes; seeded with the client and
 # server streams' first bytes of the TLS captures (scripts/fuzz-seed-applications.sh).
+# DNS messages (UDP payloads, and TCP's length-prefixed stream), seeded with real queries and answers.
+fuzz-dns: deps
+	$(FUZZ_BUILD) --product FuzzDNS
+	mkdir -p Fuzz/findings Fuzz/Corpus/dns
+	$(FUZZ_RUN) Fuzz/.build/debug/FuzzDNS -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -artifact_prefix=Fuzz/findings/ -print_final_stats=1 Fuzz/Corpus/dns
 fuzz-applications: deps
 	$(FUZZ_BUILD) --product FuzzApplications
 	mkdir -p Fuzz/findings Fuzz/Corpus/applications

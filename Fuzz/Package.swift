@@ -21,6 +21,10 @@ let package = Package(
             dependencies: ["CFuzzSupport", .product(name: "FlowDBApplications", package: flowdb)]
         ),
         .executableTarget(
+            name: "FuzzDNS",
+            dependencies: ["CFuzzSupport", .product(name: "FlowDBApplications", package: flowdb)]
+        ),
+        .executableTarget(
             name: "FuzzExport",
             dependencies: ["CFuzzSupport", .product(name: "FlowDBIngest", package: flowdb),
                            .product(name: "FlowDBQuery", package: flowdb)]
