@@ -4,6 +4,8 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := demo
 SAMPLE := Samples/sample-loss.pcap
+# dig's queries to dnsmasq, over UDP and TCP, and pings (real traffic between namespaces)
+SAMPLE_DNS := Samples/sample-dns.pcap
 DEBS := libpcap-dev libsqlite3-dev libssl-dev zlib1g-dev sqlite3 pkg-config python3
 FLOWDB := .build/release/flowdb
 
@@ -28,10 +30,14 @@ build: deps
 
 demo: build
 	@rm -f demo.sqlite demo.sqlite.ingest-lock demo-flow8.pcap demo-flow8.pcap.custody.json
-	@echo "== flowdb ingest --db demo.sqlite $(SAMPLE)"
-	@$(FLOWDB) ingest --db demo.sqlite $(SAMPLE)
-	@echo; echo "== flowdb query --db demo.sqlite   (one flow per connection, Zeek's state and history)"
-	@$(FLOWDB) query --db demo.sqlite
+	@echo "== flowdb ingest --db demo.sqlite $(SAMPLE) $(SAMPLE_DNS)"
+	@$(FLOWDB) ingest --db demo.sqlite $(SAMPLE) $(SAMPLE_DNS)
+	@echo; echo "== flowdb query --db demo.sqlite --proto tcp   (one flow per connection, Zeek's state and history)"
+	@$(FLOWDB) query --db demo.sqlite --proto tcp
+	@echo; echo "== flowdb query --db demo.sqlite --dns   (the DNS transactions, like Zeek's dns.log)"
+	@$(FLOWDB) query --db demo.sqlite --dns
+	@echo; echo "== flowdb query --db demo.sqlite --proto icmp   (each ping one flow)"
+	@$(FLOWDB) query --db demo.sqlite --proto icmp
 	@echo; echo "== flowdb query --db demo.sqlite --flow 1 --show hex | head -4"
 	@$(FLOWDB) query --db demo.sqlite --flow 1 --show hex | head -4
 	@echo; echo "== flowdb query --db demo.sqlite --state reset --format zeek   (a Zeek conn.log)"
@@ -42,6 +48,8 @@ demo: build
 	@sqlite3 -header -column demo.sqlite "SELECT id, start, client, server, c2s_bytes, s2c_bytes, packets, state, conn_state, history FROM flows ORDER BY c2s_bytes + s2c_bytes DESC LIMIT 5;"
 	@echo; echo "== sqlite3 demo.sqlite: the captures"
 	@sqlite3 -header -column demo.sqlite "SELECT id, path, status, packets, tcp_packets, skipped, first_time FROM captures;"
+	@echo; echo "== sqlite3 demo.sqlite: which names were resolved"
+	@sqlite3 -header -column demo.sqlite "SELECT query, qtype_name, rcode_name, answers FROM dns_log ORDER BY ts;"
 
 # The tests include the comparison with gopacket itself, so they build the oracle
 # (Go and Debian's gopacket source are installed for it when missing).

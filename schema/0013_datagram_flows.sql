@@ -109,6 +109,23 @@ ALTER TABLE capture ADD COLUMN icmp_packets INTEGER NOT NULL DEFAULT 0;
 -- of it starts a new flow.
 ALTER TABLE capture ADD COLUMN datagram_flows_evicted INTEGER NOT NULL DEFAULT 0;
 
+-- The captures view: `skipped` no longer counts the datagrams and messages now read,
+-- whose counts follow the columns it had.
+DROP VIEW captures;
+CREATE VIEW captures AS
+SELECT id, path, status, link_type_name AS link, packets, tcp_packets,
+       packets - tcp_packets - udp_packets - icmp_packets AS skipped, size,
+       strftime('%Y-%m-%dT%H:%M:%S', (first_ts - (first_ts % 1000000000 + 1000000000) % 1000000000) / 1000000000, 'unixepoch')
+           || printf('.%06dZ', ((first_ts % 1000000000 + 1000000000) % 1000000000) / 1000) AS first_time,
+       strftime('%Y-%m-%dT%H:%M:%S', (last_ts - (last_ts % 1000000000 + 1000000000) % 1000000000) / 1000000000, 'unixepoch')
+           || printf('.%06dZ', ((last_ts % 1000000000 + 1000000000) % 1000000000) / 1000) AS last_time,
+       strftime('%Y-%m-%dT%H:%M:%SZ', ingested_at / 1000000000, 'unixepoch') AS ingested,
+       sha256,
+       interface, kernel_drops, interface_drops,
+       CASE WHEN removed_at IS NOT NULL THEN 'removed' END AS file,
+       udp_packets, icmp_packets, datagram_flows_evicted
+FROM capture;
+
 -- The flows view shows the transport after the columns it had.
 DROP VIEW flows;
 CREATE VIEW flows AS

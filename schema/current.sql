@@ -267,7 +267,7 @@ CREATE INDEX tls_by_server_name ON tls(server_name COLLATE NOCASE);
 
 CREATE VIEW captures AS
 SELECT id, path, status, link_type_name AS link, packets, tcp_packets,
-       packets - tcp_packets AS skipped, size,
+       packets - tcp_packets - udp_packets - icmp_packets AS skipped, size,
        strftime('%Y-%m-%dT%H:%M:%S', (first_ts - (first_ts % 1000000000 + 1000000000) % 1000000000) / 1000000000, 'unixepoch')
            || printf('.%06dZ', ((first_ts % 1000000000 + 1000000000) % 1000000000) / 1000) AS first_time,
        strftime('%Y-%m-%dT%H:%M:%S', (last_ts - (last_ts % 1000000000 + 1000000000) % 1000000000) / 1000000000, 'unixepoch')
@@ -275,7 +275,8 @@ SELECT id, path, status, link_type_name AS link, packets, tcp_packets,
        strftime('%Y-%m-%dT%H:%M:%SZ', ingested_at / 1000000000, 'unixepoch') AS ingested,
        sha256,
        interface, kernel_drops, interface_drops,
-       CASE WHEN removed_at IS NOT NULL THEN 'removed' END AS file
+       CASE WHEN removed_at IS NOT NULL THEN 'removed' END AS file,
+       udp_packets, icmp_packets, datagram_flows_evicted
 FROM capture;
 
 CREATE VIEW chunk AS

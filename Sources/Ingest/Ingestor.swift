@@ -204,9 +204,10 @@ public final class Ingestor {
             throw IngestError(description: message)
         }
         report.flows = writer.flowsCreated
-        report.connectionStates = try CaptureCatalog(archive.connection).connectionStates(of: begun)
-        report.udpStates = try CaptureCatalog(archive.connection).connectionStates(of: begun, proto: "udp")
-        report.icmpStates = try CaptureCatalog(archive.connection).connectionStates(of: begun, proto: "icmp")
+        let states = try CaptureCatalog(archive.connection).connectionStates(of: begun)
+        report.connectionStates = states["tcp"] ?? []
+        report.udpStates = states["udp"] ?? []
+        report.icmpStates = states["icmp"] ?? []
         report.bytesDelivered = writer.bytesDelivered
         report.bytesStored = writer.bytesStored
         report.gaps = writer.gapsRecorded

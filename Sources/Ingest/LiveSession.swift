@@ -82,9 +82,10 @@ final class Session {
         report.ingest.bytesDelivered = writer.bytesDelivered
         report.ingest.bytesStored = writer.bytesStored
         report.ingest.gaps = writer.gapsRecorded
-        report.ingest.connectionStates = (try? CaptureCatalog(archive.connection).connectionStates(of: begun)) ?? []
-        report.ingest.udpStates = (try? CaptureCatalog(archive.connection).connectionStates(of: begun, proto: "udp")) ?? []
-        report.ingest.icmpStates = (try? CaptureCatalog(archive.connection).connectionStates(of: begun, proto: "icmp")) ?? []
+        let states = (try? CaptureCatalog(archive.connection).connectionStates(of: begun)) ?? [:]
+        report.ingest.connectionStates = states["tcp"] ?? []
+        report.ingest.udpStates = states["udp"] ?? []
+        report.ingest.icmpStates = states["icmp"] ?? []
         report.statistics = source.statistics() ?? report.statistics
         return report
     }

@@ -17,7 +17,8 @@ public struct SurveyReport {
         out += "packets:           \(c.packets) (\(c.bytes) captured bytes)\n"
         out += "TCP packets:       \(c.tcpPackets)"
         out += c.truncatedPayloads > 0 ? " (\(c.truncatedPayloads) with payload cut by the snaplen)\n" : "\n"
-        out += "skipped:           \(c.skipped) (non-IP \(c.nonIP), non-TCP \(c.nonTCP), fragments \(c.fragments), malformed \(c.malformed), truncated \(c.truncated), link type not decoded \(c.unsupportedLink))\n"
+        if c.udpPackets + c.icmpPackets > 0 { out += "UDP, ICMP packets: \(c.udpPackets), \(c.icmpPackets)\n" }
+        out += "skipped:           \(c.skipped) (non-IP \(c.nonIP), other IP protocols \(c.nonTCP), fragments \(c.fragments), malformed \(c.malformed), truncated \(c.truncated), link type not decoded \(c.unsupportedLink))\n"
         let kinds = survey.encapsulations
         if !kinds.isEmpty {
             out += "encapsulations:    " + kinds.map { "\($0.kind.name) \($0.packets)" }.joined(separator: ", ") + " (packets)\n"

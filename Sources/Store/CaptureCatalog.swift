@@ -152,18 +152,19 @@ public final class CaptureCatalog {
 
     // MARK: reading
 
-    /// How many of the TCP flows of `captures` ended in each Zeek connection state,
-    /// most frequent first ('-': not yet known); `proto` 'udp' or 'icmp' for those.
-    public func connectionStates(of captures: [Int64], proto: String = "tcp") throws(SQLiteError) -> [(state: String, flows: Int)] {
-        guard !captures.isEmpty else { return [] }
+    /// How many of the flows of `captures` ended in each Zeek connection state, by
+    /// transport ('tcp', 'udp', 'icmp'), most frequent first ('-': not yet known).
+    /// One pass over the captures' flows.
+    public func connectionStates(of captures: [Int64]) throws(SQLiteError) -> [String: [(state: String, flows: Int)]] {
+        guard !captures.isEmpty else { return [:] }
         let s = try connection.prepare("""
-            SELECT coalesce(conn_state, '-'), count(*) FROM flow
-            WHERE capture_id IN (\(Array(repeating: "?", count: captures.count).joined(separator: ", "))) AND proto = '\(proto)'
-            GROUP BY 1 ORDER BY 2 DESC, 1
+            SELECT proto, coalesce(conn_state, '-'), count(*) FROM flow
+            WHERE capture_id IN (\(Array(repeating: "?", count: captures.count).joined(separator: ", ")))
+            GROUP BY 1, 2 ORDER BY 3 DESC, 2
             """)
         for (i, id) in captures.enumerated() { try s.bind(id, at: Int32(i + 1)) }
-        var out: [(state: String, flows: Int)] = []
-        while try s.step() { out.append((s.text(0) ?? "-", s.int(1))) }
+        var out: [String: [(state: String, flows: Int)]] = [:]
+        while try s.step() { out[s.text(0) ?? "tcp", default: []].append((s.text(1) ?? "-", s.int(2))) }
         return out
     }
 

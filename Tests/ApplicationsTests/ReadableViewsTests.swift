@@ -48,7 +48,7 @@ import Store
             "version", "client", "server", "cipher_alg", "mac_alg", "compression_alg", "kex_alg", "host_key_alg",
             "hassh", "hassh_server", "hassh_string", "hassh_server_string", "client_software", "server_software"])
         // every column of each table is shown (flow_id once)
-        for (view, table) in [("http_log", "http"), ("tls_log", "tls"), ("ssh_log", "ssh")] {
+        for (view, table) in [("http_log", "http"), ("tls_log", "tls"), ("ssh_log", "ssh"), ("dns_log", "dns")] {
             let tableColumns = try Self.columns(table)
             #expect(tableColumns.count > 10)
             #expect(Set(tableColumns).subtracting(try Self.columns(view)).isEmpty, "\(view) lacks a column of \(table)")

@@ -168,7 +168,7 @@ let flowdbBinary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPa
         }
         let fresh = Paths.temporaryDirectory() + "/fresh.sqlite"
         let expected = try indexes(Archive(path: fresh, create: true).connection)
-        #expect(expected.count == 21)
+        #expect(expected.count == 23)
         #expect(expected.contains("delivery_block_by_flow: CREATE INDEX delivery_block_by_flow ON delivery_block(flow_id, first_delivery)"))
         #expect(!expected.contains { $0.hasPrefix("delivery_by_flow") })      // dropped by 0003
         // in the order 0013 rebuilt them
@@ -191,6 +191,8 @@ let flowdbBinary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPa
         #expect(try indexes(c) == ["capture_by_run: CREATE INDEX capture_by_run ON capture(ingest_run)",
                                    "capture_by_sha256: CREATE INDEX capture_by_sha256 ON capture(sha256)",
                                    "delivery_block_by_flow: CREATE INDEX delivery_block_by_flow ON delivery_block(flow_id, first_delivery)",
+                                   "dns_by_flow: CREATE INDEX dns_by_flow ON dns(flow_id)",
+                                   "dns_by_query: CREATE INDEX dns_by_query ON dns(query COLLATE NOCASE)",
                                    "gap_by_flow: CREATE INDEX gap_by_flow ON gap(flow_id, dir)",
                                    "http_by_host: CREATE INDEX http_by_host ON http(host COLLATE NOCASE)",
                                    "payload_by_flow: CREATE INDEX payload_by_flow ON payload(flow_id, dir, stream_offset)",
