@@ -129,7 +129,7 @@ FUZZ_SECONDS ?= 600
 FUZZ_BUILD := swift build --package-path Fuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld
 # SWIFT_BACKTRACE=enable=no: a failing input ends the run at once with its report.
 FUZZ_RUN := SWIFT_BACKTRACE=enable=no
-.PHONY: fuzz-decoder fuzz-engine fuzz-ingest fuzz-connections fuzz-export fuzz-applications fuzz-dns
+.PHONY: fuzz-decoder fuzz-engine fuzz-ingest fuzz-connections fuzz-export fuzz-applications fuzz-dns fuzz-quic
 fuzz-decoder: deps
 	$(FUZZ_BUILD) --product FuzzDecoder
 	mkdir -p Fuzz/findings
@@ -145,6 +145,11 @@ fuzz-dns: deps
 	$(FUZZ_BUILD) --product FuzzDNS
 	mkdir -p Fuzz/findings Fuzz/Corpus/dns
 	$(FUZZ_RUN) Fuzz/.build/debug/FuzzDNS -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -artifact_prefix=Fuzz/findings/ -print_final_stats=1 Fuzz/Corpus/dns
+# QUIC Initial packets (header, protection removal, frames), seeded with real Initials of Chrome.
+fuzz-quic: deps
+	$(FUZZ_BUILD) --product FuzzQUIC
+	mkdir -p Fuzz/findings Fuzz/Corpus/quic
+	$(FUZZ_RUN) Fuzz/.build/debug/FuzzQUIC -max_total_time=$(FUZZ_SECONDS) -max_len=2048 -artifact_prefix=Fuzz/findings/ -print_final_stats=1 Fuzz/Corpus/quic
 fuzz-applications: deps
 	$(FUZZ_BUILD) --product FuzzApplications
 	mkdir -p Fuzz/findings Fuzz/Corpus/applications

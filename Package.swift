@@ -33,7 +33,7 @@ let package = Package(
         .library(name: "FlowDBReassembly", targets: ["Reassembly"]),
         .library(name: "FlowDBConnections", targets: ["Connections"]),
         .library(name: "FlowDBQuery", targets: ["Query"]),
-        .library(name: "FlowDBApplications", targets: ["Applications"]),
+        .library(name: "FlowDBApplications", targets: ["Applications", "Digest"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

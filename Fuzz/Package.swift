@@ -21,6 +21,10 @@ let package = Package(
             dependencies: ["CFuzzSupport", .product(name: "FlowDBApplications", package: flowdb)]
         ),
         .executableTarget(
+            name: "FuzzQUIC",
+            dependencies: ["CFuzzSupport", .product(name: "FlowDBApplications", package: flowdb)]
+        ),
+        .executableTarget(
             name: "FuzzDNS",
             dependencies: ["CFuzzSupport", .product(name: "FlowDBApplications", package: flowdb)]
         ),

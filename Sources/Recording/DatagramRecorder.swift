@@ -130,6 +130,9 @@ public final class DatagramRecorder {
            DNS.ports.contains(p.sourcePort) || DNS.ports.contains(p.destinationPort),
            let message = DNS.parse(p.payload, cut: p.payloadTruncated) {
             DNSRecorder.message(message, at: timestamp, flow: flow, writer: writer)
+        } else if writer.parsesApplications, fromClient, flow.datagram?.transport == .udp, flow.quic?.done != true,
+                  length > 0, p.payload[0] & 0xc0 == 0xc0 {
+            QUICRecorder.clientDatagram(p.payload, at: timestamp, flow: flow, writer: writer)
         }
         // bytes the snaplen cut off are missed, as a TCP gap's are
         flow.totals.missed[dir] += max(0, p.payloadLength - length)

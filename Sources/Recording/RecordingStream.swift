@@ -50,6 +50,8 @@ final class FlowState {
     var datagram: DatagramConnection?
     /// DNS queries waiting for their responses (a DNS flow).
     var dns: DNSTransactions?
+    /// The CRYPTO frames of a QUIC client's Initial packets, until its ClientHello is read.
+    var quic: QUICHandshake?
     /// Where the next delivered byte sits in each direction's stream.
     var offsets = PerDirection<Int64>(0)
     /// Each direction's payload run still taking bytes (the writer decides when it is closed).

@@ -1,0 +1,98 @@
+import Applications
+import Digest
+import Store
+
+/// What a QUIC flow's client sent in its Initial packets so far.
+final class QUICHandshake {
+    /// The Destination Connection ID of the client's first Initial: its keys come from it.
+    var keys: QUICInitialProtection.Keys?
+    var frames: [(offset: Int, data: [UInt8])] = []
+    var heldBytes = 0
+    var firstTime: Int64?
+    var datagrams = 0
+    var done = false
+}
+
+/// Reads the TLS ClientHello of a QUIC connection from its client's Initial
+/// packets (RFC 9001 5: protected with keys any observer can derive): header
+/// protection removed, the payload opened, its CRYPTO frames put in order. The
+/// hello is recorded as a `tls` row, as Zeek logs QUIC handshakes in ssl.log,
+/// with a JA4 of transport `q`; the flow's `app` is 'quic' and its host the SNI.
+/// A packet that does not open (another version, damaged, not an Initial) is
+/// left alone: nothing is guessed.
+enum QUICRecorder {
+    /// Client datagrams looked at before giving up, and CRYPTO bytes held.
+    static let maxDatagrams = 16
+    static let maxCryptoBytes = 1 << 16
+
+    /// A datagram from the client of a UDP flow.
+    static func clientDatagram(_ bytes: UnsafeRawBufferPointer, at time: Int64, flow: FlowState, writer: ArchiveWriter) {
+        let handshake = flow.quic ?? QUICHandshake()
+        flow.quic = handshake
+        guard !handshake.done else { return }
+        handshake.datagrams += 1
+        if handshake.datagrams > maxDatagrams {
+            handshake.done = true
+            return
+        }
+        var start = 0
+        // a datagram may coalesce packets: each Initial is read, the rest left
+        while let header = QUIC.initialHeader(bytes, at: start) {
+            if handshake.keys == nil {
+                handshake.keys = QUICInitialProtection.keys(dcid: header.destinationID, version: header.version, client: true)
+            }
+            if let keys = handshake.keys, let plaintext = open(bytes, start: start, header: header, keys: keys),
+               let frames = QUIC.cryptoFrames(plaintext) {
+                if handshake.firstTime == nil { handshake.firstTime = time }
+                for f in frames where handshake.heldBytes + f.data.count <= maxCryptoBytes {
+                    handshake.frames.append(f)
+                    handshake.heldBytes += f.data.count
+                }
+            }
+            start = header.end
+        }
+        let stream = QUIC.contiguous(handshake.frames, limit: maxCryptoBytes)
+        guard stream.count >= 4, stream[0] == 1 else { return }
+        let needed = 4 + (Int(stream[1]) << 16 | Int(stream[2]) << 8 | Int(stream[3]))
+        guard stream.count >= needed else { return }
+        handshake.done = true
+        handshake.frames = []
+        guard let hello = TLS.clientHello(Array(stream[0..<needed])) else { return }
+        writer.setApplication(flow, app: "quic", host: hello.serverName)
+        var row = Tables.tls.row()
+        row.set("flow_id", flow.handle.id)
+        row.set("ts", handshake.firstTime)
+        row.set("server_name", hello.serverName)
+        row.set("alpn_offered", hello.alpn.isEmpty ? nil
+                : "[" + hello.alpn.map { JSONText.string(String(decoding: $0, as: UTF8.self)) }.joined(separator: ",") + "]")
+        row.set("ja3", MD5.hex(TLS.ja3String(hello)))
+        row.set("ja4", TLS.ja4(hello, transport: "q") { String(SHA256.hex(Array($0.utf8)).prefix(12)) })
+        row.set("client_version", TLS.versionName(hello.offeredVersion))
+        row.set("resumed", false)
+        row.set("established", false)
+        writer.addTLS(row)
+    }
+
+    /// Removes the header protection of the Initial at `start` and opens its payload.
+    static func open(_ b: UnsafeRawBufferPointer, start: Int, header: QUIC.InitialHeader,
+                     keys: QUICInitialProtection.Keys) -> [UInt8]? {
+        let pn = header.packetNumberOffset
+        guard pn + 4 + 16 <= header.end,
+              let mask = QUICInitialProtection.mask(hp: keys.hp, sample: UnsafeRawBufferPointer(rebasing: b[(pn + 4)..<(pn + 20)]))
+        else { return nil }
+        let first = b[start] ^ (mask[0] & 0x0f)
+        let pnLength = Int(first & 0x03) + 1
+        var aad = Array(UnsafeRawBufferPointer(rebasing: b[start..<(pn + pnLength)]))
+        aad[0] = first
+        var number: UInt64 = 0
+        for k in 0..<pnLength {
+            let byte = b[pn + k] ^ mask[1 + k]
+            aad[pn - start + k] = byte
+            number = number << 8 | UInt64(byte)
+        }
+        var nonce = keys.iv
+        for k in 0..<8 { nonce[11 - k] ^= UInt8(truncatingIfNeeded: number >> (8 * UInt64(k))) }
+        return QUICInitialProtection.open(key: keys.key, nonce: nonce, aad: aad,
+                                          sealed: UnsafeRawBufferPointer(rebasing: b[(pn + pnLength)..<header.end]))
+    }
+}
