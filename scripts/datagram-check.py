@@ -10,7 +10,9 @@ Each CAPTURE is ingested into a fresh archive and compared with CAPTURE.json:
   - every ping is one `icmp` flow with its request and reply counts as packets each
     way, the echo type and code 0 in the port columns;
   - the datagram to a closed port is an S0 `udp` flow holding its payload, and the
-    ICMP port unreachable (type 3, code 3) a flow of its own from the server.
+    ICMP port unreachable (type 3, code 3) a flow of its own from the server;
+  - every QUIC handshake's ClientHello is read from the client's Initials: a `tls`
+    row with its SNI and ALPN, a JA4 of transport q, the flow's app 'quic'.
 Ends with `N passed, M failed`."""
 import argparse, hashlib, json, os, sqlite3, subprocess, sys, tempfile
 
@@ -79,6 +81,13 @@ def main():
         unreachable = flows("icmp", closed["server"], closed["client"], 3, 3)
         check(len(unreachable) == 1 and unreachable[0][2] == 1,
               f"{os.path.basename(capture)} port unreachable: an icmp flow of its own, type 3 code 3")
+        for q in truth.get("quic", []):
+            rows = con.execute("""SELECT f.app, f.app_host, t.server_name, t.alpn_offered, substr(t.ja4, 1, 1)
+                                  FROM flow f JOIN tls t ON t.flow_id = f.id
+                                  WHERE f.proto = 'udp' AND f.client_ip = ? AND f.server_ip = ? AND f.server_port = ?""",
+                               (q["client"], q["server"], q["port"])).fetchall()
+            check(rows == [("quic", q["sni"], q["sni"], json.dumps(q["alpn"], separators=(",", ":")), "q")],
+                  f"{os.path.basename(capture)} QUIC {q['client']} > {q['server']}: its ClientHello read from the Initials, SNI {q['sni']}")
     print(f"{passed} passed, {failed} failed")
     return 1 if failed else 0
 

@@ -7,14 +7,16 @@
 #  - UDP exchanges whose bytes are known (scripts/udp-peer.py: datagrams of 1 to 30,000
 #    bytes, the larger ones IP fragments), IPv4 and IPv6;
 #  - ping (3 requests) and ping -6 (2);
-#  - a datagram to a closed port, answered by ICMP port unreachable.
-# Needs root, tcpdump, dnsmasq-base, dnsutils (dig), iputils-ping.
+#  - a datagram to a closed port, answered by ICMP port unreachable;
+#  - a QUIC handshake between two aioquic stacks (PyPI), SNI quic.flowdb.test, ALPN h3,
+#    IPv4 and IPv6.
+# Needs root, tcpdump, dnsmasq-base, dnsutils (dig), iputils-ping, openssl, python3-aioquic (pip).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 out=$1
 S=fdbS$$ C=fdbC$$
 cleanup() {
-  for p in ${dns:-} ${udp4:-} ${udp6:-} ${dump:-}; do kill "$p" 2>/dev/null || true; done
+  for p in ${dns:-} ${udp4:-} ${udp6:-} ${quic4:-} ${quic6:-} ${dump:-}; do kill "$p" 2>/dev/null || true; done
   sleep 0.2; ip netns del $S 2>/dev/null; ip netns del $C 2>/dev/null; true
 }
 trap cleanup EXIT
@@ -27,6 +29,9 @@ ip -n $S addr add fd77::1/64 dev va nodad; ip -n $C addr add fd77::2/64 dev vb n
 ip netns exec $S ethtool -K va tso off gso off gro off >/dev/null 2>&1 || true
 ip netns exec $C ethtool -K vb tso off gso off gro off >/dev/null 2>&1 || true
 truth=$(mktemp)
+work=$(mktemp -d)
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$work/key.pem" -out "$work/cert.pem" \
+  -days 3650 -subj "/CN=quic.flowdb.test" 2>/dev/null
 ip netns exec $S dnsmasq --no-daemon --no-resolv --no-hosts --bind-interfaces --interface=va --port=53 \
   --local=/flowdb.test/ --host-record=www.flowdb.test,10.77.0.80,fd77::80 \
   --cname=alias.flowdb.test,www.flowdb.test --cname=deep.flowdb.test,alias.flowdb.test \
@@ -34,6 +39,8 @@ ip netns exec $S dnsmasq --no-daemon --no-resolv --no-hosts --bind-interfaces --
   --txt-record=flowdb.test,"v=spf1 -all","flowdb test record" --log-facility=/dev/null & dns=$!
 ip netns exec $S python3 "$here/udp-peer.py" server 10.77.0.1 7777 & udp4=$!
 ip netns exec $S python3 "$here/udp-peer.py" server fd77::1 7777 & udp6=$!
+ip netns exec $S python3 "$here/quic-peer.py" server 10.77.0.1 4433 "$work/cert.pem" "$work/key.pem" & quic4=$!
+ip netns exec $S python3 "$here/quic-peer.py" server fd77::1 4433 "$work/cert.pem" "$work/key.pem" & quic6=$!
 ip netns exec $C tcpdump -q -i vb -s 0 -B 65536 -w "$out" 'not arp and not (icmp6 and (ip6[40] >= 133 and ip6[40] <= 136))' \
   2>"$out.tcpdump.log" & dump=$!
 sleep 1.5
@@ -52,6 +59,8 @@ ip netns exec $C python3 "$here/udp-peer.py" client fd77::1 7777 "$truth"
 ip netns exec $C ping -q -c 3 -i 0.2 10.77.0.1 >/dev/null
 ip netns exec $C ping -6 -q -c 2 -i 0.2 fd77::1 >/dev/null
 ip netns exec $C python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.sendto(b"anyone there?", ("10.77.0.1", 9999))'
+ip netns exec $C python3 "$here/quic-peer.py" client 10.77.0.1 4433 quic.flowdb.test h3
+ip netns exec $C python3 "$here/quic-peer.py" client fd77::1 4433 quic6.flowdb.test flowdb-test
 sleep 1
 kill -INT $dump; wait $dump 2>/dev/null || true; dump=
 grep -q "^0 packets dropped by kernel" "$out.tcpdump.log" || { echo "capture dropped packets:"; cat "$out.tcpdump.log"; exit 1; }
@@ -61,8 +70,10 @@ udp = [json.loads(line) for line in open(sys.argv[1])]
 json.dump({"udp": udp,
            "pings": [{"client": "10.77.0.2", "server": "10.77.0.1", "requests": 3, "replies": 3},
                      {"client": "fd77::2", "server": "fd77::1", "requests": 2, "replies": 2}],
-           "closed_port": {"client": "10.77.0.2", "server": "10.77.0.1", "port": 9999, "payload": "anyone there?"}},
+           "closed_port": {"client": "10.77.0.2", "server": "10.77.0.1", "port": 9999, "payload": "anyone there?"},
+           "quic": [{"client": "10.77.0.2", "server": "10.77.0.1", "port": 4433, "sni": "quic.flowdb.test", "alpn": ["h3"]},
+                    {"client": "fd77::2", "server": "fd77::1", "port": 4433, "sni": "quic6.flowdb.test", "alpn": ["flowdb-test"]}]},
           open(sys.argv[2], "w"), indent=1)
 PY
-rm -f "$truth" "$out.tcpdump.log"
+rm -rf "$truth" "$work" "$out.tcpdump.log"
 echo "$out: $(stat -c %s "$out") bytes"
