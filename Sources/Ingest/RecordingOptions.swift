@@ -36,7 +36,7 @@ public struct RecordingOptions: Sendable {
     /// `udp_inactivity_timeout`, 1 minute); and how many such flows are tracked at
     /// once (past that, those idle longest are written and let go, and counted).
     public var datagramTimeout: Int64 = 60_000_000_000
-    public var maxDatagramFlows = 1_000_000
+    public var maxDatagramFlows = 250_000
 
     public init() {}
 }

@@ -34,7 +34,7 @@ public final class DatagramRecorder {
         var kind: UInt8
     }
 
-    public init(writer: ArchiveWriter, timeout: Int64 = 60_000_000_000, maximumFlows: Int = 1_000_000) {
+    public init(writer: ArchiveWriter, timeout: Int64 = 60_000_000_000, maximumFlows: Int = 250_000) {
         self.writer = writer
         self.timeout = timeout
         self.maximumFlows = max(1, maximumFlows)

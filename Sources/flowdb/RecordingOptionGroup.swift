@@ -29,7 +29,7 @@ struct RecordingOptionGroup: ParsableArguments {
     var udpTimeout: String = "1m"
 
     @Option(help: "UDP and ICMP flows tracked at once; past it (a flood of spoofed sources) those idle longest are written and let go, and counted.")
-    var maxDatagramFlows: Int = 1_000_000
+    var maxDatagramFlows: Int = 250_000
 
     @Flag(help: "VLAN ids separate connections (by default they are recorded but not part of a connection's identity: SPAN ports often tag the two directions differently).")
     var vlanAware = false
