@@ -101,15 +101,15 @@ CREATE TABLE flow (
     overlap_packets INTEGER NOT NULL DEFAULT 0,
     queued_bytes    INTEGER NOT NULL DEFAULT 0,                  -- bytes queued out of order (TCP)
     queued_packets  INTEGER NOT NULL DEFAULT 0,
-    conn_state      TEXT CHECK (conn_state IN ('S0', 'S1', 'SF', 'REJ', 'S2', 'S3', 'RSTO', 'RSTR', 'RSTOS0', 'RSTRH', 'SH', 'SHR', 'OTH')),  -- Zeek's conn_state
+    conn_state      TEXT,                                        -- Zeek's conn_state: S0 S1 SF REJ S2 S3 RSTO RSTR RSTOS0 RSTRH SH SHR OTH
     history         TEXT,                                        -- Zeek's history letters
     encapsulation   TEXT,                                        -- the tunnels around the packet that opened it
     packet_blocks   INTEGER NOT NULL DEFAULT 0,                  -- packet_block rows before the tail below
     packet_capture_id INTEGER,
     packet_records  TEXT,                                        -- the latest packets' records (JSON)
-    app             TEXT CHECK (app IN ('http', 'tls', 'ssh', 'dns', 'quic')),  -- the application protocol recognised
+    app             TEXT,                                        -- the application protocol recognised: http tls ssh dns quic
     app_host        TEXT,                                        -- its host: HTTP Host, TLS SNI
-    proto           TEXT NOT NULL DEFAULT 'tcp' CHECK (proto IN ('tcp', 'udp', 'icmp'))  -- transport, as Zeek's conn.log
+    proto           TEXT NOT NULL DEFAULT 'tcp'                  -- transport, as Zeek's conn.log: tcp udp icmp
 ) STRICT;
 
 CREATE TABLE gap (

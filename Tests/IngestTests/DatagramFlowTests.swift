@@ -38,6 +38,12 @@ import Store
         #expect(try Self.rows(db, "SELECT count(*), min(history), max(history) FROM flow WHERE proto = 'udp' AND server_port = 53")
                 == [["7", "Dd", "Dd"]])
         #expect(try Self.rows(db, "SELECT udp_packets, icmp_packets, skipped_non_tcp FROM capture") == [["47", "17", "0"]])
+        // the value sets the schema documents (no CHECK constraint holds them since 0013)
+        #expect(try Self.rows(db, """
+            SELECT count(*) FROM flow WHERE proto NOT IN ('tcp', 'udp', 'icmp')
+                OR conn_state NOT IN ('S0', 'S1', 'SF', 'REJ', 'S2', 'S3', 'RSTO', 'RSTR', 'RSTOS0', 'RSTRH', 'SH', 'SHR', 'OTH')
+                OR coalesce(app, 'http') NOT IN ('http', 'tls', 'ssh', 'dns', 'quic')
+            """) == [["0"]])
     }
 
     /// Identity in time: a flow idle longer than the timeout is over. The pings go
