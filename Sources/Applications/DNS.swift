@@ -36,6 +36,12 @@ public enum DNS {
     /// The ports Zeek's DNS analyzer reads: DNS, NetBIOS names, mDNS, LLMNR.
     public static let ports: Set<UInt16> = [53, 137, 5353, 5355]
 
+    /// Whether `port` is one of `ports` (asked for every datagram: no hashing).
+    @inlinable
+    public static func isPort(_ port: UInt16) -> Bool {
+        port == 53 || port == 5353 || port == 137 || port == 5355
+    }
+
     static let maxPointers = 64
     static let maxName = 255
     /// Records read per section (a message in a datagram holds far fewer).

@@ -138,7 +138,8 @@ public final class Pipeline<Factory: StreamFactory> {
                     let inner = decoder.decodeReassembled(bytes, into: &packet)
                     if inner == .udp || inner == .icmp {
                         datagrams?.record(packet, udp: inner == .udp, timestamp: raw.timestamp,
-                                          sources: defragmenter.completedSources)
+                                          location: RecordLocation(index: raw.index, offset: raw.offset),
+                                          fragments: defragmenter.completedSources)
                         return
                     }
                     guard inner == .tcp else { return }
@@ -153,7 +154,7 @@ public final class Pipeline<Factory: StreamFactory> {
         }
         if decoded == .udp || decoded == .icmp {
             datagrams?.record(packet, udp: decoded == .udp, timestamp: raw.timestamp,
-                              sources: CollectionOfOne(RecordLocation(index: raw.index, offset: raw.offset)))
+                              location: RecordLocation(index: raw.index, offset: raw.offset))
             return
         }
         guard decoded == .tcp else { return }

@@ -173,7 +173,7 @@ final class ApplicationRecorder {
             return
         }
         // DNS over TCP, on the ports Zeek reads it: length-prefixed messages
-        if DNS.ports.contains(flow.key.sourcePort) || DNS.ports.contains(flow.key.destinationPort), client.count >= 2 {
+        if DNS.isPort(flow.key.sourcePort) || DNS.isPort(flow.key.destinationPort), client.count >= 2 {
             let first = 2 + (Int(client[0]) << 8 | Int(client[1]))
             if first >= 14 && client.count < first && !atEnd && !app.cut[0] { return }      // its first message is still coming
             if client.withUnsafeBytes({ !DNS.tcpMessages($0).isEmpty }) {

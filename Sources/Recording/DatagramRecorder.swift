@@ -32,6 +32,16 @@ public final class DatagramRecorder {
         var flow: FlowKey
         /// 17: UDP; 1: ICMP echo (keyed by identifier); 2: other ICMP (keyed by type and code, one way).
         var kind: UInt8
+
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(flow)
+            hasher.combine(kind)
+        }
+
+        /// The flow key's fast keyed hash (not SipHash: one per datagram), the kind in its seed.
+        func _rawHashValue(seed: Int) -> Int {
+            flow._rawHashValue(seed: seed ^ Int(kind) &* 0x9e37_79b9)
+        }
     }
 
     public init(writer: ArchiveWriter, timeout: Int64 = 60_000_000_000, maximumFlows: Int = 250_000) {
@@ -43,9 +53,11 @@ public final class DatagramRecorder {
     /// Flows tracked now.
     public var count: Int { flows.count }
 
-    /// Records one `.udp` or `.icmp` packet: `sources` are the records it came from
-    /// (several for a datagram put back together from fragments).
-    public func record(_ p: DecodedPacket, udp: Bool, timestamp: Int64, sources: some Collection<RecordLocation>) {
+    /// Records one `.udp` or `.icmp` packet from the record `location`; a datagram
+    /// put back together from fragments came from the records `fragments` (then
+    /// `location` is the last of them).
+    public func record(_ p: DecodedPacket, udp: Bool, timestamp: Int64, location: RecordLocation,
+                       fragments: [RecordLocation] = []) {
         if timestamp &- sweptAt > timeout / 2 || flows.count >= maximumFlows { sweep(now: timestamp) }
         let zone = p.encapsulation.isEmpty ? 0 : p.encapsulation.zone(vlanAware: vlanAware)
         let isIPv6 = p.source.isIPv6
@@ -76,10 +88,10 @@ public final class DatagramRecorder {
             state = flow
         } else {
             state = open(p, udp: udp, packetKey: packetKey, canonical: key.flow, timestamp: timestamp,
-                         firstPacket: sources.first?.index ?? -1)
+                         firstPacket: fragments.first?.index ?? location.index)
             flows[key] = state
         }
-        add(p, to: state, fromClient: state.isFromClient(packetKey), timestamp: timestamp, sources: sources)
+        add(p, to: state, fromClient: state.isFromClient(packetKey), timestamp: timestamp, location: location, fragments: fragments)
     }
 
     static func isEcho(_ type: UInt8, isIPv6: Bool) -> Bool {
@@ -117,17 +129,21 @@ public final class DatagramRecorder {
 
     /// One packet of `flow`: its counts, its place in the capture, its payload.
     private func add(_ p: DecodedPacket, to flow: FlowState, fromClient: Bool, timestamp: Int64,
-                     sources: some Collection<RecordLocation>) {
+                     location: RecordLocation, fragments: [RecordLocation]) {
         let dir = fromClient ? 0 : 1
         flow.changes &+= 1
         if timestamp > flow.totals.lastTimestamp { flow.totals.lastTimestamp = timestamp }
         flow.totals.packets[dir] += 1
         flow.totals.ipBytes[dir] += p.ipLength
-        for source in sources { writer.recordPacket(flow, index: source.index, offset: source.offset) }
+        if fragments.isEmpty {
+            writer.recordPacket(flow, index: location.index, offset: location.offset)
+        } else {
+            for f in fragments { writer.recordPacket(flow, index: f.index, offset: f.offset) }
+        }
         flow.datagram?.observe(fromOriginator: fromClient)
         let length = p.payload.count
         if writer.parsesApplications, flow.datagram?.transport == .udp,
-           DNS.ports.contains(p.sourcePort) || DNS.ports.contains(p.destinationPort),
+           DNS.isPort(p.sourcePort) || DNS.isPort(p.destinationPort),
            let message = DNS.parse(p.payload, cut: p.payloadTruncated) {
             DNSRecorder.message(message, at: timestamp, flow: flow, writer: writer)
         } else if writer.parsesApplications, fromClient, flow.datagram?.transport == .udp, flow.quic?.done != true,
