@@ -69,3 +69,33 @@ import TestSupport
         #expect(rows == [[port, "quic", name, name, "[\"h3\"]", ja3, "q13d0310h3_55b375c5d22e_cd85d2d88918", "TLSv1.3"]])
     }
 }
+
+/// Every QUIC ClientHello tshark reads in the JA4 project's captures (it removes
+/// the same Initial protection), flowdb reads too: same client port, SNI and JA3.
+@Suite struct QUICTsharkTests {
+    static let tshark = ["/usr/bin/tshark", "/usr/local/bin/tshark"].contains { FileManager.default.isExecutableFile(atPath: $0) }
+
+    @Test(.enabled(if: tshark, "tshark is not installed"),
+          arguments: ["tls-handshake.pcapng", "quic-tls-handshake.pcapng", "quic-with-several-tls-frames.pcapng",
+                      "chrome-cloudflare-quic-with-secrets.pcapng"])
+    func helloesAsTsharkReadsThem(file: String) throws {
+        let capture = Paths.capture("ja4/" + file)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/tshark")
+        process.arguments = ["-r", capture, "-Y", "quic && tls.handshake.type == 1", "-T", "fields",
+                             "-e", "udp.srcport", "-e", "tls.handshake.extensions_server_name", "-e", "tls.handshake.ja3"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        let theirs = Set(text.split(separator: "\n").map(String.init))
+        let db = Paths.temporaryDirectory() + "/q.sqlite"
+        _ = try Ingestor(path: db, options: IngestOptions()).run(paths: [capture])
+        let ours = Set(try ApplicationTablesTests.rows(try Archive(path: db, create: false), """
+            SELECT f.client_port, t.server_name, t.ja3 FROM tls t JOIN flow f ON f.id = t.flow_id WHERE f.proto = 'udp'
+            """).map { $0.joined(separator: "\t") })
+        #expect(!theirs.isEmpty && ours == theirs)
+    }
+}

@@ -20,7 +20,7 @@ import TestSupport
     }
 
     @Test func everyDeclaredColumnExists() throws {
-        #expect(Tables.all.count == 11)
+        #expect(Tables.all.count == 12)
         let c = try Self.fresh()
         for declared in Tables.all {
             let actual = Set(try Self.columns(declared.table, c))
