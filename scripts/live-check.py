@@ -79,7 +79,7 @@ def kill9_checks(args, db, pcapdir, ns, check, results, seen):
     con.close()
     check("the killed capture's archive passes integrity_check and holds flows", integrity == "ok" and flows > 0,
           f"integrity_check: {integrity}, {flows} flows committed")
-    p = subprocess.run([args.flowdb, "query", "--db", db, "--format", "json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p = subprocess.run([args.flowdb, "query", "--db", db, "--proto", "tcp", "--format", "json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     check("flowdb query reads it", p.returncode == 0 and len(p.stdout.splitlines()) == flows, f"{len(p.stdout.splitlines())} flows listed")
     p = subprocess.run(["ip", "netns", "exec", ns, args.flowdb, "capture", "-i", "vb", "--db", db, "--duration", "1s", "--quiet"],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -93,10 +93,10 @@ def kill9_checks(args, db, pcapdir, ns, check, results, seen):
         ok = len(data) == rows[0][4] and hashlib.sha256(data).hexdigest() == rows[0][5]
         detail += f", size and sha256 of its file ({len(data)} bytes) recorded" if ok else ", size/sha256 not those of its file"
     check("the next capture marks the interrupted one failed and records its file", ok, detail)
-    fid = con.execute("SELECT id FROM flow WHERE capture_id = ? ORDER BY c2s_packets + s2c_packets DESC LIMIT 1",
+    fid = con.execute("SELECT id FROM flow WHERE capture_id = ? AND proto = 'tcp' ORDER BY c2s_packets + s2c_packets DESC LIMIT 1",
                       (rows[0][0],)).fetchone() if rows else None
     if fid is None:
-        fid = con.execute("SELECT id FROM flow ORDER BY id DESC LIMIT 1").fetchone()
+        fid = con.execute("SELECT id FROM flow WHERE proto = 'tcp' ORDER BY id DESC LIMIT 1").fetchone()
     out = os.path.join(os.path.dirname(db), "killed-flow.pcap")
     for x in (out, out + ".custody.json"):
         if os.path.exists(x): os.unlink(x)
