@@ -209,22 +209,7 @@ public final class ArchiveWriter: @unchecked Sendable {
                      length: Int, store: Int, streamOffset: Int64, tsFirst: Int64?, tsLast: Int64?, stats: ReassemblyStats) {
         var payloadID: Int64 = 0, payloadOffset = 0
         if store > 0 {
-            let run: Run
-            if let open, open.generation == generation, open.bytes.count < runBytes, open.end == streamOffset {
-                run = open
-            } else {
-                run = Run(id: nextPayloadID, flowID: flowID, dir: dir, streamOffset: streamOffset, generation: generation)
-                // A direction that filled half its last run will likely fill this one:
-                // its buffer is then allocated once instead of regrown (and copied)
-                // eight times. The slack holds the delivery that takes a run past
-                // runBytes; reserving runBytes alone, that one regrew the buffer to
-                // twice the size (bulk capture, peak RSS: 256-258 MB with the slack,
-                // 321-325 MB without it, 262-268 MB when runs only grew).
-                if let open, open.bytes.count >= runBytes / 2 { run.bytes.reserveCapacity(runBytes + 65536) }
-                nextPayloadID += 1
-                batch.runs.append(run)
-                open = run
-            }
+            let run = self.run(&open, flowID: flowID, dir: dir, streamOffset: streamOffset)
             payloadID = run.id
             payloadOffset = run.bytes.count
             var remaining = store
@@ -236,15 +221,9 @@ public final class ArchiveWriter: @unchecked Sendable {
             }
             pendingBytes += store
         }
-        // the row itself counts too: with many small flows (100,000 of a few KB),
-        // rows, not payload, are most of a batch's memory
-        pendingBytes += MemoryLayout<DeliveryRow>.stride
-        bytesDelivered += length
-        bytesStored += store
-        batch.deliveries.append(DeliveryRow(id: nextDeliveryID, flowID: flowID, dir: dir, isStart: isStart, isEnd: isEnd, skip: skip,
-                                      length: length, stored: store, payloadID: payloadID, payloadOffset: payloadOffset,
-                                      streamOffset: streamOffset, tsFirst: tsFirst, tsLast: tsLast, stats: stats))
-        nextDeliveryID += 1
+        appendDelivery(DeliveryRow(id: nextDeliveryID, flowID: flowID, dir: dir, isStart: isStart, isEnd: isEnd, skip: skip,
+                                   length: length, stored: store, payloadID: payloadID, payloadOffset: payloadOffset,
+                                   streamOffset: streamOffset, tsFirst: tsFirst, tsLast: tsLast, stats: stats))
     }
 
     /// Records one datagram's payload (a UDP payload, an ICMP message's body) as a
@@ -253,27 +232,47 @@ public final class ArchiveWriter: @unchecked Sendable {
                      streamOffset: Int64, isStart: Bool, timestamp: Int64) {
         var payloadID: Int64 = 0, payloadOffset = 0
         if store > 0 {
-            let run: Run
-            if let open, open.generation == generation, open.bytes.count < runBytes, open.end == streamOffset {
-                run = open
-            } else {
-                run = Run(id: nextPayloadID, flowID: flowID, dir: dir, streamOffset: streamOffset, generation: generation)
-                nextPayloadID += 1
-                batch.runs.append(run)
-                open = run
-            }
+            let run = self.run(&open, flowID: flowID, dir: dir, streamOffset: streamOffset)
             payloadID = run.id
             payloadOffset = run.bytes.count
             run.bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[0..<store]))
             pendingBytes += store
         }
+        appendDelivery(DeliveryRow(id: nextDeliveryID, flowID: flowID, dir: dir, isStart: isStart, isEnd: false, skip: 0,
+                                   length: bytes.count, stored: store, payloadID: payloadID, payloadOffset: payloadOffset,
+                                   streamOffset: streamOffset, tsFirst: timestamp, tsLast: timestamp,
+                                   stats: ReassemblyStats(chunks: 1, packets: 1)))
+    }
+
+    /// The run that takes a direction's bytes at `streamOffset`: its open one while
+    /// it belongs to this batch, has room and ends there; else a new one, which
+    /// replaces it.
+    @inline(__always)
+    private func run(_ open: inout Run?, flowID: Int64, dir: Int, streamOffset: Int64) -> Run {
+        if let open, open.generation == generation, open.bytes.count < runBytes, open.end == streamOffset { return open }
+        let run = Run(id: nextPayloadID, flowID: flowID, dir: dir, streamOffset: streamOffset, generation: generation)
+        // A direction that filled half its last run will likely fill this one:
+        // its buffer is then allocated once instead of regrown (and copied)
+        // eight times. The slack holds the delivery that takes a run past
+        // runBytes; reserving runBytes alone, that one regrew the buffer to
+        // twice the size (bulk capture, peak RSS: 256-258 MB with the slack,
+        // 321-325 MB without it, 262-268 MB when runs only grew).
+        if let open, open.bytes.count >= runBytes / 2 { run.bytes.reserveCapacity(runBytes + 65536) }
+        nextPayloadID += 1
+        batch.runs.append(run)
+        open = run
+        return run
+    }
+
+    /// Adds a delivery row and counts it.
+    @inline(__always)
+    private func appendDelivery(_ row: DeliveryRow) {
+        // the row itself counts too: with many small flows (100,000 of a few KB),
+        // rows, not payload, are most of a batch's memory
         pendingBytes += MemoryLayout<DeliveryRow>.stride
-        bytesDelivered += bytes.count
-        bytesStored += store
-        batch.deliveries.append(DeliveryRow(id: nextDeliveryID, flowID: flowID, dir: dir, isStart: isStart, isEnd: false, skip: 0,
-                                            length: bytes.count, stored: store, payloadID: payloadID, payloadOffset: payloadOffset,
-                                            streamOffset: streamOffset, tsFirst: timestamp, tsLast: timestamp,
-                                            stats: ReassemblyStats(chunks: 1, packets: 1)))
+        bytesDelivered += row.length
+        bytesStored += row.stored
+        batch.deliveries.append(row)
         nextDeliveryID += 1
     }
 
