@@ -146,9 +146,12 @@ public final class DatagramRecorder {
            DNS.isPort(p.sourcePort) || DNS.isPort(p.destinationPort),
            let message = DNS.parse(p.payload, cut: p.payloadTruncated) {
             DNSRecorder.message(message, at: timestamp, flow: flow, writer: writer)
-        } else if writer.parsesApplications, fromClient, flow.datagram?.transport == .udp, flow.quic?.done != true,
-                  length > 0, p.payload[0] & 0xc0 == 0xc0 {
-            QUICRecorder.clientDatagram(p.payload, at: timestamp, flow: flow, writer: writer)
+        } else if writer.parsesApplications, flow.datagram?.transport == .udp, length > 0, p.payload[0] & 0xc0 == 0xc0 {
+            if fromClient {
+                if flow.quic?.done != true { QUICRecorder.clientDatagram(p.payload, at: timestamp, flow: flow, writer: writer) }
+            } else if flow.quic?.serverDone == false {
+                QUICRecorder.serverDatagram(p.payload, flow: flow, writer: writer)
+            }
         }
         // bytes the snaplen cut off are missed, as a TCP gap's are
         flow.totals.missed[dir] += max(0, p.payloadLength - length)

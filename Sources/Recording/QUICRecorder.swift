@@ -4,8 +4,15 @@ import Store
 
 /// What a QUIC flow's client sent in its Initial packets so far.
 final class QUICHandshake {
-    /// The Destination Connection ID of the client's first Initial: its keys come from it.
+    /// The Destination Connection ID of the client's first Initial: both sides'
+    /// Initial keys come from it.
     var keys: QUICInitialProtection.Keys?
+    var serverKeys: QUICInitialProtection.Keys?
+    /// The `tls` row written from the ClientHello, completed by the ServerHello.
+    var row: RowValues?
+    var serverFrames: [(offset: Int, data: [UInt8])] = []
+    var serverDatagrams = 0
+    var serverDone = false
     var frames: [(offset: Int, data: [UInt8])] = []
     var heldBytes = 0
     var firstTime: Int64?
@@ -40,6 +47,7 @@ enum QUICRecorder {
         while let header = QUIC.initialHeader(bytes, at: start) {
             if handshake.keys == nil {
                 handshake.keys = QUICInitialProtection.keys(dcid: header.destinationID, version: header.version, client: true)
+                handshake.serverKeys = QUICInitialProtection.keys(dcid: header.destinationID, version: header.version, client: false)
             }
             if let keys = handshake.keys, let plaintext = open(bytes, start: start, header: header, keys: keys),
                let frames = QUIC.cryptoFrames(plaintext) {
@@ -71,6 +79,41 @@ enum QUICRecorder {
         row.set("resumed", false)
         row.set("established", false)
         writer.addTLS(row)
+        handshake.row = row
+    }
+
+    /// A datagram from the server of a QUIC flow whose ClientHello was read: its
+    /// Initials, opened with the server's Initial keys, carry the ServerHello (the
+    /// version and cipher chosen, the key share's group); the flow's `tls` row is
+    /// written again with them (the rest of the server's handshake is encrypted
+    /// with keys an observer does not have).
+    static func serverDatagram(_ bytes: UnsafeRawBufferPointer, flow: FlowState, writer: ArchiveWriter) {
+        guard let handshake = flow.quic, !handshake.serverDone, let keys = handshake.serverKeys, var row = handshake.row else { return }
+        handshake.serverDatagrams += 1
+        if handshake.serverDatagrams > maxDatagrams {
+            handshake.serverDone = true
+            return
+        }
+        var start = 0
+        while let header = QUIC.initialHeader(bytes, at: start) {
+            if let plaintext = open(bytes, start: start, header: header, keys: keys), let frames = QUIC.cryptoFrames(plaintext) {
+                handshake.serverFrames += frames.prefix(64)
+            }
+            start = header.end
+        }
+        let stream = QUIC.contiguous(handshake.serverFrames, limit: maxCryptoBytes)
+        guard stream.count >= 4, stream[0] == 2 else { return }
+        let needed = 4 + (Int(stream[1]) << 16 | Int(stream[2]) << 8 | Int(stream[3]))
+        guard stream.count >= needed else { return }
+        handshake.serverDone = true
+        handshake.serverFrames = []
+        guard let hello = TLS.serverHello(Array(stream[0..<needed])) else { return }
+        row.set("version", TLS.versionName(hello.version))
+        row.set("cipher", TLS.cipherSuiteNames[hello.cipherSuite] ?? "0x" + String(hello.cipherSuite, radix: 16))
+        if let group = hello.keyShareGroup { row.set("curve", TLS.groupNames[group] ?? "0x" + String(group, radix: 16)) }
+        row.set("ja3s", MD5.hex(TLS.ja3sString(hello)))
+        writer.addTLS(row)
+        handshake.row = nil
     }
 
     /// Removes the header protection of the Initial at `start` and opens its payload.
