@@ -60,6 +60,24 @@ public struct EncapsulationLayer: Sendable, Equatable {
     public var id: UInt32?
     public var outerSource: IPAddress?
     public var outerDestination: IPAddress?
+    /// A tunnel carried in UDP (VXLAN, Geneve, GTP-U, Teredo, AYIYA): the outer
+    /// datagram's source and destination ports (source in the high half; 0 for
+    /// other layers), and the length of the IP packet carrying it.
+    public var outerPorts: UInt32 = 0
+    public var outerIPLength: Int32 = 0
+
+    /// The service Zeek names such a tunnel's own UDP connection by.
+    public var udpService: String? {
+        guard outerPorts != 0 else { return nil }
+        switch kind {
+        case .vxlan: return "vxlan"
+        case .geneve: return "geneve"
+        case .gtpU: return "gtpv1"
+        case .teredo: return "teredo"
+        case .ayiya: return "ayiya"
+        default: return nil
+        }
+    }
 
     public init(kind: EncapsulationKind, id: UInt32? = nil, outerSource: IPAddress? = nil, outerDestination: IPAddress? = nil) {
         self.kind = kind

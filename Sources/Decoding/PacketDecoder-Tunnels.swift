@@ -157,8 +157,12 @@ extension PacketDecoder {
         let sourcePort = Self.be16(p, start), destinationPort = Self.be16(p, start + 2)
         let body = start + 8
         let outer = (source: out.source, destination: out.destination)
+        let outerIPLength = Int32(truncatingIfNeeded: out.ipLength)
         func layer(_ kind: EncapsulationKind, _ id: UInt32?) -> EncapsulationLayer {
-            EncapsulationLayer(kind: kind, id: id, outerSource: outer.source, outerDestination: outer.destination)
+            var l = EncapsulationLayer(kind: kind, id: id, outerSource: outer.source, outerDestination: outer.destination)
+            l.outerPorts = UInt32(sourcePort) << 16 | UInt32(destinationPort)
+            l.outerIPLength = outerIPLength
+            return l
         }
         switch destinationPort {
         case 4789, 8472:

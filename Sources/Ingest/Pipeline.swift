@@ -118,6 +118,7 @@ public final class Pipeline<Factory: StreamFactory> {
         let decoded = decoder.decode(raw.bytes, into: &packet)
         result.counters.record(decoded, capturedBytes: raw.bytes.count, payloadTruncated: packet.payloadTruncated)
         result.counters.record(packet.encapsulation)
+        if !packet.encapsulation.isEmpty { recordTunnel(packet.encapsulation, from: 0, raw) }
         handle(decoded, raw, decoder: decoder, packet: &packet, result: &result)
         var subframe = 1
         while packet.moreSubframes {
@@ -135,7 +136,12 @@ public final class Pipeline<Factory: StreamFactory> {
             if let datagram = defragmenter.add(raw.bytes, packet.fragment, zone: zone, timestamp: raw.timestamp,
                                                source: RecordLocation(index: raw.index, offset: raw.offset)) {
                 datagram.withUnsafeBytes { bytes in
+                    let outside = packet.encapsulation.count
                     let inner = decoder.decodeReassembled(bytes, into: &packet)
+                    // a tunnel inside the rebuilt datagram (its outer IP was fragmented): its flow's packet
+                    if packet.encapsulation.count > outside {
+                        recordTunnel(packet.encapsulation, from: outside, raw, fragments: defragmenter.completedSources)
+                    }
                     if inner == .udp || inner == .icmp {
                         datagrams?.record(packet, udp: inner == .udp, timestamp: raw.timestamp,
                                           location: RecordLocation(index: raw.index, offset: raw.offset),
@@ -162,6 +168,17 @@ public final class Pipeline<Factory: StreamFactory> {
         if packet.badOptions { result.counters.tcpBadOptions += 1 }
         assemble(packet, index: raw.index, offset: raw.offset,
                  context: CaptureInfo(timestamp: raw.timestamp, captureLength: raw.bytes.count, length: raw.wireLength))
+    }
+
+    /// Gives the outermost UDP tunnel among `layers` (from index `from` on) its
+    /// packet in the tunnel's own flow.
+    private func recordTunnel(_ layers: Encapsulation, from start: Int, _ raw: CapturedPacket, fragments: [RecordLocation] = []) {
+        guard let datagrams else { return }
+        for i in start..<layers.count where layers[i].outerPorts != 0 {
+            datagrams.recordTunnel(layers[i], timestamp: raw.timestamp, location: RecordLocation(index: raw.index, offset: raw.offset),
+                                   fragments: fragments)
+            return
+        }
     }
 
     /// Feeds one decoded TCP segment to the assembler (and flushes when due).

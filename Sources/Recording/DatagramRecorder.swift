@@ -94,6 +94,58 @@ public final class DatagramRecorder {
         add(p, to: state, fromClient: state.isFromClient(packetKey), timestamp: timestamp, location: location, fragments: fragments)
     }
 
+    /// Records the outer UDP datagram of a tunnelled packet as a packet of the
+    /// tunnel's own flow (Zeek's vxlan, geneve, gtpv1, teredo, ayiya connection):
+    /// its packets and IP bytes each way, its place in the capture; the bytes it
+    /// carries are the inner packets, recorded in their own flows, so no delivery.
+    public func recordTunnel(_ layer: EncapsulationLayer, timestamp: Int64, location: RecordLocation,
+                             fragments: [RecordLocation] = []) {
+        guard let service = layer.udpService, let outerSource = layer.outerSource, let outerDestination = layer.outerDestination
+        else { return }
+        if timestamp &- sweptAt > timeout / 2 || flows.count >= maximumFlows { sweep(now: timestamp) }
+        let sourcePort = UInt16(layer.outerPorts >> 16), destinationPort = UInt16(layer.outerPorts & 0xffff)
+        let packetKey = FlowKey(source: Address(high: outerSource.high, low: outerSource.low, isIPv6: outerSource.isIPv6),
+                                destination: Address(high: outerDestination.high, low: outerDestination.low,
+                                                     isIPv6: outerDestination.isIPv6),
+                                sourcePort: sourcePort, destinationPort: destinationPort)
+        let key = Key(flow: packetKey.canonical, kind: 17)
+        var flow = flows[key]
+        if let earlier = flow, timestamp &- earlier.totals.lastTimestamp > timeout {
+            finish(earlier)
+            flow = nil
+        }
+        let state: FlowState
+        if let flow {
+            state = flow
+        } else {
+            let flipped = DatagramConnection.responderSentFirst(sourcePort: sourcePort, destinationPort: destinationPort)
+            let (client, clientPort, server, serverPort) = flipped
+                ? (packetKey.destination, destinationPort, packetKey.source, sourcePort)
+                : (packetKey.source, sourcePort, packetKey.destination, destinationPort)
+            let handle = writer.addFlow(isIPv6: outerSource.isIPv6, client: client, clientPort: clientPort, server: server,
+                                        serverPort: serverPort, firstTimestamp: timestamp,
+                                        firstPacket: fragments.first?.index ?? location.index, proto: .udp)
+            state = FlowState(handle: handle, key: packetKey.canonical, client: client, clientPort: clientPort,
+                              firstTimestamp: timestamp, flipped: false, buffers: writer.buffers)
+            state.datagram = DatagramConnection(.udp)
+            writer.attach(state)
+            writer.opened(state)
+            writer.setApplication(state, app: service, host: nil)
+            flows[key] = state
+        }
+        let dir = state.isFromClient(packetKey) ? 0 : 1
+        state.changes &+= 1
+        if timestamp > state.totals.lastTimestamp { state.totals.lastTimestamp = timestamp }
+        state.totals.packets[dir] += 1
+        state.totals.ipBytes[dir] += Int(layer.outerIPLength)
+        if fragments.isEmpty {
+            writer.recordPacket(state, index: location.index, offset: location.offset)
+        } else {
+            for f in fragments { writer.recordPacket(state, index: f.index, offset: f.offset) }
+        }
+        state.datagram?.observe(fromOriginator: dir == 0)
+    }
+
     static func isEcho(_ type: UInt8, isIPv6: Bool) -> Bool {
         isIPv6 ? (type == 128 || type == 129) : (type == 8 || type == 0)
     }

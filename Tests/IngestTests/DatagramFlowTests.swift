@@ -142,3 +142,20 @@ import Store
         #expect(zeek.count == ApplicationLog.dns.columns.count && zeek[7] == "0.000068" && zeek.last == "F\n")
     }
 }
+
+/// A tunnel's own UDP flow (issue 26): Linux's VXLAN between two namespaces
+/// (Tests/Fixtures/tunnels): each outer 5-tuple one `udp` flow named `vxlan`, as
+/// many as tshark's UDP conversations, every outer datagram one of its packets.
+@Suite struct TunnelFlowTests {
+    @Test(arguments: [("vxlan.pcap", 10, 124), ("vxlan-two-vni.pcap", 13, 288), ("vxlan-frag4.pcap", 10, 129)])
+    func outerFlowsOfVXLAN(file: String, conversations: Int, datagrams: Int) throws {
+        let db = Paths.temporaryDirectory() + "/a.sqlite"
+        _ = try IngestTests.ingest([Paths.fixture("tunnels/" + file)], into: db)
+        #expect(try DatagramFlowTests.rows(db, """
+            SELECT count(*), sum(c2s_packets + s2c_packets), min(server_port), max(server_port), sum(c2s_bytes + s2c_bytes)
+            FROM flow WHERE proto = 'udp' AND app = 'vxlan'
+            """) == [[String(conversations), String(datagrams), "4789", "4789", "0"]])
+        // the inner connections are flows of their own, as before
+        #expect(try DatagramFlowTests.rows(db, "SELECT count(*) > 0 FROM flow WHERE proto = 'tcp' AND encapsulation LIKE 'vxlan:%'") == [["1"]])
+    }
+}

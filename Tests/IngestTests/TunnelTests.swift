@@ -102,7 +102,8 @@ import Store
         try Data(Self.pcap(interleaved)).write(to: URL(fileURLWithPath: dir + "/vxlan.pcap"))
         let db = dir + "/a.sqlite"
         let report = try Ingestor(archive: try Archive(path: db, create: true), options: IngestOptions()).run(paths: [dir + "/vxlan.pcap"])
-        #expect(report.flows == 2 && report.counters.tcpPackets == 14)
+        // two connections, and the tunnel's own UDP flows (one per outer 5-tuple, each way here)
+        #expect(report.flows == 6 && report.counters.tcpPackets == 14 && report.udpStates.map(\.flows) == [4])
         #expect(IngestSummary(report: report, seconds: 1, archive: db).text.contains("\nencapsulations: vxlan 14 (packets)\n"))
         let c = try SQLiteConnection(path: db, mode: .readOnly)
         let kinds = try c.prepare("SELECT encapsulations FROM capture")
@@ -110,7 +111,7 @@ import Store
         let s = try c.prepare("""
             SELECT f.client_ip || ':' || f.client_port || ' ' || f.server_ip || ':' || f.server_port, f.conn_state, f.encapsulation,
                    (SELECT group_concat(CAST(data AS TEXT), '|') FROM (SELECT data FROM chunk WHERE flow_id = f.id AND length > 0 ORDER BY id))
-            FROM flow AS f ORDER BY f.id
+            FROM flow AS f WHERE f.proto = 'tcp' ORDER BY f.id
             """)
         var rows: [String] = []
         while try s.step() { rows.append((0..<4).map { s.text($0) ?? "-" }.joined(separator: " ; ")) }
@@ -121,9 +122,9 @@ import Store
         // --tunnel selects by the chain
         let store = try Archive(path: db, create: false)
         var f = FlowFilter(); f.tunnel = "vxlan:200"
-        #expect(try FlowQuery(archive: store).flows(f).flows.map(\.id) == [2])
+        #expect(try FlowQuery(archive: store).flows(f).flows.map(\.id) == [4])
         f.tunnel = "192.0.2.1>"
-        #expect(try FlowQuery(archive: store).flows(f).flows.map(\.id) == [1, 2])
+        #expect(try FlowQuery(archive: store).flows(f).flows.map(\.id) == [2, 4])
         // flowdb inspect: the encapsulations seen, and two conversations, one per tenant
         var survey = CaptureSurvey()
         try survey.add(path: dir + "/vxlan.pcap")
