@@ -202,19 +202,20 @@ public enum DNS {
     /// Bytes as text: printable ASCII as is (a space too, with `spaces`), anything
     /// else (and `\`) as `\xHH`.
     static func escaped(_ bytes: UnsafeRawBufferPointer, spaces: Bool = false) -> String {
-        var out = ""
-        out.reserveCapacity(bytes.count)
+        func plain(_ b: UInt8) -> Bool { (b > 0x20 || (spaces && b == 0x20)) && b < 0x7f && b != 0x5c }
+        // the common case, a label of printable ASCII: one copy
+        if bytes.allSatisfy(plain) { return String(decoding: bytes, as: UTF8.self) }
+        let digits: [UInt8] = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count * 2)
         for b in bytes {
-            if (b > 0x20 || (spaces && b == 0x20)) && b < 0x7f && b != 0x5c {
-                out.unicodeScalars.append(Unicode.Scalar(b))
+            if plain(b) {
+                out.append(b)
             } else {
-                let digits = Array("0123456789abcdef".unicodeScalars)
-                out += "\\x"
-                out.unicodeScalars.append(digits[Int(b >> 4)])
-                out.unicodeScalars.append(digits[Int(b & 0x0f)])
+                out += [0x5c, 0x78, digits[Int(b >> 4)], digits[Int(b & 0x0f)]]
             }
         }
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// RFC 5952 text of an IPv6 address given as eight groups.

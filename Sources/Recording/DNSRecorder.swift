@@ -70,7 +70,8 @@ enum DNSRecorder {
             row.set("z", Int(r.z))
             if !r.answers.isEmpty {
                 // Zeek's vector: its separator inside an element escaped
-                row.set("answers", r.answers.map { $0.replacing(",", with: "\\x2c") }.joined(separator: ","))
+                row.set("answers", r.answers.map { $0.utf8.contains(0x2c) ? $0.replacing(",", with: "\\x2c") : $0 }
+                    .joined(separator: ","))
                 row.set("ttls", r.ttls.map(String.init).joined(separator: ","))
             }
             row.set("rejected", r.isRejected)
