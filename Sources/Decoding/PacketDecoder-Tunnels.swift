@@ -202,8 +202,13 @@ extension PacketDecoder {
         case 4754:
             return decodeGRE(p, body, &out)
         case 2152:
+            // a GTP message other than a G-PDU (echo, error indication, end marker):
+            // the tunnel's own signalling, a datagram of its flow
+            if n >= body + 2, p[body + 1] != 0xff { return decodePlainUDP(p, start, &out) }
             return decodeGTPU(p, body, &out, layer(.gtpU, nil))
         case 5072:
+            // AYIYA other than forwarding (a heartbeat, a query): a datagram of the tunnel's flow
+            if n >= body + 3, p[body + 2] & 0x0f != 1 { return decodePlainUDP(p, start, &out) }
             return decodeAYIYA(p, body, &out, layer(.ayiya, nil))
         default:
             if destinationPort == 3544 || sourcePort == 3544 {
@@ -211,6 +216,7 @@ extension PacketDecoder {
             }
             // the return direction of AYIYA, from the server's port to the client's
             if sourcePort == 5072 {
+                if n >= body + 3, p[body + 2] & 0x0f != 1 { return decodePlainUDP(p, start, &out) }
                 return decodeAYIYA(p, body, &out, layer(.ayiya, nil))
             }
             // Teredo between a qualified client and a relay or a peer uses the ports

@@ -117,6 +117,8 @@ public final class DatagramRecorder {
         let state: FlowState
         if let flow {
             state = flow
+            // a flow its signalling opened (a GTP echo) is named once its tunnel is seen
+            if state.appName == nil { writer.setApplication(state, app: service, host: nil) }
         } else {
             let flipped = DatagramConnection.responderSentFirst(sourcePort: sourcePort, destinationPort: destinationPort)
             let (client, clientPort, server, serverPort) = flipped

@@ -166,6 +166,13 @@ import Testing
         let gtp: [UInt8] = [0x34, 0xff] + Build.be16(0) + Build.be32(0xabcdef) + [0, 0, 0, 0x85] + [1, 0x10, 0x05, 0x00]
         let p = try #require(innerSegment(Build.ethernet(type: 0x0800, body: Self.outerIPv4(proto: 17, Self.udp(dport: 2152, gtp + innerIPv4)))))
         #expect(p.encapsulation.text == "gtpu:11259375 192.0.2.10>192.0.2.20")
+        // an echo request (type 1) is the tunnel's signalling: a plain datagram of its flow
+        let echo: [UInt8] = [0x32, 0x01] + Build.be16(4) + Build.be32(0) + [0, 7, 0, 0]
+        let (echoResult, echoPacket, echoPayload, _) = decode(.ethernet, Build.ethernet(type: 0x0800, body: Self.outerIPv4(proto: 17, Self.udp(dport: 2152, echo))))
+        #expect(echoResult == .udp && echoPacket.destinationPort == 2152 && echoPayload == echo)
+        // so is an AYIYA heartbeat (opcode 0)
+        let heartbeat: [UInt8] = [0x41, 0x52, 0x10, 59] + Build.be32(0) + [UInt8](repeating: 7, count: 36)
+        #expect(decode(.ethernet, Build.ethernet(type: 0x0800, body: Self.outerIPv4(proto: 17, Self.udp(dport: 5072, heartbeat)))).0 == .udp)
         // an extension header of length 0 is malformed, not a loop
         let bad: [UInt8] = [0x34, 0xff] + Build.be16(0) + Build.be32(1) + [0, 0, 0, 0x85] + [0, 0, 0, 0]
         #expect(decode(.ethernet, Build.ethernet(type: 0x0800, body: Self.outerIPv4(proto: 17, Self.udp(dport: 2152, bad + innerIPv4)))).0 == .malformed)

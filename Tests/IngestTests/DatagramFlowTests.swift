@@ -158,4 +158,14 @@ import Store
         // the inner connections are flows of their own, as before
         #expect(try DatagramFlowTests.rows(db, "SELECT count(*) > 0 FROM flow WHERE proto = 'tcp' AND encapsulation LIKE 'vxlan:%'") == [["1"]])
     }
+
+    /// tcpdump's Geneve captures: as many `geneve` flows and packets as tshark's UDP
+    /// conversations and datagrams on port 6081 (4 and 39, 1 and 1).
+    @Test(arguments: [("geneve.pcap", 4, 39), ("geneve-gcp.pcap", 1, 1)])
+    func outerFlowsOfGeneve(file: String, conversations: Int, datagrams: Int) throws {
+        let db = Paths.temporaryDirectory() + "/a.sqlite"
+        _ = try IngestTests.ingest([Paths.capture("tcpdump-tests/" + file)], into: db)
+        #expect(try DatagramFlowTests.rows(db, "SELECT count(*), sum(c2s_packets + s2c_packets) FROM flow WHERE proto = 'udp' AND app = 'geneve'")
+                == [[String(conversations), String(datagrams)]])
+    }
 }
