@@ -33,10 +33,8 @@ public struct DNSMessage: Sendable, Equatable {
 }
 
 public enum DNS {
-    /// The ports Zeek's DNS analyzer reads: DNS, NetBIOS names, mDNS, LLMNR.
-    public static let ports: Set<UInt16> = [53, 137, 5353, 5355]
-
-    /// Whether `port` is one of `ports` (asked for every datagram: no hashing).
+    /// Whether `port` is one Zeek's DNS analyzer reads: 53 (DNS), 137 (NetBIOS
+    /// names), 5353 (mDNS), 5355 (LLMNR). Asked for every datagram.
     @inlinable
     public static func isPort(_ port: UInt16) -> Bool {
         port == 53 || port == 5353 || port == 137 || port == 5355

@@ -86,6 +86,15 @@ public enum QUIC {
         }
     }
 
+    /// The first handshake message of a CRYPTO stream, once it is whole and of
+    /// `type` (1: ClientHello, 2: ServerHello); nil while it is not.
+    public static func handshakeMessage(_ type: UInt8, in frames: [(offset: Int, data: [UInt8])], limit: Int = 1 << 16) -> [UInt8]? {
+        let stream = contiguous(frames, limit: limit)
+        guard stream.count >= 4, stream[0] == type else { return nil }
+        let needed = 4 + (Int(stream[1]) << 16 | Int(stream[2]) << 8 | Int(stream[3]))
+        return stream.count >= needed ? Array(stream[0..<needed]) : nil
+    }
+
     /// The bytes of a CRYPTO stream from its start, as far as they are contiguous.
     public static func contiguous(_ frames: [(offset: Int, data: [UInt8])], limit: Int = 1 << 16) -> [UInt8] {
         var out: [UInt8] = []

@@ -58,7 +58,6 @@ public final class DatagramRecorder {
     /// `location` is the last of them).
     public func record(_ p: DecodedPacket, udp: Bool, timestamp: Int64, location: RecordLocation,
                        fragments: [RecordLocation] = []) {
-        if timestamp &- sweptAt > timeout / 2 || flows.count >= maximumFlows { sweep(now: timestamp) }
         let zone = p.encapsulation.isEmpty ? 0 : p.encapsulation.zone(vlanAware: vlanAware)
         let isIPv6 = p.source.isIPv6
         let source = Address(high: p.source.high, low: p.source.low, isIPv6: isIPv6)
@@ -78,20 +77,53 @@ public final class DatagramRecorder {
                                 destinationPort: UInt16(p.icmpCode), zone: zone)
             key = Key(flow: packetKey, kind: 2)
         }
-        var flow = flows[key]
-        if let earlier = flow, timestamp &- earlier.totals.lastTimestamp > timeout {
-            finish(earlier)
-            flow = nil
-        }
-        let state: FlowState
-        if let flow {
-            state = flow
-        } else {
-            state = open(p, udp: udp, packetKey: packetKey, canonical: key.flow, timestamp: timestamp,
-                         firstPacket: fragments.first?.index ?? location.index)
-            flows[key] = state
-        }
+        let state = tracked(key, at: timestamp)
+            ?? open(p, udp: udp, packetKey: packetKey, key: key, timestamp: timestamp, firstPacket: fragments.first?.index ?? location.index)
         add(p, to: state, fromClient: state.isFromClient(packetKey), timestamp: timestamp, location: location, fragments: fragments)
+    }
+
+    /// The flow tracked under `key`, unless it was idle longer than the timeout
+    /// (then it is over, and written); sweeps for idle flows when due.
+    private func tracked(_ key: Key, at timestamp: Int64) -> FlowState? {
+        if timestamp &- sweptAt > timeout / 2 || flows.count >= maximumFlows { sweep(now: timestamp) }
+        guard let flow = flows[key] else { return nil }
+        guard timestamp &- flow.totals.lastTimestamp <= timeout else {
+            finish(flow)
+            flows[key] = nil
+            return nil
+        }
+        return flow
+    }
+
+    /// A new flow's row and record, tracked under `key`.
+    private func start(_ key: Key, isIPv6: Bool, client: Address, clientPort: UInt16, row: (client: UInt16, server: UInt16),
+                       server: Address, timestamp: Int64, firstPacket: Int, encapsulation: String?,
+                       transport: DatagramConnection.Transport) -> FlowState {
+        let handle = writer.addFlow(isIPv6: isIPv6, client: client, clientPort: row.client, server: server, serverPort: row.server,
+                                    firstTimestamp: timestamp, firstPacket: firstPacket, encapsulation: encapsulation,
+                                    proto: transport == .udp ? .udp : .icmp)
+        let flow = FlowState(handle: handle, key: key.flow, client: client, clientPort: clientPort, firstTimestamp: timestamp,
+                             flipped: false, buffers: writer.buffers)
+        flow.datagram = DatagramConnection(transport)
+        writer.attach(flow)
+        writer.opened(flow)
+        flows[key] = flow
+        return flow
+    }
+
+    /// Counts one packet of `flow`: its time, its IP length, its place in the capture.
+    private func count(_ flow: FlowState, dir: Int, ipLength: Int, timestamp: Int64, location: RecordLocation,
+                       fragments: [RecordLocation]) {
+        flow.changes &+= 1
+        if timestamp > flow.totals.lastTimestamp { flow.totals.lastTimestamp = timestamp }
+        flow.totals.packets[dir] += 1
+        flow.totals.ipBytes[dir] += ipLength
+        if fragments.isEmpty {
+            writer.recordPacket(flow, index: location.index, offset: location.offset)
+        } else {
+            for f in fragments { writer.recordPacket(flow, index: f.index, offset: f.offset) }
+        }
+        flow.datagram?.observe(fromOriginator: dir == 0)
     }
 
     /// Records the outer UDP datagram of a tunnelled packet as a packet of the
@@ -102,50 +134,27 @@ public final class DatagramRecorder {
                              fragments: [RecordLocation] = []) {
         guard let service = layer.udpService, let outerSource = layer.outerSource, let outerDestination = layer.outerDestination
         else { return }
-        if timestamp &- sweptAt > timeout / 2 || flows.count >= maximumFlows { sweep(now: timestamp) }
         let sourcePort = UInt16(layer.outerPorts >> 16), destinationPort = UInt16(layer.outerPorts & 0xffff)
         let packetKey = FlowKey(source: Address(high: outerSource.high, low: outerSource.low, isIPv6: outerSource.isIPv6),
                                 destination: Address(high: outerDestination.high, low: outerDestination.low,
                                                      isIPv6: outerDestination.isIPv6),
                                 sourcePort: sourcePort, destinationPort: destinationPort)
         let key = Key(flow: packetKey.canonical, kind: 17)
-        var flow = flows[key]
-        if let earlier = flow, timestamp &- earlier.totals.lastTimestamp > timeout {
-            finish(earlier)
-            flow = nil
-        }
         let state: FlowState
-        if let flow {
+        if let flow = tracked(key, at: timestamp) {
             state = flow
-            // a flow its signalling opened (a GTP echo) is named once its tunnel is seen
-            if state.appName == nil { writer.setApplication(state, app: service, host: nil) }
         } else {
             let flipped = DatagramConnection.responderSentFirst(sourcePort: sourcePort, destinationPort: destinationPort)
-            let (client, clientPort, server, serverPort) = flipped
-                ? (packetKey.destination, destinationPort, packetKey.source, sourcePort)
-                : (packetKey.source, sourcePort, packetKey.destination, destinationPort)
-            let handle = writer.addFlow(isIPv6: outerSource.isIPv6, client: client, clientPort: clientPort, server: server,
-                                        serverPort: serverPort, firstTimestamp: timestamp,
-                                        firstPacket: fragments.first?.index ?? location.index, proto: .udp)
-            state = FlowState(handle: handle, key: packetKey.canonical, client: client, clientPort: clientPort,
-                              firstTimestamp: timestamp, flipped: false, buffers: writer.buffers)
-            state.datagram = DatagramConnection(.udp)
-            writer.attach(state)
-            writer.opened(state)
-            writer.setApplication(state, app: service, host: nil)
-            flows[key] = state
+            let (client, server) = flipped ? (packetKey.destination, packetKey.source) : (packetKey.source, packetKey.destination)
+            let ports = flipped ? (destinationPort, sourcePort) : (sourcePort, destinationPort)
+            state = start(key, isIPv6: outerSource.isIPv6, client: client, clientPort: ports.0, row: ports, server: server,
+                          timestamp: timestamp, firstPacket: fragments.first?.index ?? location.index, encapsulation: nil,
+                          transport: .udp)
         }
-        let dir = state.isFromClient(packetKey) ? 0 : 1
-        state.changes &+= 1
-        if timestamp > state.totals.lastTimestamp { state.totals.lastTimestamp = timestamp }
-        state.totals.packets[dir] += 1
-        state.totals.ipBytes[dir] += Int(layer.outerIPLength)
-        if fragments.isEmpty {
-            writer.recordPacket(state, index: location.index, offset: location.offset)
-        } else {
-            for f in fragments { writer.recordPacket(state, index: f.index, offset: f.offset) }
-        }
-        state.datagram?.observe(fromOriginator: dir == 0)
+        // named here also when its signalling (a GTP echo) opened it
+        if state.appName == nil { writer.setApplication(state, app: service, host: nil) }
+        count(state, dir: state.isFromClient(packetKey) ? 0 : 1, ipLength: Int(layer.outerIPLength), timestamp: timestamp,
+              location: location, fragments: fragments)
     }
 
     static func isEcho(_ type: UInt8, isIPv6: Bool) -> Bool {
@@ -154,7 +163,7 @@ public final class DatagramRecorder {
 
     /// A new flow's row and record: its originator by Zeek's rules, and for ICMP
     /// the type and code in the port columns.
-    private func open(_ p: DecodedPacket, udp: Bool, packetKey: FlowKey, canonical: FlowKey, timestamp: Int64,
+    private func open(_ p: DecodedPacket, udp: Bool, packetKey: FlowKey, key: Key, timestamp: Int64,
                       firstPacket: Int) -> FlowState {
         let isIPv6 = p.source.isIPv6
         let flipped = udp
@@ -169,32 +178,16 @@ public final class DatagramRecorder {
         } else {
             rowPorts = (UInt16(DatagramConnection.icmpRequestType(p.icmpType, isIPv6: isIPv6)), UInt16(p.icmpCode))
         }
-        let handle = writer.addFlow(isIPv6: isIPv6, client: client, clientPort: rowPorts.0, server: server, serverPort: rowPorts.1,
-                                    firstTimestamp: timestamp, firstPacket: firstPacket,
-                                    encapsulation: p.encapsulation.isEmpty ? nil : p.encapsulation.text,
-                                    proto: udp ? .udp : .icmp)
-        let flow = FlowState(handle: handle, key: canonical, client: client, clientPort: clientPort, firstTimestamp: timestamp,
-                             flipped: false, buffers: writer.buffers)
-        flow.datagram = DatagramConnection(udp ? .udp : .icmp)
-        writer.attach(flow)
-        writer.opened(flow)
-        return flow
+        return start(key, isIPv6: isIPv6, client: client, clientPort: clientPort, row: rowPorts, server: server,
+                     timestamp: timestamp, firstPacket: firstPacket,
+                     encapsulation: p.encapsulation.isEmpty ? nil : p.encapsulation.text, transport: udp ? .udp : .icmp)
     }
 
     /// One packet of `flow`: its counts, its place in the capture, its payload.
     private func add(_ p: DecodedPacket, to flow: FlowState, fromClient: Bool, timestamp: Int64,
                      location: RecordLocation, fragments: [RecordLocation]) {
         let dir = fromClient ? 0 : 1
-        flow.changes &+= 1
-        if timestamp > flow.totals.lastTimestamp { flow.totals.lastTimestamp = timestamp }
-        flow.totals.packets[dir] += 1
-        flow.totals.ipBytes[dir] += p.ipLength
-        if fragments.isEmpty {
-            writer.recordPacket(flow, index: location.index, offset: location.offset)
-        } else {
-            for f in fragments { writer.recordPacket(flow, index: f.index, offset: f.offset) }
-        }
-        flow.datagram?.observe(fromOriginator: fromClient)
+        count(flow, dir: dir, ipLength: p.ipLength, timestamp: timestamp, location: location, fragments: fragments)
         let length = p.payload.count
         if writer.parsesApplications, flow.datagram?.transport == .udp,
            DNS.isPort(p.sourcePort) || DNS.isPort(p.destinationPort),

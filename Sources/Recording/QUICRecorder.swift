@@ -59,13 +59,10 @@ enum QUICRecorder {
             }
             start = header.end
         }
-        let stream = QUIC.contiguous(handshake.frames, limit: maxCryptoBytes)
-        guard stream.count >= 4, stream[0] == 1 else { return }
-        let needed = 4 + (Int(stream[1]) << 16 | Int(stream[2]) << 8 | Int(stream[3]))
-        guard stream.count >= needed else { return }
+        guard let message = QUIC.handshakeMessage(1, in: handshake.frames, limit: maxCryptoBytes) else { return }
         handshake.done = true
         handshake.frames = []
-        guard let hello = TLS.clientHello(Array(stream[0..<needed])) else { return }
+        guard let hello = TLS.clientHello(message) else { return }
         writer.setApplication(flow, app: "quic", host: hello.serverName)
         var row = Tables.tls.row()
         row.set("flow_id", flow.handle.id)
@@ -101,13 +98,10 @@ enum QUICRecorder {
             }
             start = header.end
         }
-        let stream = QUIC.contiguous(handshake.serverFrames, limit: maxCryptoBytes)
-        guard stream.count >= 4, stream[0] == 2 else { return }
-        let needed = 4 + (Int(stream[1]) << 16 | Int(stream[2]) << 8 | Int(stream[3]))
-        guard stream.count >= needed else { return }
+        guard let message = QUIC.handshakeMessage(2, in: handshake.serverFrames, limit: maxCryptoBytes) else { return }
         handshake.serverDone = true
         handshake.serverFrames = []
-        guard let hello = TLS.serverHello(Array(stream[0..<needed])) else { return }
+        guard let hello = TLS.serverHello(message) else { return }
         row.set("version", TLS.versionName(hello.version))
         row.set("cipher", TLS.cipherSuiteNames[hello.cipherSuite] ?? "0x" + String(hello.cipherSuite, radix: 16))
         if let group = hello.keyShareGroup { row.set("curve", TLS.groupNames[group] ?? "0x" + String(group, radix: 16)) }

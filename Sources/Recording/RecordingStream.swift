@@ -132,7 +132,7 @@ final class FlowState {
     /// Whether the roles can still be swapped: nothing was delivered, no gap
     /// recorded, and the row is not yet written.
     var mayFlipRoles: Bool {
-        totals.bytes[0] == 0 && totals.bytes[1] == 0 && totals.gaps == 0 && applicationSeen == false
+        totals.bytes[0] == 0 && totals.bytes[1] == 0 && totals.gaps == 0 && !applicationSeen
     }
 
     /// The responder is the originator from now on: the ends and every
