@@ -14,7 +14,8 @@
 //   Ingest           read → decode → assemble → record                 → Capture, Recording, Store, leaves
 //   Query            reads archives only                               → Store, Capture, FileIO, Decoding,
 //                                                                         Connections, Applications, CompressNIO
-//   flowdb           the command line, thin                            → Ingest, Query
+//   Serve            the archive in a browser: JSON API and pages      → Query, Store, Capture, Hummingbird
+//   flowdb           the command line, thin                            → Ingest, Query, Serve
 import PackageDescription
 
 /// Settings of the modules on the per-packet path: no dynamic exclusivity checks
@@ -41,6 +42,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
         // gzip and deflate bodies of HTTP objects, through zlib
         .package(url: "https://github.com/adam-fowler/compress-nio", from: "1.5.0"),
+        // `flowdb serve`: the archive's HTTP API and pages
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         .systemLibrary(
@@ -88,10 +92,14 @@ let package = Package(
                 swiftSettings: hotPath),
         .target(name: "Query", dependencies: ["Applications", "Capture", "CPcap", "Connections", "Decoding", "Digest", "FileIO", "Store",
                                               .product(name: "CompressNIO", package: "compress-nio")]),
+        // The archive in a browser: a read-only JSON API over Query, and the pages that read it.
+        .target(name: "Serve", dependencies: ["Capture", "Query", "Store", .product(name: "Hummingbird", package: "hummingbird"),
+                                             .product(name: "HTTPTypes", package: "swift-http-types")],
+                resources: ["index.html", "flow.html", "common.js", "list.js", "flow.js", "style.css"].map { .embedInCode("Site/" + $0) }),
         .executableTarget(
             name: "flowdb",
             dependencies: [
-                "Capture", "FileIO", "Ingest", "Query", "Recording", "Store",
+                "Capture", "FileIO", "Ingest", "Query", "Recording", "Serve", "Store",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -103,6 +111,8 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["Store", "CSQLite", "TestSupport"]),
         .testTarget(name: "IngestTests", dependencies: ["Capture", "Digest", "FileIO", "Ingest", "Query", "Recording", "Store", "TestSupport"]),
         .testTarget(name: "ApplicationsTests", dependencies: ["Applications", "Digest", "Ingest", "Query", "Recording", "Store", "TestSupport"]),
+        .testTarget(name: "ServeTests", dependencies: ["Ingest", "Query", "Serve", "Store", "TestSupport",
+                                                        .product(name: "HummingbirdTesting", package: "hummingbird")]),
         .testTarget(name: "QueryTests", dependencies: ["Digest", "Ingest", "Query", "Recording", "Store", "TestSupport"]),
     ]
 )

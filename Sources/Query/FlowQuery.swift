@@ -129,6 +129,39 @@ public final class FlowQuery {
         return (out, false)
     }
 
+    /// One page of the flows matching `filter` (and containing `needle`), in id
+    /// order: `limit` of them after the first `offset`, and how many match in all.
+    /// The count is SQLite's for the metadata filters; with `needle`, every
+    /// candidate's content is searched (the connection's deadline bounds it).
+    public func page(_ filter: FlowFilter, containing needle: [UInt8]? = nil, limit: Int, offset: Int) throws -> (flows: [FlowRecord], total: Int) {
+        if needle == nil {
+            let (sql, values) = try sql(filter, limit: nil)
+            let statement = try connection.prepare(sql + " LIMIT ? OFFSET ?")
+            for (i, v) in values.enumerated() { try statement.bind(v, at: Int32(i + 1)) }
+            try statement.bind(.integer(Int64(limit)), at: Int32(values.count + 1))
+            try statement.bind(.integer(Int64(offset)), at: Int32(values.count + 2))
+            var out: [FlowRecord] = []
+            while try statement.step() { out.append(Self.record(statement)) }
+            let counting = try connection.prepare("SELECT count(*) FROM (" + sql + ")")
+            for (i, v) in values.enumerated() { try counting.bind(v, at: Int32(i + 1)) }
+            let total = try counting.step() ? counting.int(0) : 0
+            return (out, total)
+        }
+        let (sql, values) = try sql(filter, limit: nil)
+        let statement = try connection.prepare(sql)
+        for (i, v) in values.enumerated() { try statement.bind(v, at: Int32(i + 1)) }
+        let search = try ContentSearch(connection: connection, needle: needle ?? [])
+        var out: [FlowRecord] = []
+        var total = 0
+        while try statement.step() {
+            let record = Self.record(statement)
+            guard try search.matches(flowID: record.id) else { continue }
+            if total >= offset && out.count < limit { out.append(record) }
+            total += 1
+        }
+        return (out, total)
+    }
+
     /// SQLite's plan for the flow selection (EXPLAIN QUERY PLAN), one step a line.
     public func plan(_ filter: FlowFilter, limit: Int? = nil) throws -> [String] {
         let (sql, values) = try sql(filter, limit: limit)
@@ -139,7 +172,14 @@ public final class FlowQuery {
         return lines
     }
 
-    func sql(_ filter: FlowFilter, limit: Int?) throws -> (String, [SQLiteValue]) {
+    /// The WHERE clause over `flow AS f JOIN capture AS c` selecting `filter`'s
+    /// flows, and its values (for summaries over the same selection).
+    public func whereClause(_ filter: FlowFilter) throws -> (clause: String, values: [SQLiteValue]) {
+        try prepared(filter).sql()
+    }
+
+    /// The filter as this archive can answer it (or an error saying why it cannot).
+    func prepared(_ filter: FlowFilter) throws -> FlowFilter {
         if !filter.connStates.isEmpty && !hasConnections {
             throw QueryError("--state: this archive has no connection states (schema version before 4); `flowdb ingest` upgrades it, and connections ingested after that have them")
         }
@@ -158,6 +198,11 @@ public final class FlowQuery {
             // one descent of flow_by_duration
             filter.longestFlow = try connection.scalar("SELECT max(last_ts - first_ts) FROM flow")
         }
+        return filter
+    }
+
+    func sql(_ filter: FlowFilter, limit: Int?) throws -> (String, [SQLiteValue]) {
+        let filter = try prepared(filter)
         var (clause, values) = filter.sql()
         // With a condition, "+f.id" keeps SQLite from walking the whole table in id
         // order instead of using the filter's indexes (measured: 111 ms -> 5 ms for

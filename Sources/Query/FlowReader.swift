@@ -31,9 +31,11 @@ public struct GapRecord: Sendable, Equatable {
 /// Reads a flow's content back from the archive.
 public final class FlowReader {
     let chunkRows, gapRows, payloadRow, runs: Statement
+    let connection: SQLiteConnection
 
     public init(archive: Archive) throws {
         let c = archive.connection
+        connection = c
         chunkRows = try c.prepare("""
             SELECT id, dir, is_start, is_end, skip, length, stored, payload_id, payload_offset, stream_offset, ts_first, ts_last
             FROM delivery WHERE flow_id = ? ORDER BY id
@@ -69,6 +71,46 @@ public final class FlowReader {
             out.append(chunk)
         }
         return out
+    }
+
+    /// Up to `limit` deliveries of the flow after delivery id `after`, in call
+    /// order, without their bytes: a page of a long flow, read from its blocks
+    /// from the cursor on (not the whole flow's list).
+    public func deliveries(flowID: Int64, after: Int64, limit: Int) throws -> [ChunkRecord] {
+        let s = try pageRows()
+        s.reset()
+        try s.bind(flowID, at: 1)
+        try s.bind(after, at: 2)
+        try s.bind(Int64(limit), at: 3)
+        defer { s.reset() }
+        var out: [ChunkRecord] = []
+        while try s.step() {
+            var chunk = ChunkRecord(id: s.int64(0), dir: s.int(1), isStart: s.int(2) != 0, isEnd: s.int(3) != 0, skip: s.int(4),
+                                    length: s.int(5), stored: s.int(6), streamOffset: s.int64(9),
+                                    tsFirst: s.isNull(10) ? nil : s.int64(10), tsLast: s.isNull(11) ? nil : s.int64(11), bytes: [])
+            if chunk.stored > 0 && !s.isNull(7) {
+                chunk.payloadID = s.int64(7)
+                chunk.payloadOffset = s.int(8)
+            }
+            out.append(chunk)
+        }
+        return out
+    }
+
+    private var pageStatement: Statement?
+    private func pageRows() throws -> Statement {
+        if let pageStatement { return pageStatement }
+        let s = try connection.prepare("""
+            SELECT json_extract(r.value, '$[0]') AS id, json_extract(r.value, '$[1]'), json_extract(r.value, '$[2]'),
+                   json_extract(r.value, '$[3]'), json_extract(r.value, '$[4]'), json_extract(r.value, '$[5]'),
+                   json_extract(r.value, '$[6]'), json_extract(r.value, '$[7]'), json_extract(r.value, '$[8]'),
+                   json_extract(r.value, '$[9]'), json_extract(r.value, '$[10]'), json_extract(r.value, '$[11]')
+            FROM delivery_block AS b, json_each(b.records) AS r
+            WHERE b.flow_id = ?1 AND b.last_delivery > ?2 AND json_extract(r.value, '$[0]') > ?2
+            ORDER BY b.first_delivery, r.key LIMIT ?3
+            """)
+        pageStatement = s
+        return s
     }
 
     /// The last payload run read for each direction: deliveries of a direction

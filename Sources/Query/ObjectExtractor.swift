@@ -31,6 +31,18 @@ public struct ObjectExtractor {
         files = Extractor(reader: try FlowReader(archive: archive), directory: directory, force: force, fillGaps: false)
     }
 
+    /// For `objects(flowIDs:)` alone (the web API), which writes no file.
+    public init(archive: Archive) throws {
+        try self.init(archive: archive, directory: "", force: false)
+    }
+
+    /// One extracted body: its decoded bytes, their SHA-256, and its manifest entry (a JSON object).
+    public struct Object: Sendable {
+        public var sha256: String
+        public var bytes: [UInt8]
+        public var manifestEntry: String
+    }
+
     struct Body {
         var flowID: Int64, depth: Int, isRequest: Bool
         var method: String?, host: String?, uri: String?, status: Int?
@@ -38,8 +50,35 @@ public struct ObjectExtractor {
         var offset: Int64, wireLength: Int64, chunked: Bool, incomplete: Bool
     }
 
-    /// Extracts the bodies of `flowIDs`; returns how many objects were written.
+    /// Extracts the bodies of `flowIDs` into the directory; returns how many objects were written.
     public func extract(flowIDs: [Int64]) throws -> Int {
+        let directory = try files.openDirectory()
+        defer { _ = Glibc.close(directory) }
+        var written = Set<String>()
+        var manifest: [String] = []
+        try forEachObject(flowIDs: flowIDs) { object in
+            manifest.append(object.manifestEntry)
+            guard written.insert(object.sha256).inserted else { return }
+            _ = try files.writeFile(object.sha256, in: directory) { fd in
+                try object.bytes.withUnsafeBytes { try Extractor.write($0, to: fd, path: files.directory + "/" + object.sha256) }
+            }
+        }
+        let text = "{\"objects\":[\n" + manifest.joined(separator: ",\n") + "\n]}\n"
+        _ = try files.writeFile("manifest.json", in: directory) { fd in
+            try Array(text.utf8).withUnsafeBytes { try Extractor.write($0, to: fd, path: files.directory + "/manifest.json") }
+        }
+        return written.count
+    }
+
+    /// Every HTTP body of `flowIDs`, in flow and transaction order, request before response.
+    public func objects(flowIDs: [Int64]) throws -> [Object] {
+        var out: [Object] = []
+        try forEachObject(flowIDs: flowIDs) { out.append($0) }
+        return out
+    }
+
+    /// Each HTTP body of `flowIDs` in turn, in flow and transaction order (one in memory at a time).
+    public func forEachObject(flowIDs: [Int64], _ visit: (Object) throws -> Void) throws {
         guard archive.version >= 7 else {
             throw QueryError("--extract-objects: this archive records no HTTP (schema version \(archive.version)); `flowdb ingest` upgrades it")
         }
@@ -67,10 +106,6 @@ public struct ObjectExtractor {
                 }
             }
         }
-        let directory = try files.openDirectory()
-        defer { _ = Glibc.close(directory) }
-        var manifest: [String] = []
-        var written = Set<String>()
         for b in bodies {
             var (wire, complete) = try read(flowID: b.flowID, dir: b.isRequest ? 0 : 1, from: b.offset, count: b.wireLength)
             var body = wire
@@ -91,26 +126,15 @@ public struct ObjectExtractor {
                 }
             }
             let sha = SHA256.hex(decoded)
-            if !written.contains(sha) {
-                written.insert(sha)
-                _ = try files.writeFile(sha, in: directory) { fd in
-                    try decoded.withUnsafeBytes { try Extractor.write($0, to: fd, path: files.directory + "/" + sha) }
-                }
-            }
             func j(_ s: String?) -> String { s.map(Formats.json) ?? "null" }
-            manifest.append("""
+            try visit(Object(sha256: sha, bytes: decoded, manifestEntry: """
                 {"flow_id":\(b.flowID),"trans_depth":\(b.depth),"body":"\(b.isRequest ? "request" : "response")",\
                 "method":\(j(b.method)),"host":\(j(b.host)),"uri":\(j(b.uri)),"status_code":\(b.status.map(String.init) ?? "null"),\
                 "content_type":\(j(b.contentType)),"content_encoding":\(j(b.contentEncoding)),\
                 "encoding_not_removed":\(j(encodingLeft)),"wire_bytes":\(wire.count),"body_bytes":\(body.count),\
                 "decoded_bytes":\(decoded.count),"sha256":"\(sha)","file":"\(sha)","incomplete":\(!complete || b.incomplete)}
-                """)
+                """))
         }
-        let text = "{\"objects\":[\n" + manifest.joined(separator: ",\n") + "\n]}\n"
-        _ = try files.writeFile("manifest.json", in: directory) { fd in
-            try Array(text.utf8).withUnsafeBytes { try Extractor.write($0, to: fd, path: files.directory + "/manifest.json") }
-        }
-        return written.count
     }
 
     /// The stored bytes of a direction in [from, from + count), and whether all were there.

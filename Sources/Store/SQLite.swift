@@ -1,4 +1,7 @@
 import CSQLite
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A failure reported by SQLite, with the statement that caused it.
 public struct SQLiteError: Error, CustomStringConvertible, Equatable {
@@ -52,7 +55,41 @@ public final class SQLiteConnection {
     }
 
     deinit {
+        sqlite3_progress_handler(handle, 0, nil, nil)
+        deadline?.release()
         sqlite3_close_v2(handle)
+    }
+
+    /// The monotonic time (ns) past which statements fail with SQLITE_INTERRUPT.
+    private var deadline: Unmanaged<DeadlineBox>?
+
+    private final class DeadlineBox {
+        let at: UInt64
+        init(_ at: UInt64) { self.at = at }
+    }
+
+    /// Nanoseconds of the monotonic clock, the time base of `interrupt(after:)`.
+    public static func monotonicNanoseconds() -> UInt64 {
+        var t = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &t)
+        return UInt64(t.tv_sec) * 1_000_000_000 + UInt64(t.tv_nsec)
+    }
+
+    /// Makes every statement stepped more than `nanoseconds` from now fail with
+    /// SQLITE_INTERRUPT (a query is cancelled, not left running); nil: no limit.
+    /// SQLite asks every 10,000 virtual machine steps.
+    public func interrupt(after nanoseconds: UInt64?) {
+        sqlite3_progress_handler(handle, 0, nil, nil)
+        deadline?.release()
+        deadline = nil
+        guard let nanoseconds else { return }
+        let box = Unmanaged.passRetained(DeadlineBox(Self.monotonicNanoseconds() &+ nanoseconds))
+        deadline = box
+        sqlite3_progress_handler(handle, 10_000, { context in
+            guard let context else { return 0 }
+            let box = Unmanaged<DeadlineBox>.fromOpaque(context).takeUnretainedValue()
+            return SQLiteConnection.monotonicNanoseconds() > box.at ? 1 : 0
+        }, box.toOpaque())
     }
 
     func error(_ code: Int32, sql: String?) -> SQLiteError {

@@ -5,7 +5,7 @@ import Glibc
 #endif
 
 @main
-struct FlowDB: ParsableCommand {
+struct FlowDB: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "flowdb",
         abstract: "A flow archive for network forensics: reassemble every TCP connection of a capture into SQLite.",
@@ -14,8 +14,9 @@ struct FlowDB: ParsableCommand {
           flowdb inspect capture.pcap
           flowdb ingest capture.pcap
           flowdb query --port 443
+          flowdb serve
         """,
-        subcommands: [Ingest.self, CaptureCommand.self, QueryCommand.self, Inspect.self, Events.self]
+        subcommands: [Ingest.self, CaptureCommand.self, QueryCommand.self, Serve.self, Inspect.self, Events.self]
     )
 }
 

@@ -129,70 +129,27 @@ struct QueryCommand: ParsableCommand {
         }
     }
 
-    func filter() throws -> FlowFilter {
-        var f = FlowFilter()
-        f.port = port
-        f.clientPort = clientPort
-        f.serverPort = serverPort
-        func range(_ text: String?, _ option: String) throws -> AddressRange? {
-            guard let text else { return nil }
-            guard let r = AddressRange(text) else { throw fail("\(option): not an address or CIDR block: \(text)") }
-            return r
-        }
-        f.host = try range(host, "--host")
-        f.client = try range(client, "--client")
-        f.server = try range(server, "--server")
-        func time(_ text: String?, _ option: String) throws -> Int64? {
-            guard let text else { return nil }
-            guard let t = TimeParser.nanoseconds(text) else { throw fail("\(option): not a time between 1677-09-21 and 2262-04-11 (ISO 8601 or Unix seconds): \(text)") }
-            return t
-        }
-        f.since = try time(since, "--since")
-        f.until = try time(until, "--until")
-        f.flowIDs = flows
-        if let capture {
-            if let id = Int64(capture) { f.captureID = id } else { f.capturePath = capture }
-        }
-        f.minBytes = minBytes
-        f.withGaps = withGaps
-        f.ended = ended
-        var codes: [String] = []
-        for state in states {
-            for code in FlowFilter.connStates(named: state) ?? [] where !codes.contains(code) { codes.append(code) }
-        }
-        f.connStates = codes
-        f.tunnel = tunnel
-        f.proto = proto?.lowercased()
-        f.dnsNames = dnsNames
-        f.app = app
-        f.sni = sni
-        f.httpHost = httpHost
-        f.ja3 = ja3
-        f.ja4 = ja4
-        f.uri = uri
-        f.method = method
-        f.status = status
-        return f
-    }
-
-    func needle() throws -> [UInt8]? {
-        if let contains { return Array(contains.utf8) }
-        guard let hex = containsHex else { return nil }
-        let digits = Array(hex.utf8.filter { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: ":") })
-        guard !digits.isEmpty, digits.count % 2 == 0 else { throw fail("--contains-hex: not hex bytes: \(hex)") }
-        var out: [UInt8] = []
-        for i in stride(from: 0, to: digits.count, by: 2) {
-            guard let b = UInt8(String(decoding: digits[i...i + 1], as: UTF8.self), radix: 16) else {
-                throw fail("--contains-hex: not hex bytes: \(hex)")
-            }
-            out.append(b)
-        }
-        return out
+    /// The filter options, read by the same code as the web API's parameters.
+    func selection() throws -> FlowSelection {
+        var p: [(name: String, value: String)] = []
+        func add(_ name: String, _ value: (any CustomStringConvertible)?) { if let value { p.append((name, value.description)) } }
+        add("port", port); add("client-port", clientPort); add("server-port", serverPort)
+        add("host", host); add("client", client); add("server", server)
+        add("since", since); add("until", until)
+        for id in flows { add("flow", id) }
+        add("capture", capture); add("contains", contains); add("contains-hex", containsHex); add("min-bytes", minBytes)
+        if withGaps { add("with-gaps", "true") }
+        if ended { add("ended", "true") }
+        for state in states { add("state", state) }
+        add("tunnel", tunnel); add("proto", proto); add("app", app); add("sni", sni); add("http-host", httpHost)
+        add("ja3", ja3); add("ja4", ja4); add("uri", uri); add("method", method); add("status", status)
+        for name in dnsNames { add("dns-query", name) }
+        do { return try FlowSelection(p, prefix: "--") } catch { throw fail(error.description) }
     }
 
     func run() throws {
-        let filter = try filter()
-        let needle = try needle()
+        let selection = try selection()
+        let filter = selection.filter, needle = selection.needle
         let store: Archive
         do { store = try Archive(path: archive.path, create: false) } catch { throw fail("\(error)") }
         let interactive = isatty(1) == 1
