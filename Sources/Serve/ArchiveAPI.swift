@@ -192,9 +192,12 @@ public struct ArchiveAPI: Sendable {
                 "{\"dir\":\"\($0.dir == 0 ? "client" : "server")\",\"stream_offset\":\($0.streamOffset),\"length\":\($0.length.map(String.init) ?? "null")}"
             }
             var text = "{\"flow\":\(Self.trimmed(Formats.jsonLine(flow))),\"gaps\":[\(gaps.joined(separator: ","))]"
-            for log in ApplicationLog.allCases {
-                let rows = archive.version >= 7 ? try log.rows(archive: archive, flowIDs: [id]) : []
-                text += ",\"\(log.rawValue)\":[" + rows.map { Self.trimmed(log.jsonLine($0)) }.joined(separator: ",") + "]"
+            // every column of the application tables (the certificate's subject and
+            // issuer too, which the Zeek-shaped listings leave out), in table order
+            for (table, order) in [("http", "trans_depth"), ("tls", "flow_id"), ("ssh", "flow_id"), ("dns", "ts, trans_id")] {
+                let exists = try archive.connection.scalar("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = ?", .text(table)) == 1
+                let rows = exists ? try Self.rows(archive.connection, "SELECT * FROM \(table) WHERE flow_id = ? ORDER BY \(order)", id) : []
+                text += ",\"\(table)\":[" + rows.joined(separator: ",") + "]"
             }
             return .json(text + "}\n")
         }
@@ -283,7 +286,7 @@ public struct ArchiveAPI: Sendable {
         }
         guard let dir else { return .failure(APIFailure(status: 400, reason: "dir: client or server is needed")) }
         let reply = answer { let archive = try open(); _ = try flowRecord(archive, id); return .json("") }
-        guard reply.status == 200 else { return .failure(APIFailure(status: reply.status, reason: String(decoding: reply.body, as: UTF8.self))) }
+        guard reply.status == 200 else { return .failure(APIFailure(status: reply.status, reason: String(decoding: reply.body.dropLast(), as: UTF8.self))) }
         return .success(dir)
     }
 
@@ -341,6 +344,30 @@ public struct ArchiveAPI: Sendable {
         }
     }
 
+    /// Each row of `sql` (one bound flow id) as a JSON object of its columns;
+    /// BLOBs as hex.
+    static func rows(_ connection: SQLiteConnection, _ sql: String, _ id: Int64) throws -> [String] {
+        let s = try connection.prepare(sql)
+        try s.bind(id, at: 1)
+        var out: [String] = []
+        while try s.step() {
+            var cells: [String] = []
+            for i in 0..<s.columnCount {
+                let value: String
+                switch s.value(i) {
+                case .null: value = "null"
+                case .integer(let n): value = String(n)
+                case .real(let d): value = String(d)
+                case .text(let t): value = Formats.json(t)
+                case .blob(let b): value = "\"" + b.map { String($0, radix: 16).leftPadded(2) }.joined() + "\""
+                }
+                cells.append(Formats.json(s.columnName(i)) + ":" + value)
+            }
+            out.append("{" + cells.joined(separator: ",") + "}")
+        }
+        return out
+    }
+
     static func trimmed(_ line: String) -> String {
         line.hasSuffix("\n") ? String(line.dropLast()) : line
     }
@@ -353,6 +380,8 @@ public struct APIFailure: Error, Sendable {
 }
 
 extension String {
+    func leftPadded(_ width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
+
     /// The same SQL with its `?` placeholders numbered from `after + 1`, so a
     /// clause can appear twice in one statement bound once.
     func replacingPlaceholders(after: Int) -> String {

@@ -53,6 +53,7 @@ public enum Server {
             guard context.parameters.get("id", as: Int64.self) != nil else { return Self.response(.error(404, "not a flow id")) }
             return Self.asset("flow.html")
         }
+        router.get("/favicon.ico") { _, _ in Response(status: .noContent) }
         router.get("/static/:name") { _, context in Self.asset(context.parameters.get("name") ?? "") }
 
         router.get("/api/flows") { request, _ in
