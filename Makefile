@@ -50,6 +50,7 @@ demo: build
 	@sqlite3 -header -column demo.sqlite "SELECT id, path, status, packets, tcp_packets, skipped, first_time FROM captures;"
 	@echo; echo "== sqlite3 demo.sqlite: which names were resolved"
 	@sqlite3 -header -column demo.sqlite "SELECT query, qtype_name, rcode_name, answers FROM dns_log ORDER BY ts;"
+	@echo; echo "== in a browser: $(FLOWDB) serve --db demo.sqlite   (then open http://127.0.0.1:8080/)"
 
 # The tests include the comparison with gopacket itself, so they build the oracle
 # (Go and Debian's gopacket source are installed for it when missing).
@@ -68,6 +69,18 @@ oracle-diff: oracle build
 
 # What was said: real HTTP and TLS made in network namespaces (root), ingested and
 # compared field by field with tshark.
+# The viewer in headless Chromium (Debian's chromium and chromium-driver, Selenium
+# from PyPI): lists, filters, follow stream and pcap against the command line, and
+# a hostile capture that must run no script. Saves the screenshots docs/ shows.
+.PHONY: browser-check
+browser-check: deps
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	  else echo "needs: sudo apt-get install -y chromium chromium-driver"; exit 1; fi; }
+	@python3 -c 'import selenium' 2>/dev/null || pip install -q selenium
+	swift build --product flowdb
+	python3 scripts/browser-check.py --flowdb .build/debug/flowdb --screenshots docs/images
+
 .PHONY: app-check
 app-check: build
 	mkdir -p bench-data/apps
