@@ -46,6 +46,8 @@ public struct ArchiveAPI: Sendable {
     /// The most flows one page lists, and one follow page's stored bytes.
     public var maxPageFlows = 1000
     public var maxFollowBytes = 1 << 20
+    /// Matches are counted exactly up to this many (`total_exact` says whether it was reached).
+    public var countUpTo = 10_000
 
     public init(path: String) { self.path = path }
 
@@ -86,9 +88,9 @@ public struct ArchiveAPI: Sendable {
         answer {
             let (selection, limit, offset) = try Self.listing(parameters, maxLimit: maxPageFlows)
             let archive = try open()
-            let (found, total) = try FlowQuery(archive: archive).page(selection.filter, containing: selection.needle,
-                                                                      limit: limit, offset: offset)
-            var text = "{\"total\":\(total),\"offset\":\(offset),\"limit\":\(limit),\"flows\":["
+            let (found, total, exact) = try FlowQuery(archive: archive).page(selection.filter, containing: selection.needle,
+                                                                             limit: limit, offset: offset, countUpTo: countUpTo)
+            var text = "{\"total\":\(total),\"total_exact\":\(exact),\"offset\":\(offset),\"limit\":\(limit),\"flows\":["
             text += found.map { Self.trimmed(Formats.jsonLine($0)) }.joined(separator: ",")
             text += "]}\n"
             return .json(text)

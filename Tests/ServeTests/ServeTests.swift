@@ -91,7 +91,7 @@ enum ServedArchive {
             let lines = String(decoding: expected.out, as: UTF8.self).split(separator: "\n")
             #expect(expected.status == 0 && !lines.isEmpty, "\(cli) selects nothing: the case proves nothing")
             #expect(r.status == .ok, "\(api): \(Self.text(r))")
-            #expect(Self.text(r) == "{\"total\":\(lines.count),\"offset\":0,\"limit\":1000,\"flows\":[\(lines.joined(separator: ","))]}\n", "\(api)")
+            #expect(Self.text(r) == "{\"total\":\(lines.count),\"total_exact\":true,\"offset\":0,\"limit\":1000,\"flows\":[\(lines.joined(separator: ","))]}\n", "\(api)")
         }
     }
 
@@ -100,9 +100,35 @@ enum ServedArchive {
         let lines = String(decoding: all.out, as: UTF8.self).split(separator: "\n")
         #expect(lines.count > 10)
         let r = try await Self.get("/api/flows?limit=4&offset=5")
-        #expect(Self.text(r) == "{\"total\":\(lines.count),\"offset\":5,\"limit\":4,\"flows\":[\(lines[5..<9].joined(separator: ","))]}\n")
+        #expect(Self.text(r) == "{\"total\":\(lines.count),\"total_exact\":true,\"offset\":5,\"limit\":4,\"flows\":[\(lines[5..<9].joined(separator: ","))]}\n")
         let past = try await Self.get("/api/flows?offset=100000")
-        #expect(Self.text(past) == "{\"total\":\(lines.count),\"offset\":100000,\"limit\":100,\"flows\":[]}\n")
+        #expect(Self.text(past) == "{\"total\":\(lines.count),\"total_exact\":true,\"offset\":100000,\"limit\":100,\"flows\":[]}\n")
+    }
+
+    /// Past `countUpTo` matches the count stops, and says it is a lower bound.
+    @Test func theTotalIsBounded() throws {
+        var api = ArchiveAPI(path: ServedArchive.path)
+        api.countUpTo = 5
+        for parameters in [[("limit", "3")], [("limit", "3"), ("contains", "HTTP")]] {
+            let r = api.flows(parameters.map { (name: $0.0, value: $0.1) })
+            let text = String(decoding: r.body, as: UTF8.self)
+            #expect(text.hasPrefix("{\"total\":5,\"total_exact\":false,\"offset\":0,\"limit\":3,\"flows\":[{\"id\":"), "\(text.prefix(80))")
+        }
+        // dense matches are paged by walking the table in id order: the same rows as the command line's
+        for filter in ["port=9000", "proto=tcp", "host=10.77.0.2"] {
+            let (name, value) = (String(filter.split(separator: "=")[0]), String(filter.split(separator: "=")[1]))
+            let page = api.flows([(name: name, value: value), (name: "limit", value: "4"), (name: "offset", value: "2")])
+            let cli = try flowdb(["query", "--db", ServedArchive.path, "--\(name)", value, "--format", "json", "--limit", "0"])
+            let lines = String(decoding: cli.out, as: UTF8.self).split(separator: "\n")
+            #expect(lines.count > 6)
+            #expect(String(decoding: page.body, as: UTF8.self)
+                    == "{\"total\":6,\"total_exact\":false,\"offset\":2,\"limit\":4,\"flows\":[\(lines[2..<6].joined(separator: ","))]}\n", "\(filter)")
+        }
+        let far = api.flows([(name: "limit", value: "3"), (name: "offset", value: "9")])
+        #expect(String(decoding: far.body, as: UTF8.self).hasPrefix("{\"total\":12,\"total_exact\":false,\"offset\":9,"))
+        api.countUpTo = 100_000
+        let all = api.flows([(name: "limit", value: "3")])
+        #expect(String(decoding: all.body, as: UTF8.self).contains("\"total_exact\":true,"))
     }
 
     @Test func badParametersAreOneLineReasons() async throws {

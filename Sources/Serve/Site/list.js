@@ -87,12 +87,13 @@
       const page = await flowdb.json('/api/flows?' + flowdb.query(filters.concat([['limit', String(limit)], ['offset', String(offset)]])));
       rows = page.flows;
       render();
-      const last = Math.min(page.total, offset + rows.length);
-      flowdb.setStatus(page.total === 0 ? 'no flows match' : `flows ${offset + 1}–${last} of ${page.total}`);
-      document.getElementById('page').textContent = page.total ? `${offset + 1}–${last} of ${page.total}` : '';
+      const last = offset + rows.length;
+      const of = page.total_exact ? String(page.total) : `more than ${page.total}`;
+      flowdb.setStatus(page.total === 0 ? 'no flows match' : rows.length ? `flows ${offset + 1}–${last} of ${of}` : `past the last of ${of} flows`);
+      document.getElementById('page').textContent = rows.length ? `${offset + 1}–${last} of ${of}` : '';
       const prev = document.getElementById('prev'), next = document.getElementById('next');
       prev.disabled = offset === 0;
-      next.disabled = last >= page.total;
+      next.disabled = page.total_exact ? last >= page.total : rows.length < limit;
       prev.onclick = () => { location.href = pageURL(offset - limit); };
       next.onclick = () => { location.href = pageURL(offset + limit); };
     } catch (e) {
