@@ -174,6 +174,7 @@ public final class FlowQuery {
         var out: [FlowRecord] = []
         var total = 0
         while try statement.step() {
+            try connection.checkDeadline()
             let record = Self.record(statement)
             guard try search.matches(flowID: record.id) else { continue }
             if total >= offset && out.count < limit { out.append(record) }

@@ -74,7 +74,7 @@ public struct ArchiveAPI: Sendable {
         } catch let e as QueryError {
             return .error(400, e.description)
         } catch let e as SQLiteError where e.code & 0xff == 9 {
-            return .error(503, "the query ran longer than \(timeLimit / 1_000_000_000) s and was cancelled; narrow the filter")
+            return .error(503, "the query ran longer than \(Double(timeLimit / 1_000_000) / 1000) s and was cancelled; narrow the filter")
         } catch {
             return .error(500, "\(error)")
         }

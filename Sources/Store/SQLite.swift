@@ -75,6 +75,13 @@ public final class SQLiteConnection {
         return UInt64(t.tv_sec) * 1_000_000_000 + UInt64(t.tv_nsec)
     }
 
+    /// Throws SQLITE_INTERRUPT once `interrupt(after:)`'s time has passed: for loops
+    /// of many short statements, each too short for SQLite to look at the clock.
+    public func checkDeadline() throws(SQLiteError) {
+        guard let deadline, Self.monotonicNanoseconds() > deadline.takeUnretainedValue().at else { return }
+        throw SQLiteError(code: SQLITE_INTERRUPT, message: "interrupted", sql: nil)
+    }
+
     /// Makes every statement stepped more than `nanoseconds` from now fail with
     /// SQLITE_INTERRUPT (a query is cancelled, not left running); nil: no limit.
     /// SQLite asks every 10,000 virtual machine steps.

@@ -131,6 +131,17 @@ enum ServedArchive {
         #expect(String(decoding: all.body, as: UTF8.self).contains("\"total_exact\":true,"))
     }
 
+    /// A query past its time is cancelled by SQLite and answered 503, not left running.
+    @Test func aSlowQueryIsCancelled() {
+        var api = ArchiveAPI(path: ServedArchive.path)
+        api.timeLimit = 1      // ns: every statement is past it at SQLite's first check
+        let r = api.flows([(name: "contains", value: "no such bytes anywhere")])
+        #expect(r.status == 503)
+        #expect(String(decoding: r.body, as: UTF8.self) == "the query ran longer than 0.0 s and was cancelled; narrow the filter\n")
+        api.timeLimit = 5_000_000_000
+        #expect(api.flows([(name: "contains", value: "no such bytes anywhere")]).status == 200)
+    }
+
     @Test func badParametersAreOneLineReasons() async throws {
         let cases: [(String, Int, String)] = [
             ("/api/flows?port=abc", 400, "port: not a number in 0...65535: abc\n"),
