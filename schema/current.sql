@@ -4,6 +4,11 @@
 -- The numbered migrations (schema/NNNN_name.sql) are the source, applied
 -- in order and never edited once released; this file only shows their result.
 
+CREATE TABLE archive (
+    archive_id  TEXT    NOT NULL,   -- lower-case UUID, 8-4-4-4-12 hex digits
+    created_at  INTEGER NOT NULL    -- ns since the epoch
+) STRICT;
+
 CREATE TABLE capture (
     id                  INTEGER PRIMARY KEY,
     ingest_run          INTEGER NOT NULL,           -- captures read by one `flowdb ingest` (one assembler) share it
@@ -110,7 +115,7 @@ CREATE TABLE flow (
     app             TEXT,                                        -- the application protocol recognised: http tls ssh dns quic
     app_host        TEXT,                                        -- its host: HTTP Host, TLS SNI
     proto           TEXT NOT NULL DEFAULT 'tcp'                  -- transport, as Zeek's conn.log: tcp udp icmp
-) STRICT;
+, community_id TEXT) STRICT;
 
 CREATE TABLE gap (
     flow_id         INTEGER NOT NULL REFERENCES flow(id),
@@ -239,6 +244,8 @@ CREATE INDEX flow_by_client_ip   ON flow(client_ip_key);
 
 CREATE INDEX flow_by_client_port ON flow(client_port);
 
+CREATE INDEX flow_by_community_id ON flow(community_id);
+
 CREATE INDEX flow_by_conn_state  ON flow(conn_state);
 
 CREATE INDEX flow_by_duration    ON flow(last_ts - first_ts);
@@ -264,6 +271,14 @@ CREATE INDEX tls_by_ja3 ON tls(ja3);
 CREATE INDEX tls_by_ja4 ON tls(ja4);
 
 CREATE INDEX tls_by_server_name ON tls(server_name COLLATE NOCASE);
+
+CREATE VIEW archive_info AS
+SELECT a.archive_id,
+       a.created_at,
+       (SELECT min(first_ts) FROM capture) AS first_ts,
+       (SELECT max(last_ts) FROM capture) AS last_ts,
+       (SELECT count(*) FROM capture) AS captures
+FROM archive AS a;
 
 CREATE VIEW captures AS
 SELECT id, path, status, link_type_name AS link, packets, tcp_packets,
@@ -352,7 +367,8 @@ SELECT id,
        encapsulation,
        capture_id,
        app, app_host,
-       proto
+       proto,
+       community_id
 FROM flow;
 
 CREATE VIEW http_log AS

@@ -29,6 +29,9 @@ public struct IPAddress: Hashable, Sendable, Comparable {
     /// (`::ffff:a.b.c.d`): a key that sorts and range-matches for CIDR queries.
     public var bytes16: [UInt8] { withBytes16 { Array($0) } }
 
+    /// The address as it is on the wire: 4 bytes for IPv4, 16 for IPv6.
+    public var wireBytes: [UInt8] { isIPv6 ? bytes16 : Array(bytes16.suffix(4)) }
+
     /// Calls `body` with `bytes16`, built on the stack.
     @inlinable
     public func withBytes16<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {

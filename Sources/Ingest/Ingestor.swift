@@ -97,6 +97,8 @@ public final class Ingestor {
         // An earlier ingest killed during a bulk load left these out; deleting its
         // leftovers (in `prepare`) needs them.
         try BulkLoad.restoreIndexes(archive.connection)
+        // rows of an archive upgraded from before migration 0015
+        try CommunityIDBackfill.run(archive.connection)
         var toRead: [String] = []
         for path in paths {
             if let reason = try prepare(path: path, among: paths, notice: notice) {

@@ -77,6 +77,7 @@ public final class LiveIngestor {
         do {
             try Self.enableConcurrentReaders(archive.connection)
             try BulkLoad.restoreIndexes(archive.connection)
+            try CommunityIDBackfill.run(archive.connection)
         } catch {
             throw IngestError(description: "\(path): \(error)")
         }

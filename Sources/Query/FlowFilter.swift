@@ -72,6 +72,8 @@ public struct FlowFilter: Sendable, Equatable {
     /// Flows whose DNS queries asked for one of these names (without case); a name
     /// `*.example.com` matches example.com and every name under it.
     public var dnsNames: [String] = []
+    /// A Community ID (`1:...`), as Zeek, Suricata and Arkime log it.
+    public var communityID: String?
     /// Set when the archive cannot hold what `proto` asks for (no match at all).
     var noMatch = false
 
@@ -128,6 +130,7 @@ public struct FlowFilter: Sendable, Equatable {
         if ended { terms.append("f.c2s_closed = 1 AND f.s2c_closed = 1") }
         if let tunnel { terms.append("instr(f.encapsulation, ?) > 0"); values.append(.text(tunnel)) }
         if let proto { terms.append("f.proto = ?"); values.append(.text(proto.lowercased())) }
+        if let communityID { terms.append("f.community_id = ?"); values.append(.text(communityID)) }
         if !dnsNames.isEmpty {
             var names: [String] = []
             for name in dnsNames {

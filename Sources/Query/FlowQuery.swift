@@ -1,4 +1,6 @@
 import Connections
+import Decoding
+import Digest
 import Store
 
 /// One flow (one TCP connection) as queries report it. Fields of migration 0004
@@ -40,6 +42,8 @@ public struct FlowRecord: Sendable, Equatable {
     public var appHost: String?
     /// The transport (migration 0013): 'tcp', 'udp' or 'icmp'.
     public var proto = "tcp"
+    /// Community ID v1 (migration 0015; computed here for rows written before it).
+    public var communityID = ""
 
     /// The readable state: from Zeek's code, or (archives before 0004) from the closed flags.
     /// A datagram flow is answered (both sides sent), unanswered, responder only, or seen (ICMP).
@@ -76,6 +80,8 @@ public final class FlowQuery {
     let hasApplications: Bool
     /// Whether flows have a transport (0013: UDP and ICMP flows); before, all are TCP.
     let hasProto: Bool
+    /// Whether flows carry their Community ID (0015).
+    let hasCommunityID: Bool
     /// Whether `flow_by_duration` (0009) is there: the longest flow is then one
     /// index descent away (without it, a scan; the window is not narrowed).
     let hasDurationIndex: Bool
@@ -86,6 +92,7 @@ public final class FlowQuery {
         hasEncapsulation = archive.version >= 5
         hasApplications = archive.version >= 7
         hasProto = archive.version >= 13
+        hasCommunityID = archive.version >= 15
         hasDurationIndex = archive.version >= 9
             && ((try? archive.connection.scalar("SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name = 'flow_by_duration'")) ?? 0) == 1
     }
@@ -110,12 +117,15 @@ public final class FlowQuery {
             + (hasEncapsulation ? ", f.encapsulation" : ", NULL")
             + (hasApplications ? ", f.app, f.app_host" : ", NULL, NULL")
             + (hasProto ? ", f.proto" : ", 'tcp'")
+            + (hasCommunityID ? ", f.community_id" : ", NULL")
     }
 
     /// The flows matching `filter` (and containing `needle` in either direction,
     /// when given), in id order. `more` tells whether `limit` cut the list.
-    public func flows(_ filter: FlowFilter, containing needle: [UInt8]? = nil, limit: Int? = nil) throws -> (flows: [FlowRecord], more: Bool) {
-        let (sql, values) = try sql(filter, limit: needle == nil ? limit : nil)
+    /// `byTime`: in order of first packet (then id), as several archives are merged.
+    public func flows(_ filter: FlowFilter, containing needle: [UInt8]? = nil, limit: Int? = nil,
+                      byTime: Bool = false) throws -> (flows: [FlowRecord], more: Bool) {
+        let (sql, values) = try sql(filter, limit: needle == nil ? limit : nil, byTime: byTime)
         let statement = try connection.prepare(sql)
         for (i, v) in values.enumerated() { try statement.bind(v, at: Int32(i + 1)) }
         let search = try needle.map { try ContentSearch(connection: connection, needle: $0) }
@@ -209,6 +219,9 @@ public final class FlowQuery {
         if filter.usesApplications && !hasApplications {
             throw QueryError("--app, --sni, --http-host, --ja3, --ja4, --uri, --method, --status: this archive records no application protocols (schema version before 7); `flowdb ingest` upgrades it, and captures ingested after that have them")
         }
+        if filter.communityID != nil && !hasCommunityID {
+            throw QueryError("--community-id: this archive records no Community IDs (schema version before 15); `flowdb ingest` upgrades it and computes them")
+        }
         if filter.tunnel != nil && !hasEncapsulation {
             throw QueryError("--tunnel: this archive records no encapsulations (schema version before 5); `flowdb ingest` upgrades it")
         }
@@ -226,7 +239,7 @@ public final class FlowQuery {
 
     /// `scanInIDOrder`: walk the table in id order even with a condition (the
     /// cheapest plan when most flows match: the first page is found at once).
-    func sql(_ filter: FlowFilter, limit: Int?, scanInIDOrder: Bool = false) throws -> (String, [SQLiteValue]) {
+    func sql(_ filter: FlowFilter, limit: Int?, scanInIDOrder: Bool = false, byTime: Bool = false) throws -> (String, [SQLiteValue]) {
         let filter = try prepared(filter)
         var (clause, values) = filter.sql()
         // With a condition, "+f.id" keeps SQLite from walking the whole table in id
@@ -236,7 +249,7 @@ public final class FlowQuery {
         // state's flows in id order, so the first N come without sorting them all
         // (`--state SF --limit 100` on 1M flows: 211 ms sorting 700,000 matches).
         let onlyState = filter.connStates.count == 1 && clause == "f.conn_state IN (?)"
-        let order = (values.isEmpty && clause == "1") || onlyState || scanInIDOrder ? "f.id" : "+f.id"
+        let order = byTime ? "f.first_ts, f.id" : (values.isEmpty && clause == "1") || onlyState || scanInIDOrder ? "f.id" : "+f.id"
         // an id-order walk must not be turned into an OR of indexes and a sort
         let table = scanInIDOrder ? "flow AS f NOT INDEXED" : "flow AS f"
         var sql = "SELECT \(columns) FROM \(table) JOIN capture AS c ON c.id = f.capture_id WHERE \(clause) ORDER BY \(order)"
@@ -250,7 +263,7 @@ public final class FlowQuery {
 
     static func record(_ s: Statement) -> FlowRecord {
         func optional(_ i: Int32) -> Int? { s.isNull(i) ? nil : s.int(i) }
-        return FlowRecord(id: s.int64(0), captureID: s.int64(1), capturePath: s.text(2) ?? "", ipVersion: s.int(3),
+        var record = FlowRecord(id: s.int64(0), captureID: s.int64(1), capturePath: s.text(2) ?? "", ipVersion: s.int(3),
                           clientIP: s.text(4) ?? "", clientPort: s.int(5), serverIP: s.text(6) ?? "", serverPort: s.int(7),
                           firstTimestamp: s.int64(8), lastTimestamp: s.int64(9), c2sBytes: s.int(10), s2cBytes: s.int(11),
                           c2sStored: s.int(12), s2cStored: s.int(13), packets: s.int(14), gaps: s.int(15),
@@ -258,7 +271,17 @@ public final class FlowQuery {
                           connState: s.text(19), history: s.text(20), c2sPackets: optional(21), s2cPackets: optional(22),
                           c2sIPBytes: optional(23), s2cIPBytes: optional(24), c2sMissed: s.int(25), s2cMissed: s.int(26),
                           overlapBytes: s.int(27), encapsulation: s.text(28), app: s.text(29), appHost: s.text(30),
-                          proto: s.text(31) ?? "tcp")
+                          proto: s.text(31) ?? "tcp", communityID: s.text(32) ?? "")
+        if record.communityID.isEmpty { record.communityID = Self.communityID(of: record) }
+        return record
+    }
+
+    /// The Community ID of a flow whose row has none (an archive before 0015, read as it is).
+    static func communityID(of f: FlowRecord) -> String {
+        guard let client = IPAddress(f.clientIP), let server = IPAddress(f.serverIP),
+              let proto = CommunityID.protocolNumber(f.proto, isIPv6: f.ipVersion == 6) else { return "" }
+        return CommunityID.v1(source: client.wireBytes, destination: server.wireBytes, proto: proto,
+                              sourcePort: UInt16(truncatingIfNeeded: f.clientPort), destinationPort: UInt16(truncatingIfNeeded: f.serverPort))
     }
 }
 

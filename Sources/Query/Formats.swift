@@ -17,13 +17,14 @@ public enum Formats {
     /// packets, gaps, state (readable, then Zeek's code and history). Times are
     /// shown to the millisecond to fit a terminal. When a listed flow has an
     /// application protocol, APP and HOST (HTTP Host or TLS server name) follow.
-    public static func table(_ flows: [FlowRecord]) -> String {
+    /// With `archives` (one name per flow), an ARCHIVE column comes first.
+    public static func table(_ flows: [FlowRecord], archives: [String]? = nil) -> String {
         let withApps = flows.contains { $0.app != nil }
         let withProto = flows.contains { $0.proto != "tcp" }
-        let header = ["ID", "START (UTC)", "DURATION"] + (withProto ? ["PROTO"] : [])
+        var header = ["ID", "START (UTC)", "DURATION"] + (withProto ? ["PROTO"] : [])
             + ["CLIENT", "SERVER", "C->S", "S->C", "PKTS", "GAPS", "STATE", "ZEEK", "HISTORY"]
             + (withApps ? ["APP", "HOST"] : [])
-        let rows: [[String]] = flows.map { f in
+        var rows: [[String]] = flows.map { f in
             let iso = TimeParser.iso(f.firstTimestamp)
             let start = String(iso.prefix(23).map { $0 == "T" ? " " : $0 })
             return [String(f.id), start, duration(f)] + (withProto ? [f.proto] : []) + [endpoint(f.clientIP, f.clientPort, f.ipVersion),
@@ -31,7 +32,12 @@ public enum Formats {
                     String(f.packets), String(f.gaps), f.state, f.connState ?? "-", f.history.map { $0.isEmpty ? "-" : $0 } ?? "-"]
                 + (withApps ? [f.app ?? "-", f.appHost ?? "-"] : [])
         }
-        let right: Set<Int> = withProto ? [0, 2, 6, 7, 8, 9] : [0, 2, 5, 6, 7, 8]
+        var right: Set<Int> = withProto ? [0, 2, 6, 7, 8, 9] : [0, 2, 5, 6, 7, 8]
+        if let archives {
+            header.insert("ARCHIVE", at: 0)
+            rows = zip(archives, rows).map { [$0] + $1 }
+            right = Set(right.map { $0 + 1 })
+        }
         var widths = header.map(\.count)
         for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
         func line(_ cells: [String]) -> String {
@@ -43,9 +49,9 @@ public enum Formats {
         return line(header) + rows.map(line).joined()
     }
 
-    /// One JSON object per line.
-    public static func jsonLine(_ f: FlowRecord) -> String {
-        "{\"id\":\(f.id),\"capture\":\(f.captureID),\"capture_path\":\(json(f.capturePath)),\"ip_version\":\(f.ipVersion),"
+    /// One JSON object per line; from several archives, `archive` (its file name) comes first.
+    public static func jsonLine(_ f: FlowRecord, archive: String? = nil) -> String {
+        "{" + (archive.map { "\"archive\":\(json($0))," } ?? "") + "\"id\":\(f.id),\"capture\":\(f.captureID),\"capture_path\":\(json(f.capturePath)),\"ip_version\":\(f.ipVersion),"
             + "\"client_ip\":\(json(f.clientIP)),\"client_port\":\(f.clientPort),\"server_ip\":\(json(f.serverIP)),\"server_port\":\(f.serverPort),"
             + "\"first_ts\":\(f.firstTimestamp),\"last_ts\":\(f.lastTimestamp),\"start\":\(json(TimeParser.iso(f.firstTimestamp))),"
             + "\"c2s_bytes\":\(f.c2sBytes),\"s2c_bytes\":\(f.s2cBytes),\"c2s_stored\":\(f.c2sStored),\"s2c_stored\":\(f.s2cStored),"
@@ -55,18 +61,19 @@ public enum Formats {
             + "\"c2s_ip_bytes\":\(number(f.c2sIPBytes)),\"s2c_ip_bytes\":\(number(f.s2cIPBytes)),"
             + "\"c2s_missed\":\(f.c2sMissed),\"s2c_missed\":\(f.s2cMissed),\"overlap_bytes\":\(f.overlapBytes),"
             + "\"encapsulation\":\(f.encapsulation.map(json) ?? "null"),"
-            + "\"app\":\(f.app.map(json) ?? "null"),\"app_host\":\(f.appHost.map(json) ?? "null"),\"proto\":\(json(f.proto))}\n"
+            + "\"app\":\(f.app.map(json) ?? "null"),\"app_host\":\(f.appHost.map(json) ?? "null"),\"proto\":\(json(f.proto)),"
+            + "\"community_id\":\(json(f.communityID))}\n"
     }
 
     static func number(_ n: Int?) -> String { n.map(String.init) ?? "null" }
 
-    public static let csvHeader = "id,capture,client_ip,client_port,server_ip,server_port,first_ts,last_ts,start,c2s_bytes,s2c_bytes,packets,gaps,state,conn_state,history,app,app_host,proto\n"
+    public static let csvHeader = "id,capture,client_ip,client_port,server_ip,server_port,first_ts,last_ts,start,c2s_bytes,s2c_bytes,packets,gaps,state,conn_state,history,app,app_host,proto,community_id\n"
 
-    public static func csvLine(_ f: FlowRecord) -> String {
-        [String(f.id), String(f.captureID), csv(f.clientIP), String(f.clientPort), csv(f.serverIP), String(f.serverPort),
+    public static func csvLine(_ f: FlowRecord, archive: String? = nil) -> String {
+        (archive.map { csv($0) + "," } ?? "") + [String(f.id), String(f.captureID), csv(f.clientIP), String(f.clientPort), csv(f.serverIP), String(f.serverPort),
          String(f.firstTimestamp), String(f.lastTimestamp), TimeParser.iso(f.firstTimestamp), String(f.c2sBytes),
          String(f.s2cBytes), String(f.packets), String(f.gaps), f.state, f.connState ?? "", csv(f.history ?? ""),
-         f.app ?? "", csv(f.appHost ?? ""), f.proto].joined(separator: ",") + "\n"
+         f.app ?? "", csv(f.appHost ?? ""), f.proto, f.communityID].joined(separator: ",") + "\n"
     }
 
     /// A JSON string literal.

@@ -9,18 +9,19 @@ import Glibc
 /// `service` is the protocol recognised in the flow's bytes (http, ssl, ssh).
 /// What flowdb cannot know, it leaves unset (`-`) as Zeek does by default:
 /// local_orig/local_resp (no Site::local_nets),
-/// tunnel parents. `orig_bytes`/`resp_bytes` are the bytes reassembled plus the
+/// tunnel parents. `community_id` is the field Zeek's community-id policy script
+/// adds at the end of conn.log. `orig_bytes`/`resp_bytes` are the bytes reassembled plus the
 /// bytes in known gaps (Zeek counts by sequence numbers, which includes gaps).
 public enum ZeekConnLog {
     public static let fields = [
         "ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "proto", "service", "duration",
         "orig_bytes", "resp_bytes", "conn_state", "local_orig", "local_resp", "missed_bytes", "history",
-        "orig_pkts", "orig_ip_bytes", "resp_pkts", "resp_ip_bytes", "tunnel_parents", "ip_proto",
+        "orig_pkts", "orig_ip_bytes", "resp_pkts", "resp_ip_bytes", "tunnel_parents", "ip_proto", "community_id",
     ]
     public static let types = [
         "time", "string", "addr", "port", "addr", "port", "enum", "string", "interval",
         "count", "count", "string", "bool", "bool", "count", "string",
-        "count", "count", "count", "count", "set[string]", "count",
+        "count", "count", "count", "count", "set[string]", "count", "string",
     ]
 
     /// The header, with `#open` at `now` (seconds since the epoch, shown in local time as Zeek does).
@@ -54,6 +55,7 @@ public enum ZeekConnLog {
             f.c2sPackets.map(String.init) ?? unset, f.c2sIPBytes.map(String.init) ?? unset,
             f.s2cPackets.map(String.init) ?? unset, f.s2cIPBytes.map(String.init) ?? unset,
             unset, Self.ipProto(f),
+            f.communityID.isEmpty ? unset : f.communityID,
         ]
         return cells.joined(separator: "\t") + "\n"
     }

@@ -80,6 +80,7 @@ final class BatchWriter {
         try row.bind("first_packet", f.firstPacket)
         try row.bind("encapsulation", f.encapsulation)
         try row.bind("proto", f.proto.name)
+        try row.bind("community_id", FlowCommunityID.of(f))
         row.finish()
     }
 

@@ -16,7 +16,7 @@ struct FlowDB: AsyncParsableCommand {
           flowdb query --port 443
           flowdb serve
         """,
-        subcommands: [Ingest.self, CaptureCommand.self, QueryCommand.self, Serve.self, Inspect.self, Events.self]
+        subcommands: [Ingest.self, CaptureCommand.self, QueryCommand.self, Serve.self, Export.self, Inspect.self, Events.self]
     )
 }
 

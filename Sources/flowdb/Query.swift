@@ -31,7 +31,13 @@ struct QueryCommand: ParsableCommand {
     enum Format: String, ExpressibleByArgument, CaseIterable { case table, json, csv, zeek }
     enum Direction: String, ExpressibleByArgument, CaseIterable { case client, server }
 
-    @OptionGroup var archive: ArchiveOption
+    @Option(name: .customLong("db"), help: ArgumentHelp("An archive, or a directory of archives (every *.sqlite in it); repeatable: one question of many archives, merged in time order (default: $FLOWDB_DB, else flowdb.sqlite here).", valueName: "file|dir"))
+    var databases: [String] = []
+
+    /// The archives given (or the default one).
+    var archiveArguments: [String] {
+        databases.isEmpty ? [ArchiveOption().path] : databases
+    }
 
     @Option(help: "Either side's port.") var port: Int?
     @Option(help: "The client's port.") var clientPort: Int?
@@ -41,7 +47,8 @@ struct QueryCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The server's address or CIDR block.", valueName: "addr|cidr")) var server: String?
     @Option(help: ArgumentHelp("Flows still active at or after this time.", valueName: "time")) var since: String?
     @Option(help: ArgumentHelp("Flows that began at or before this time.", valueName: "time")) var until: String?
-    @Option(name: .customLong("flow"), help: ArgumentHelp("A flow id (repeatable).", valueName: "id")) var flows: [Int64] = []
+    @Option(name: .customLong("flow"), help: ArgumentHelp("A flow id (repeatable); ARCHIVE:ID names one archive's flow among several (ARCHIVE: its file name).", valueName: "[archive:]id"))
+    var flows: [String] = []
     @Option(help: ArgumentHelp("Flows of one capture, by id or path.", valueName: "id|path")) var capture: String?
     @Option(help: "Flows whose content contains this text (either direction, across chunk boundaries).") var contains: String?
     @Option(help: ArgumentHelp("Flows whose content contains these bytes, in hex.", valueName: "hex")) var containsHex: String?
@@ -70,6 +77,8 @@ struct QueryCommand: ParsableCommand {
     var method: String?
     @Option(help: ArgumentHelp("HTTP connections with a response of this status code.", valueName: "code"))
     var status: Int?
+    @Option(name: .customLong("community-id"), help: ArgumentHelp("The flow with this Community ID v1 (as Zeek, Suricata and Arkime log it).", valueName: "1:..."))
+    var communityID: String?
     @Option(help: "List at most N flows (default: 100 on a terminal, all in a pipe; 0: all).") var limit: Int?
 
     @Flag(help: "One JSON object per line (--format json).") var json = false
@@ -136,7 +145,7 @@ struct QueryCommand: ParsableCommand {
         add("port", port); add("client-port", clientPort); add("server-port", serverPort)
         add("host", host); add("client", client); add("server", server)
         add("since", since); add("until", until)
-        for id in flows { add("flow", id) }
+        for ref in try flowRefs() { add("flow", ref.id) }
         add("capture", capture); add("contains", contains); add("contains-hex", containsHex); add("min-bytes", minBytes)
         if withGaps { add("with-gaps", "true") }
         if ended { add("ended", "true") }
@@ -144,21 +153,145 @@ struct QueryCommand: ParsableCommand {
         add("tunnel", tunnel); add("proto", proto); add("app", app); add("sni", sni); add("http-host", httpHost)
         add("ja3", ja3); add("ja4", ja4); add("uri", uri); add("method", method); add("status", status)
         for name in dnsNames { add("dns-query", name) }
+        add("community-id", communityID)
         do { return try FlowSelection(p, prefix: "--") } catch { throw fail(error.description) }
+    }
+
+    /// `--flow` values: `ID`, or `ARCHIVE:ID` (the archive by file name).
+    func flowRefs() throws -> [(archive: String?, id: Int64)] {
+        try flows.map { text in
+            let parts = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+            let idText = parts.count == 2 ? parts[1] : parts[0]
+            guard let id = Int64(idText), parts.count == 1 || !parts[0].isEmpty else {
+                throw fail("--flow: a flow id, or ARCHIVE:ID, not \(text)")
+            }
+            return (parts.count == 2 ? parts[0] : nil, id)
+        }
     }
 
     func run() throws {
         let selection = try selection()
-        let filter = selection.filter, needle = selection.needle
-        let store: Archive
-        do { store = try Archive(path: archive.path, create: false) } catch { throw fail("\(error)") }
+        let set: ArchiveSet
+        do { set = try ArchiveSet(archiveArguments) } catch { throw fail(error.description) }
+        let refs = try flowRefs()
+        let several = set.paths.count > 1 || archiveArguments.contains { isDirectory($0) }
         let interactive = isatty(1) == 1
         let effectiveLimit: Int? = limit.map { $0 == 0 ? nil : $0 } ?? (interactive && show == nil && extract == nil && pcap == nil && extractObjects == nil ? 100 : nil)
+        guard several else {
+            guard let path = set.paths.first else { throw fail("no archive given") }
+            for ref in refs where ref.archive != nil && ref.archive != ArchiveSet.name(path) {
+                throw fail("--flow \(ref.archive!):\(ref.id): the archive is \(ArchiveSet.name(path))")
+            }
+            let store: Archive
+            do { store = try Archive(path: path, create: false) } catch { throw fail("\(error)") }
+            try run(on: store, selection: selection, limit: effectiveLimit)
+            return
+        }
+        if explain { throw fail("--explain reads one archive; give one --db FILE") }
+        guard !set.paths.isEmpty else { throw fail("\(archiveArguments.joined(separator: ", ")): no archives (*.sqlite) there") }
+        let named = refs.compactMap { r in r.archive.map { (archive: $0, id: r.id) } }
+        if named.count != refs.count && !named.isEmpty {
+            throw fail("--flow: with several archives, name each flow's archive (ARCHIVE:ID), or none")
+        }
+        let rows: [ArchiveSet.Row], more: Bool
+        do {
+            (rows, more, _) = try set.flows(selection.filter, containing: selection.needle,
+                                            limit: show == nil && extract == nil && pcap == nil && extractObjects == nil ? effectiveLimit : nil,
+                                            flowRefs: named)
+        } catch let error as QueryError {
+            throw fail(error.description)
+        }
+        if rows.isEmpty {
+            printError("no flows match")
+            return
+        }
+        let acting = show != nil || extract != nil || pcap != nil || extractObjects != nil
+        if acting || http || tls || ssh || dns {
+            // content, packets and application rows come from one archive at a time
+            let archivesFound = Set(rows.map(\.path))
+            guard archivesFound.count == 1 || !acting, let path = rows.first?.path else {
+                throw fail("the flows selected are in \(archivesFound.count) archives; --show, --extract, --pcap and --extract-objects read one (narrow with --flow ARCHIVE:ID, or one --db)")
+            }
+            if acting {
+                let store: Archive
+                do { store = try Archive(path: path, create: false) } catch { throw fail("\(error)") }
+                var one = selection
+                one.filter = FlowFilter()
+                one.filter.flowIDs = rows.map(\.flow.id)
+                one.needle = nil
+                try run(on: store, selection: one, limit: nil)
+                return
+            }
+            try listApplications(rows)
+            return
+        }
+        let out = OutputBuffer()
+        do {
+            switch format ?? (json ? .json : csv ? .csv : .table) {
+            case .json:
+                for r in rows { try out.write(Formats.jsonLine(r.flow, archive: r.archive)) }
+            case .csv:
+                try out.write("archive," + Formats.csvHeader)
+                for r in rows { try out.write(Formats.csvLine(r.flow, archive: r.archive)) }
+            case .zeek:
+                throw fail("--format zeek reads one archive at a time (a uid is unique within its archive); give one --db FILE")
+            case .table:
+                try out.write(Formats.table(rows.map(\.flow), archives: rows.map(\.archive)))
+            }
+            try out.flush()
+        } catch let error as ExitCode {
+            throw error
+        } catch {
+            try? out.flush()
+            throw fail("\(error)")
+        }
+        if more, let effectiveLimit {
+            printError("showing the first \(effectiveLimit) flows; more match (--limit N, or --limit 0 for all)")
+        }
+    }
+
+    /// `--http`, `--tls`, `--ssh`, `--dns` over several archives: each archive's rows
+    /// for its flows, the archive named first (JSON, CSV) or above its table.
+    func listApplications(_ rows: [ArchiveSet.Row]) throws {
+        guard let log = http ? ApplicationLog.http : tls ? ApplicationLog.tls : ssh ? ApplicationLog.ssh : dns ? ApplicationLog.dns : nil else { return }
+        let out = OutputBuffer()
+        var order: [String] = []
+        var byArchive: [String: [ArchiveSet.Row]] = [:]
+        for r in rows {
+            if byArchive[r.path] == nil { order.append(r.path) }
+            byArchive[r.path, default: []].append(r)
+        }
+        let form = format ?? (json ? .json : csv ? .csv : .table)
+        if form == .zeek { throw fail("--format zeek reads one archive at a time (a uid is unique within its archive); give one --db FILE") }
+        if form == .csv { try out.write("archive," + log.csvHeader) }
+        for path in order {
+            let store: Archive
+            do { store = try Archive(path: path, create: false) } catch { throw fail("\(error)") }
+            let name = ArchiveSet.name(path)
+            let found = try log.rows(archive: store, flowIDs: byArchive[path]!.map(\.flow.id))
+            switch form {
+            case .json: for r in found { try out.write("{\"archive\":" + Formats.json(name) + "," + log.jsonLine(r).dropFirst()) }
+            case .csv: for r in found { try out.write(name + "," + log.csvLine(r)) }
+            default:
+                if !found.isEmpty { try out.write("== \(name)\n" + log.table(found)) }
+            }
+        }
+        try out.flush()
+    }
+
+    func isDirectory(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFDIR
+    }
+
+    /// The query on one archive, as it always was.
+    func run(on store: Archive, selection: FlowSelection, limit effectiveLimit: Int?) throws {
+        let filter = selection.filter, needle = selection.needle
         let out = OutputBuffer()
         if explain {
             do {
                 for line in try FlowQuery(archive: store).plan(filter, limit: effectiveLimit) { print(line) }
-            } catch { throw fail("\(archive.path): \(error)") }
+            } catch { throw fail("\(store.path): \(error)") }
             return
         }
         do {
@@ -236,7 +369,7 @@ struct QueryCommand: ParsableCommand {
         } catch let error as SQLiteError {
             // a damaged archive: say which
             try? out.flush()
-            throw fail("\(archive.path): \(error)")
+            throw fail("\(store.path): \(error)")
         } catch {
             try? out.flush()
             throw fail("\(error)")

@@ -80,7 +80,7 @@ import Store
         let udp = try query.flows(filter).flows
         #expect(udp.map(\.state) == ["answered", "answered"])
         #expect(ZeekConnLog.line(udp[0]).split(separator: "\t")[6] == "udp")
-        #expect(Formats.jsonLine(udp[0]).hasSuffix(",\"proto\":\"udp\"}\n"))
+        #expect(Formats.jsonLine(udp[0]).contains(",\"proto\":\"udp\",\"community_id\":\"1:"))
     }
 }
 

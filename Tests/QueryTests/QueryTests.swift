@@ -153,8 +153,8 @@ func ids(_ filter: FlowFilter, in archive: Archive = Archives.mixed, containing 
         #expect(json.contains(#""client_ip":"10.77.0.2","client_port":45740,"server_ip":"10.77.0.1","server_port":9000,"first_ts":1795611135270787000,"last_ts":1795611135273203000"#))
         #expect(json.contains(#""c2s_bytes":216,"s2c_bytes":60000"#) && json.contains(#""gaps":0"#))
         #expect(Formats.csvHeader.hasPrefix("id,capture,client_ip,client_port,server_ip,server_port,first_ts,last_ts"))
-        #expect(json.contains(#""conn_state":"SF","history":"ShADadFf","c2s_packets":27,"s2c_packets":45,"c2s_ip_bytes":1628,"s2c_ip_bytes":62348,"c2s_missed":0,"s2c_missed":0,"overlap_bytes":0,"encapsulation":null,"app":null,"app_host":null,"proto":"tcp"}"#))
-        #expect(Formats.csvLine(flows[0]) == "1,1,10.77.0.2,45740,10.77.0.1,9000,1795611135270787000,1795611135273203000,2026-11-25T12:52:15.270787Z,216,60000,72,0,closed,SF,ShADadFf,,,tcp\n")
+        #expect(json.contains(#""conn_state":"SF","history":"ShADadFf","c2s_packets":27,"s2c_packets":45,"c2s_ip_bytes":1628,"s2c_ip_bytes":62348,"c2s_missed":0,"s2c_missed":0,"overlap_bytes":0,"encapsulation":null,"app":null,"app_host":null,"proto":"tcp","community_id":"1:dM15+yU/XMfZFBIle2emGoU5xDI="}"#))
+        #expect(Formats.csvLine(flows[0]) == "1,1,10.77.0.2,45740,10.77.0.1,9000,1795611135270787000,1795611135273203000,2026-11-25T12:52:15.270787Z,216,60000,72,0,closed,SF,ShADadFf,,,tcp,1:dM15+yU/XMfZFBIle2emGoU5xDI=\n")
         #expect(Formats.json("a\"b\\c\n\u{1}") == #""a\"b\\c\n\u0001""#)
     }
 
@@ -266,12 +266,14 @@ func ids(_ filter: FlowFilter, in archive: Archive = Archives.mixed, containing 
         #expect(header[5].hasPrefix("#open\t19") && header[5].count == "#open\t1970-01-01-00-00-00".count)
         let fields = header[6].split(separator: "\t").dropFirst(), types = header[7].split(separator: "\t").dropFirst()
         #expect(header[6].hasPrefix("#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tservice\tduration"))
-        #expect(fields.count == 22 && types.count == 22)
+        #expect(fields.count == 23 && types.count == 23)
         #expect(Array(types.prefix(5)) == ["time", "string", "addr", "port", "addr"])
         let one = ZeekConnLog.line(flows[0]).dropLast().split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
         #expect(one.count == fields.count)
         #expect(one == ["1795611135.270787", ZeekConnLog.uid(flowID: 1), "10.77.0.2", "45740", "10.77.0.1", "9000", "tcp", "-",
-                        "0.002416", "216", "60000", "SF", "-", "-", "0", "ShADadFf", "27", "1628", "45", "62348", "-", "6"])
+                        "0.002416", "216", "60000", "SF", "-", "-", "0", "ShADadFf", "27", "1628", "45", "62348", "-", "6",
+                        "1:" + one[22].dropFirst(2)])
+        #expect(one[22] == CommunityID.v1(source: [10, 77, 0, 2], destination: [10, 77, 0, 1], proto: 6, sourcePort: 45740, destinationPort: 9000))
         let twelve = ZeekConnLog.line(flows[1]).split(separator: "\t").map(String.init)
         #expect(twelve[2] == "fd77::2" && twelve[4] == "fd77::1" && twelve[11] == "RSTO" && twelve[15] == "ShADadR")
         // uids: "C" and base-62 digits, the same for the same id, different across ids

@@ -55,7 +55,11 @@ enum ServedArchive {
     /// JSON for the same option: the same rows, byte for byte, in the same order.
     @Test func everyFilterAsTheCommandLine() async throws {
         let db = ServedArchive.path
+        let first = try flowdb(["query", "--db", db, "--flow", "4", "--format", "json"])
+        let communityID = (try JSONSerialization.jsonObject(with: first.out) as? [String: Any])?["community_id"] as? String ?? ""
+        #expect(communityID.hasPrefix("1:"))
         let cases: [(api: String, cli: [String])] = [
+            ("community-id=" + (communityID.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""), ["--community-id", communityID]),
             ("port=9000", ["--port", "9000"]),
             ("client-port=45740", ["--client-port", "45740"]),
             ("server-port=53", ["--server-port", "53"]),

@@ -1,0 +1,81 @@
+import CCrypto
+
+/// Community ID v1 (corelight/community-id-spec): the flow hash Zeek, Suricata,
+/// Arkime and most SIEMs log, so their records and flowdb's join on it.
+/// `1:` and the base64 of SHA-1 over: the seed (2 bytes), the lower endpoint's
+/// address, the higher's, the IP protocol, a zero byte, the lower's port, the
+/// higher's (network byte order). For ICMP the "ports" are the type and code,
+/// except that a request or a reply stands for both: its counterpart's type takes
+/// the code's place, so both directions hash alike.
+public enum CommunityID {
+    /// `source`/`destination` are 4 or 16 address bytes; `proto` the IP protocol
+    /// (6, 17, 1, 58, ...); for ICMP, `sourcePort` is the type and `destinationPort` the code.
+    public static func v1(source: [UInt8], destination: [UInt8], proto: UInt8, sourcePort: UInt16, destinationPort: UInt16,
+                          seed: UInt16 = 0) -> String {
+        var (a, b, pa, pb) = (source, destination, sourcePort, destinationPort)
+        var oneWay = false
+        if proto == 1 || proto == 58 {
+            let type = UInt8(truncatingIfNeeded: sourcePort)
+            if let counterpart = (proto == 1 ? icmpCounterparts : icmp6Counterparts)[type] {
+                pb = UInt16(counterpart)
+            } else {
+                oneWay = true
+            }
+        }
+        // ordered so that both directions give one hash (ICMP without a counterpart: as seen)
+        if !oneWay && (a.lexicographicallyPrecedes(b) == false && (a != b || pa > pb)) {
+            swap(&a, &b)
+            swap(&pa, &pb)
+        }
+        var input: [UInt8] = [UInt8(seed >> 8), UInt8(seed & 0xff)]
+        input += a
+        input += b
+        input += [proto, 0]
+        let hasPorts = proto == 6 || proto == 17 || proto == 132 || proto == 1 || proto == 58
+        if hasPorts { input += [UInt8(pa >> 8), UInt8(pa & 0xff), UInt8(pb >> 8), UInt8(pb & 0xff)] }
+        var digest = [UInt8](repeating: 0, count: 20)
+        var length: UInt32 = 0
+        input.withUnsafeBytes { bytes in
+            _ = EVP_Digest(bytes.baseAddress, bytes.count, &digest, &length, EVP_sha1(), nil)
+        }
+        return "1:" + Base64.encode(digest)
+    }
+
+    /// The IP protocol of a flow's transport as the archive names it ('tcp', 'udp', 'icmp').
+    public static func protocolNumber(_ name: String, isIPv6: Bool) -> UInt8? {
+        switch name {
+        case "tcp": 6
+        case "udp": 17
+        case "icmp": isIPv6 ? 58 : 1
+        default: nil
+        }
+    }
+
+    /// ICMP types whose messages come in pairs: request and reply, each the other's.
+    static let icmpCounterparts: [UInt8: UInt8] = [8: 0, 0: 8, 13: 14, 14: 13, 15: 16, 16: 15, 10: 9, 9: 10, 17: 18, 18: 17]
+    static let icmp6Counterparts: [UInt8: UInt8] = [128: 129, 129: 128, 130: 131, 131: 130, 133: 134, 134: 133, 135: 136, 136: 135,
+                                                     139: 140, 140: 139, 144: 145, 145: 144]
+}
+
+/// Standard base64 (RFC 4648) with padding.
+public enum Base64 {
+    static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+
+    public static func encode(_ bytes: [UInt8]) -> String {
+        var out = [UInt8]()
+        out.reserveCapacity((bytes.count + 2) / 3 * 4)
+        var i = 0
+        while i + 3 <= bytes.count {
+            let n = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2])
+            out += [alphabet[Int(n >> 18)], alphabet[Int(n >> 12 & 63)], alphabet[Int(n >> 6 & 63)], alphabet[Int(n & 63)]]
+            i += 3
+        }
+        let rest = bytes.count - i
+        if rest > 0 {
+            let n = UInt32(bytes[i]) << 16 | (rest == 2 ? UInt32(bytes[i + 1]) << 8 : 0)
+            out += [alphabet[Int(n >> 18)], alphabet[Int(n >> 12 & 63)], rest == 2 ? alphabet[Int(n >> 6 & 63)] : UInt8(ascii: "="),
+                    UInt8(ascii: "=")]
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}

@@ -1,0 +1,114 @@
+import FileIO
+import Store
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `flowdb export`: an archive's records for the engines a fleet already runs —
+/// Spark, ClickHouse, a SIEM, Zeek's tools. One file per archive and log:
+/// newline-delimited JSON (the fields of `flowdb query --format json`, plus
+/// `archive_id`, `archive` and `flow_id`, first) or Zeek's TSV logs (conn, http,
+/// ssl, ssh, dns). The bytes stay in the archive; every record leads back to them
+/// by `archive_id`/`archive` and `flow_id` (`flowdb query --flow ARCHIVE:ID`).
+///
+/// The same archive exported again gives the same files, byte for byte (rows in
+/// id order, no clock in them: a Zeek log's #open and #close are the archive's
+/// first and last packet), so a sync job can compare and skip. Each file is
+/// written under a temporary name and renamed over the last export's.
+public struct Exporter {
+    public enum Format: String, Sendable, CaseIterable { case ndjson, zeek }
+
+    public let directory: String
+    public let format: Format
+    /// Flows overlapping [since, until] only (and their application rows).
+    public var since: Int64?
+    public var until: Int64?
+
+    public init(directory: String, format: Format) {
+        self.directory = directory
+        self.format = format
+    }
+
+    /// What one archive's export wrote.
+    public struct Report: Sendable {
+        public var archiveID: String
+        public var flows = 0
+        public var rows: [String: Int] = [:]
+        public var files: [String] = []
+    }
+
+    /// The archive's identity (migration 0016).
+    public static func archiveID(_ archive: Archive) throws -> String {
+        guard archive.version >= 16, let id = try? archive.connection.prepare("SELECT archive_id FROM archive"), try id.step(),
+              let value = id.text(0) else {
+            throw QueryError("\(archive.path): this archive has no archive_id (schema version \(archive.version)); `flowdb ingest` upgrades it")
+        }
+        return value
+    }
+
+    /// Exports one archive; the file names start with its file name without `.sqlite`.
+    public func export(_ path: String) throws -> Report {
+        let archive = try Archive(path: path, create: false)
+        let id = try Self.archiveID(archive)
+        let name = ArchiveSet.name(path)
+        let stem = name.hasSuffix(".sqlite") ? String(name.dropLast(7)) : name
+        var report = Report(archiveID: id)
+        let files = Extractor(reader: try FlowReader(archive: archive), directory: directory, force: true, fillGaps: false)
+        let dir = try files.openDirectory()
+        defer { close(dir) }
+        var filter = FlowFilter()
+        filter.since = since
+        filter.until = until
+        let query = FlowQuery(archive: archive)
+        let prefix = "{\"archive_id\":" + Formats.json(id) + ",\"archive\":" + Formats.json(name) + ","
+        // the archive's span: the Zeek logs' #open and #close
+        let span = try ArchiveSet.span(archive)
+        let opened = Int((span?.0 ?? 0) / 1_000_000_000), closed = Int((span?.1 ?? 0) / 1_000_000_000)
+        var flowIDs: [Int64] = []
+
+        let flowFile = format == .ndjson ? stem + ".flow.ndjson" : stem + ".conn.log"
+        try files.writeFile(flowFile, in: dir) { fd in
+            let out = OutputBuffer(fd: fd, path: directory + "/" + flowFile)
+            if format == .zeek { try out.write(ZeekConnLog.header(openedAt: opened)) }
+            try query.forEachFlow(filter) { f in
+                flowIDs.append(f.id)
+                if format == .ndjson {
+                    try out.write(prefix + "\"flow_id\":\(f.id)," + Formats.jsonLine(f).dropFirst())
+                } else {
+                    try out.write(ZeekConnLog.line(f))
+                }
+            }
+            if format == .zeek { try out.write(ZeekConnLog.footer(closedAt: closed)) }
+            try out.flush()
+        }
+        report.flows = flowIDs.count
+        report.files.append(flowFile)
+
+        for log in ApplicationLog.allCases where archive.version >= (log == .dns ? 14 : 7) {
+            let file = format == .ndjson ? "\(stem).\(log.rawValue).ndjson" : "\(stem).\(log.zeekPath).log"
+            let rows = try log.rows(archive: archive, flowIDs: flowIDs)
+            try files.writeFile(file, in: dir) { fd in
+                let out = OutputBuffer(fd: fd, path: directory + "/" + file)
+                if format == .zeek { try out.write(log.zeekHeader(openedAt: opened)) }
+                for r in rows {
+                    try out.write(format == .ndjson ? prefix + log.jsonLine(r).dropFirst() : log.zeekLine(r))
+                }
+                if format == .zeek { try out.write(ZeekConnLog.footer(closedAt: closed)) }
+                try out.flush()
+            }
+            report.rows[log.rawValue] = rows.count
+            report.files.append(file)
+        }
+        return report
+    }
+}
+
+extension FlowQuery {
+    /// Every flow matching `filter`, in id order, one at a time (constant memory).
+    public func forEachFlow(_ filter: FlowFilter, _ body: (FlowRecord) throws -> Void) throws {
+        let (sql, values) = try sql(filter, limit: nil, scanInIDOrder: true)
+        let statement = try connection.prepare(sql)
+        for (i, v) in values.enumerated() { try statement.bind(v, at: Int32(i + 1)) }
+        while try statement.step() { try body(Self.record(statement)) }
+    }
+}
