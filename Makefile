@@ -81,6 +81,17 @@ browser-check: deps
 	swift build --product flowdb
 	python3 scripts/browser-check.py --flowdb .build/debug/flowdb --screenshots docs/images
 
+# Many archives and the engines fleets run: query --db DIR against each archive's
+# answers, export, the Spark job (pyspark with Debian's OpenJDK 17, local[2]) and
+# chdb (ClickHouse in-process) against flowdb query; SCALE=1,2,4,8 also times
+# export and Spark as copies of the archives are added (docs/scale.md).
+.PHONY: fleet-check
+fleet-check: build
+	@[ -s bench-data/realtraffic/clean-v4.pcap ] || scripts/make-realtraffic.sh
+	@command -v java >/dev/null || { echo "needs: sudo apt-get install -y openjdk-17-jre-headless"; exit 1; }
+	@python3 -c 'import pyspark, chdb' 2>/dev/null || pip install -q pyspark chdb
+	python3 scripts/fleet-check.py --flowdb $(FLOWDB) $(if $(SCALE),--scale $(SCALE))
+
 .PHONY: app-check
 app-check: build
 	mkdir -p bench-data/apps
