@@ -1,5 +1,6 @@
 import Applications
 import Decoding
+import Digest
 import Reassembly
 import Store
 
@@ -15,6 +16,8 @@ final class BatchWriter {
     private let insertHTTP, insertTLS, insertSSH, insertDNS: Statement
     /// The text of the `delivery_block` row being written.
     private let blockText = DeliveryBlockText()
+    /// Each new flow's Community ID (writer thread only).
+    private let communityIDs = CommunityID.Hasher()
 
     init(connection: SQLiteConnection) throws {
         self.connection = connection
@@ -35,7 +38,7 @@ final class BatchWriter {
     func write(_ b: Batch) throws {
         for f in b.flows {
             try step(insertFlow) { s in
-                try Self.bindIdentity(f, to: s)
+                try Self.bindIdentity(f, communityID: FlowCommunityID.of(f, with: communityIDs), to: s)
                 // A flow still open when its batch is written: its totals so far (an UPDATE follows).
                 try Self.bindTotals(f.totals ?? f.initialTotals, b, to: s, from: Int32(Tables.flowIdentity.count + 1))
             }
@@ -64,7 +67,7 @@ final class BatchWriter {
     }
 
     /// Binds what a flow's row knows from its first packet (`Tables.flowIdentity`).
-    static func bindIdentity(_ f: FlowRow, to s: Statement, from first: Int32 = 1) throws {
+    static func bindIdentity(_ f: FlowRow, communityID: String, to s: Statement, from first: Int32 = 1) throws {
         var row = ColumnBinder(Tables.flowIdentity, s, from: first)
         let client = IPAddress(f.client), server = IPAddress(f.server)
         try row.bind("id", f.id)
@@ -80,7 +83,7 @@ final class BatchWriter {
         try row.bind("first_packet", f.firstPacket)
         try row.bind("encapsulation", f.encapsulation)
         try row.bind("proto", f.proto.name)
-        try row.bind("community_id", FlowCommunityID.of(f))
+        try row.bind("community_id", communityID)
         row.finish()
     }
 
