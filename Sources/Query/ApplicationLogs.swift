@@ -76,6 +76,20 @@ public enum ApplicationLog: String, Sendable, CaseIterable {
         return out
     }
 
+    /// Every row of the flows `clause` selects (over `flow AS f JOIN capture AS c`),
+    /// in flow and transaction order, one at a time: one statement for the whole
+    /// table, not one per flow (an export of 1M flows took 48 s that way).
+    public func forEachRow(archive: Archive, where clause: String, _ values: [SQLiteValue],
+                           _ body: ([SQLiteValue]) throws -> Void) throws {
+        let order = self == .http ? ", t.trans_depth" : self == .dns ? ", t.ts, t.rowid" : ""
+        let s = try archive.connection.prepare("""
+            SELECT \(columns.map(\.sql).joined(separator: ", ")) FROM \(rawValue) AS t JOIN flow AS f ON f.id = t.flow_id
+            JOIN capture AS c ON c.id = f.capture_id WHERE \(clause) ORDER BY t.flow_id\(order)
+            """)
+        for (i, v) in values.enumerated() { try s.bind(v, at: Int32(i + 1)) }
+        while try s.step() { try body((0..<Int32(columns.count)).map { s.value($0) }) }
+    }
+
     // MARK: renderings
 
     static func text(_ v: SQLiteValue) -> String? {

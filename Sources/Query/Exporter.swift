@@ -64,14 +64,14 @@ public struct Exporter {
         // the archive's span: the Zeek logs' #open and #close
         let span = try ArchiveSet.span(archive)
         let opened = Int((span?.0 ?? 0) / 1_000_000_000), closed = Int((span?.1 ?? 0) / 1_000_000_000)
-        var flowIDs: [Int64] = []
+        var flows = 0
 
         let flowFile = format == .ndjson ? stem + ".flow.ndjson" : stem + ".conn.log"
         try files.writeFile(flowFile, in: dir) { fd in
             let out = OutputBuffer(fd: fd, path: directory + "/" + flowFile)
             if format == .zeek { try out.write(ZeekConnLog.header(openedAt: opened)) }
             try query.forEachFlow(filter) { f in
-                flowIDs.append(f.id)
+                flows += 1
                 if format == .ndjson {
                     try out.write(prefix + "\"flow_id\":\(f.id)," + Formats.jsonLine(f).dropFirst())
                 } else {
@@ -81,22 +81,24 @@ public struct Exporter {
             if format == .zeek { try out.write(ZeekConnLog.footer(closedAt: closed)) }
             try out.flush()
         }
-        report.flows = flowIDs.count
+        report.flows = flows
         report.files.append(flowFile)
 
         for log in ApplicationLog.allCases where archive.version >= (log == .dns ? 14 : 7) {
             let file = format == .ndjson ? "\(stem).\(log.rawValue).ndjson" : "\(stem).\(log.zeekPath).log"
-            let rows = try log.rows(archive: archive, flowIDs: flowIDs)
+            let (clause, values) = try query.whereClause(filter)
+            var count = 0
             try files.writeFile(file, in: dir) { fd in
                 let out = OutputBuffer(fd: fd, path: directory + "/" + file)
                 if format == .zeek { try out.write(log.zeekHeader(openedAt: opened)) }
-                for r in rows {
+                try log.forEachRow(archive: archive, where: clause, values) { r in
                     try out.write(format == .ndjson ? prefix + log.jsonLine(r).dropFirst() : log.zeekLine(r))
+                    count += 1
                 }
                 if format == .zeek { try out.write(ZeekConnLog.footer(closedAt: closed)) }
                 try out.flush()
             }
-            report.rows[log.rawValue] = rows.count
+            report.rows[log.rawValue] = count
             report.files.append(file)
         }
         return report
