@@ -9,6 +9,16 @@ CREATE TABLE archive (
     created_at  INTEGER NOT NULL    -- ns since the epoch
 ) STRICT;
 
+CREATE TABLE archive_removed (
+    path        TEXT    NOT NULL,   -- as it was
+    archive_id  TEXT,
+    first_ts    INTEGER,            -- its captures' span
+    last_ts     INTEGER,
+    bytes       INTEGER NOT NULL,
+    removed_at  INTEGER NOT NULL,   -- ns since the epoch
+    reason      TEXT    NOT NULL    -- '--keep-archives 24', '--max-archive-bytes 500GB'
+) STRICT;
+
 CREATE TABLE capture (
     id                  INTEGER PRIMARY KEY,
     ingest_run          INTEGER NOT NULL,           -- captures read by one `flowdb ingest` (one assembler) share it
@@ -115,7 +125,7 @@ CREATE TABLE flow (
     app             TEXT,                                        -- the application protocol recognised: http tls ssh dns quic
     app_host        TEXT,                                        -- its host: HTTP Host, TLS SNI
     proto           TEXT NOT NULL DEFAULT 'tcp'                  -- transport, as Zeek's conn.log: tcp udp icmp
-, community_id TEXT) STRICT;
+, community_id TEXT, continues_from TEXT, continued_in TEXT) STRICT;
 
 CREATE TABLE gap (
     flow_id         INTEGER NOT NULL REFERENCES flow(id),

@@ -41,6 +41,12 @@ final class Session {
     var begun: [Int64] = []
     var completed: [Int64] = []
     var currentPath = ""
+    /// The wall-clock time this session's archive period ends (archives by period).
+    var stopAt: Int64?
+    /// Whether it ended there (rather than by a signal or a limit).
+    var reachedPeriodEnd = false
+    /// The flows open at its end, before they were written: they go on in the next archive.
+    var openAtEnd: [(key: ContinuationKey, id: Int64)] = []
 
     init(archive: Archive, options: LiveOptions, source: LiveSource, notice: @escaping (String) -> Void) throws {
         self.archive = archive
@@ -64,6 +70,7 @@ final class Session {
             lastCommit = Clock.nowNanoseconds()
             try loop(status: status)
             report.signal = StopSignals.signal
+            if stopAt != nil { openAtEnd = writer.openFlowKeys() }
             // Deliver what is still buffered, complete every connection, close the file.
             pipeline.finish()
             try endCapture(final: true)
@@ -120,6 +127,11 @@ final class Session {
                 report.packets += 1
                 pipeline.feed(raw, decoder: decoder, packet: &packet, result: &result)
                 if report.packets >= limit { return }
+                // the archive's period ends with the first packet past it (kept here)
+                if let stopAt, raw.timestamp >= stopAt {
+                    reachedPeriodEnd = true
+                    return
+                }
                 sinceClock &+= 1
                 if sinceClock & 255 == 0 {
                     try writer.commitIfNeeded()
@@ -138,6 +150,10 @@ final class Session {
     private func tick(status: ((LiveStatus) -> Void)?) throws -> Bool {
         let now = Clock.nowNanoseconds()
         if let d = options.duration, now - started >= d { return true }
+        if let stopAt, now >= stopAt {
+            reachedPeriodEnd = true
+            return true
+        }
         if now - lastCommit >= options.commitInterval {
             lastCommit = now
             let policy = pipeline.flushPolicy

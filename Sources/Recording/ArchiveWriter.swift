@@ -343,6 +343,22 @@ public final class ArchiveWriter: @unchecked Sendable {
     @inline(__always)
     func opened(_ flow: FlowState) {
         if recordsOpenFlows { openFlows[flow.handle.id] = flow }
+        if !continuations.isEmpty, flow.handle.generation == generation,
+           let from = continuations.removeValue(forKey: ContinuationKey(flow)) {
+            batch.flows[flow.handle.row].continuesFrom = from
+            continued.append((from: from, to: flow.handle.id))
+        }
+    }
+
+    /// Flows open when the archive before this one ended, by key: the first flow of
+    /// this archive with one of these keys goes on from it (`ARCHIVE:ID`).
+    public var continuations: [ContinuationKey: String] = [:]
+    /// The links made: the flow before (`ARCHIVE:ID`) and the id of its continuation here.
+    public private(set) var continued: [(from: String, to: Int64)] = []
+
+    /// The flows open now, with their keys (a live capture's, at an archive's end).
+    public func openFlowKeys() -> [(key: ContinuationKey, id: Int64)] {
+        openFlows.values.map { (ContinuationKey($0), $0.handle.id) }.sorted { $0.id < $1.id }
     }
 
     /// A stream of `flow` completed. A row still pending takes the flow's totals

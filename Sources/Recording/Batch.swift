@@ -67,6 +67,8 @@ struct FlowRow {
     var encapsulation: String?
     /// Its transport (`flow.proto`).
     var proto: Transport = .tcp
+    /// The flow it goes on from in the archive before (`ARCHIVE:ID`), across an archive period's boundary.
+    var continuesFrom: String?
     /// The flow's totals when it finished before its row was written: one
     /// INSERT then replaces an INSERT and an UPDATE. Taken at the commit.
     var totals: RecordingStream.Totals?

@@ -84,6 +84,7 @@ final class BatchWriter {
         try row.bind("encapsulation", f.encapsulation)
         try row.bind("proto", f.proto.name)
         try row.bind("community_id", communityID)
+        try row.bind("continues_from", f.continuesFrom)
         row.finish()
     }
 

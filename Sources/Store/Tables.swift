@@ -24,7 +24,7 @@ public enum Tables {
     /// What a `flow` row knows from the packet that opened it.
     public static let flowIdentity = TableColumns("flow", [
         "id", "capture_id", "ip_version", "client_ip", "client_port", "server_ip", "server_port",
-        "client_ip_key", "server_ip_key", "first_ts", "first_packet", "encapsulation", "proto", "community_id",
+        "client_ip_key", "server_ip_key", "first_ts", "first_packet", "encapsulation", "proto", "community_id", "continues_from",
     ])
 
     /// A `flow` row's running totals: written with the row, updated as the connection goes on.

@@ -73,6 +73,18 @@ struct CaptureCommand: ParsableCommand {
     @Option(help: ArgumentHelp("With --write-pcap: keep at most N of the interface's files in the directory, removing the oldest.", valueName: "n"))
     var keep: Int?
 
+    @Option(help: ArgumentHelp("Start a new archive each period (1h, 1d; at multiples of UTC time), named IFACE-YYYYMMDDTHHMMSSZ.sqlite in --archive-dir; flows open at a boundary go on in the next, linked (continues_from, continued_in).", valueName: "duration"))
+    var archiveEvery: String?
+
+    @Option(help: ArgumentHelp("With --archive-every: the directory of the archives.", valueName: "dir"))
+    var archiveDir: String?
+
+    @Option(help: ArgumentHelp("With --archive-every: keep at most N of the interface's archives, removing the oldest whole (never one being written or read).", valueName: "n"))
+    var keepArchives: Int?
+
+    @Option(help: ArgumentHelp("With --archive-every: remove the oldest archives while the interface's weigh more than this (500GB).", valueName: "size"))
+    var maxArchiveBytes: String?
+
     @Flag(help: "No status line and no summary (errors, warnings and `listening on` are still printed).")
     var quiet = false
 
@@ -87,6 +99,18 @@ struct CaptureCommand: ParsableCommand {
         if let k = keep, k < 1 { throw ValidationError("--keep must be at least 1") }
         if writePcap == nil && (rotateTime != nil || keep != nil) {
             throw ValidationError("--rotate-time and --keep go with --write-pcap DIR")
+        }
+        if let d = archiveEvery, (Durations.nanoseconds(d) ?? 0) < 1_000_000_000 { throw ValidationError("--archive-every: a duration of at least 1s, not \(d)") }
+        if (archiveEvery == nil) != (archiveDir == nil) { throw ValidationError("--archive-every and --archive-dir go together") }
+        if archiveEvery == nil && (keepArchives != nil || maxArchiveBytes != nil) {
+            throw ValidationError("--keep-archives and --max-archive-bytes go with --archive-every")
+        }
+        if archiveEvery != nil && archive.db != nil { throw ValidationError("--archive-every writes archives into --archive-dir; --db names one archive") }
+        if let k = keepArchives, k < 1 { throw ValidationError("--keep-archives must be at least 1") }
+        if let m = maxArchiveBytes, (ByteSizes.bytes(m) ?? 0) <= 0 { throw ValidationError("--max-archive-bytes: not a size: \(m)") }
+        if let dir = archiveDir {
+            var st = stat()
+            guard stat(dir, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else { throw ValidationError("--archive-dir: \(dir) is not a directory") }
         }
         if recording.assembly.flushEvery != nil { throw ValidationError("--flush-every counts packets of a file; a live capture flushes by the clock (--flush-after, --close-after)") }
         if let dir = writePcap {
@@ -116,6 +140,32 @@ struct CaptureCommand: ParsableCommand {
         let statusLine = StatusLine(enabled: isatty(2) == 1 && !quiet)
         let started = Clock.nowNanoseconds()
         let report: LiveReport
+        if let every = archiveEvery.flatMap(Durations.nanoseconds), let dir = archiveDir {
+            var periods = PeriodOptions(every: every, directory: dir)
+            periods.keepArchives = keepArchives
+            periods.maxArchiveBytes = maxArchiveBytes.flatMap(ByteSizes.bytes)
+            let notice: (String) -> Void = { message in
+                statusLine.clear()
+                printError(message)
+            }
+            let result: (report: LiveReport, archives: [String])
+            do {
+                result = try PeriodicCapture(options: options, periods: periods).run(ready: { source in
+                    printError("listening on \(source.interface), link-type \(source.linkTypeName), snapshot length \(source.snaplen) bytes, archives in \(dir) every \(every / 1_000_000_000) s")
+                }, status: statusLine.enabled ? { statusLine.update($0) } : nil, notice: notice)
+                statusLine.clear()
+            } catch {
+                statusLine.clear()
+                throw fail("\(error)")
+            }
+            if !quiet {
+                let names = result.archives.map { $0.split(separator: "/").last.map(String.init) ?? $0 }
+                print("captured \(interface) into \(names.count) archive(s) in \(dir): \(names.joined(separator: ", "))")
+                print("packets:        \(result.report.packets)")
+                print("flows:          \(result.report.ingest.flows)")
+            }
+            return
+        }
         do {
             let ingestor = try LiveIngestor(path: archive.path, options: options)
             let archivePath = archive.path

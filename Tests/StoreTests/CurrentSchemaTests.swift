@@ -99,7 +99,7 @@ import TestSupport
                 return String(s[r.upperBound...].prefix { $0 != " " && $0 != "(" && $0 != "\n" })
             }
         }
-        #expect(named("TABLE") == ["archive", "capture", "delivery_block", "dns", "flow", "gap", "http", "packet_block", "payload",
+        #expect(named("TABLE") == ["archive", "archive_removed", "capture", "delivery_block", "dns", "flow", "gap", "http", "packet_block", "payload",
                                    "schema_migration", "ssh", "tls"])
         #expect(named("VIEW") == ["archive_info", "captures", "chunk", "delivery", "dns_log", "flows", "http_log", "packet", "ssh_log", "tls_log"])
         #expect(named("INDEX") == ["capture_by_run", "capture_by_sha256", "delivery_block_by_flow", "dns_by_flow", "dns_by_query", "flow_by_app",
