@@ -40,7 +40,12 @@ struct APIError: Error {
 /// connections are not shared between threads), opened read-only, with
 /// `PRAGMA query_only` as a second lock, and every statement bounded in time.
 public struct ArchiveAPI: Sendable {
-    public let path: String
+    /// The archives served: one file, or directories and files (`--db` repeated);
+    /// a directory is read again at each request, so a periodic capture's new
+    /// archives appear as they are made.
+    public let arguments: [String]
+    /// The one archive, when only one file is served (flows are then named by id alone).
+    public var path: String { arguments[0] }
     /// Nanoseconds a request's SQL may run before SQLite interrupts it.
     public var timeLimit: UInt64 = 5_000_000_000
     /// The most flows one page lists, and one follow page's stored bytes.
@@ -49,11 +54,37 @@ public struct ArchiveAPI: Sendable {
     /// Matches are counted exactly up to this many (`total_exact` says whether it was reached).
     public var countUpTo = 10_000
 
-    public init(path: String) { self.path = path }
+    public init(path: String) { arguments = [path] }
+    public init(archives: [String]) { arguments = archives.isEmpty ? ["flowdb.sqlite"] : archives }
+
+    /// Whether flows are named `ARCHIVE:ID` (several archives, or a directory).
+    var several: Bool {
+        arguments.count > 1 || arguments.contains { a in
+            var st = stat()
+            return stat(a, &st) == 0 && st.st_mode & S_IFMT == S_IFDIR
+        }
+    }
+
+    /// The archive and id a flow reference names: `ID` with one archive, `ARCHIVE:ID`
+    /// (the archive's file name, one of those served) with several.
+    func resolve(_ ref: String) throws -> (path: String, id: Int64) {
+        guard several else {
+            guard let id = Int64(ref) else { throw APIError(status: 404, reason: "not a flow id") }
+            return (path, id)
+        }
+        guard let colon = ref.lastIndex(of: ":"), let id = Int64(ref[ref.index(after: colon)...]) else {
+            throw APIError(status: 404, reason: "not a flow (ARCHIVE:ID)")
+        }
+        let name = String(ref[..<colon])
+        guard let path = try ArchiveSet(arguments).paths.first(where: { ArchiveSet.name($0) == name }) else {
+            throw APIError(status: 404, reason: "no archive \(name) is served")
+        }
+        return (path, id)
+    }
 
     /// Opens the archive for one request; an archive that is missing or not an
     /// archive is the server's failure, said in one line.
-    func open(timeLimited: Bool = true) throws -> Archive {
+    func open(_ path: String, timeLimited: Bool = true) throws -> Archive {
         let archive: Archive
         do { archive = try Archive(path: path, create: false) } catch {
             throw APIError(status: 500, reason: "\(error)")
@@ -84,16 +115,27 @@ public struct ArchiveAPI: Sendable {
 
     /// `GET /api/flows`: the filters of `flowdb query` by their names, `limit` and
     /// `offset`; the rows `query --format json` prints, in its order, and the total.
+    /// Several archives: the rows of `query --db …` (merged in time order, each with
+    /// its `archive`), counted up to `countUpTo` as well.
     public func flows(_ parameters: [(name: String, value: String)]) -> Reply {
         answer {
             let (selection, limit, offset) = try Self.listing(parameters, maxLimit: maxPageFlows)
-            let archive = try open()
-            let (found, total, exact) = try FlowQuery(archive: archive).page(selection.filter, containing: selection.needle,
-                                                                             limit: limit, offset: offset, countUpTo: countUpTo)
-            var text = "{\"total\":\(total),\"total_exact\":\(exact),\"offset\":\(offset),\"limit\":\(limit),\"flows\":["
-            text += found.map { Self.trimmed(Formats.jsonLine($0)) }.joined(separator: ",")
-            text += "]}\n"
-            return .json(text)
+            var text: String
+            if several {
+                let (rows, more, _) = try ArchiveSet(arguments).flows(selection.filter, containing: selection.needle,
+                                                                       limit: max(offset + limit, countUpTo))
+                let page = rows.dropFirst(offset).prefix(limit)
+                let total = more ? max(countUpTo, offset + page.count) : rows.count
+                text = "{\"total\":\(total),\"total_exact\":\(!more),\"offset\":\(offset),\"limit\":\(limit),\"flows\":["
+                text += page.map { Self.trimmed(Formats.jsonLine($0.flow, archive: $0.archive)) }.joined(separator: ",")
+            } else {
+                let archive = try open(path)
+                let (found, total, exact) = try FlowQuery(archive: archive).page(selection.filter, containing: selection.needle,
+                                                                                 limit: limit, offset: offset, countUpTo: countUpTo)
+                text = "{\"total\":\(total),\"total_exact\":\(exact),\"offset\":\(offset),\"limit\":\(limit),\"flows\":["
+                text += found.map { Self.trimmed(Formats.jsonLine($0)) }.joined(separator: ",")
+            }
+            return .json(text + "]}\n")
         }
     }
 
@@ -121,49 +163,66 @@ public struct ArchiveAPI: Sendable {
 
     /// `GET /api/summary`: for the metadata filters (not `contains`), flows and
     /// bytes over time (at most 60 buckets), the top 10 talkers, and the mix of
-    /// transports and applications.
+    /// transports and applications; over several archives, their sums (talkers from
+    /// each archive's top 1,000).
     public func summary(_ parameters: [(name: String, value: String)]) -> Reply {
         answer {
             let (selection, _, _) = try Self.listing(parameters, maxLimit: maxPageFlows)
-            let archive = try open()
-            let c = archive.connection
-            let (clause, values) = try FlowQuery(archive: archive).whereClause(selection.filter)
-            func run(_ sql: String, _ extra: [SQLiteValue] = [], _ row: (Statement) -> String) throws -> [String] {
-                let s = try c.prepare(sql)
-                for (i, v) in (extra + values).enumerated() { try s.bind(v, at: Int32(i + 1)) }
-                var out: [String] = []
-                while try s.step() { out.append(row(s)) }
-                return out
+            let paths = several ? try ArchiveSet(arguments).paths : [path]
+            let archives = try paths.map { try open($0) }
+            // one statement per archive and question, the filter's values bound
+            // (`twice`: the filter's clause appears twice, its values bound for each)
+            func run(_ archive: Archive, _ sql: (String, Int) -> String, _ extra: [SQLiteValue] = [], twice: Bool = false,
+                     _ row: (Statement) -> Void) throws {
+                let (clause, values) = try FlowQuery(archive: archive).whereClause(selection.filter)
+                let from = "FROM flow AS f JOIN capture AS c ON c.id = f.capture_id WHERE \(clause)"
+                let s = try archive.connection.prepare(sql(from, values.count))
+                for (i, v) in (extra + values + (twice ? values : [])).enumerated() { try s.bind(v, at: Int32(i + 1)) }
+                while try s.step() { row(s) }
             }
-            let from = "FROM flow AS f JOIN capture AS c ON c.id = f.capture_id WHERE \(clause)"
-            let span = try run("SELECT min(f.first_ts), max(f.first_ts), count(*) \(from)") { s in
-                s.isNull(0) ? "" : "\(s.int64(0)) \(s.int64(1)) \(s.int64(2))"
-            }
-            var timeline: [String] = []
-            var bucket: Int64 = 1_000_000_000
-            if let first = span.first, !first.isEmpty {
-                let parts = first.split(separator: " ").compactMap { Int64($0) }
-                let (low, high) = (parts[0], parts[1])
-                bucket = Self.bucket(for: high - low)
-                timeline = try run("SELECT (f.first_ts - ?1) / ?2, count(*), sum(f.c2s_bytes + f.s2c_bytes) \(from) GROUP BY 1 ORDER BY 1",
-                                   [.integer(low), .integer(bucket)]) { s in
-                    "{\"t\":\(low + s.int64(0) * bucket),\"flows\":\(s.int64(1)),\"bytes\":\(s.int64(2))}"
+            var low = Int64.max, high = Int64.min
+            for a in archives {
+                try run(a, { from, _ in "SELECT min(f.first_ts), max(f.first_ts) \(from)" }) { s in
+                    if !s.isNull(0) { low = min(low, s.int64(0)); high = max(high, s.int64(1)) }
                 }
-                // the filter's placeholders follow the two above
             }
-            let talkers = try run("""
-                SELECT ip, count(*), sum(bytes) FROM (
-                    SELECT f.client_ip AS ip, f.c2s_bytes + f.s2c_bytes AS bytes \(from)
-                    UNION ALL SELECT f.server_ip, f.c2s_bytes + f.s2c_bytes \(from.replacingPlaceholders(after: values.count)))
-                GROUP BY ip ORDER BY 3 DESC, 2 DESC LIMIT 10
-                """, values) { s in
-                "{\"ip\":\(Formats.json(s.text(0) ?? "")),\"flows\":\(s.int64(1)),\"bytes\":\(s.int64(2))}"
+            var timeline: [Int64: (Int64, Int64)] = [:]
+            var talkers: [String: (Int64, Int64)] = [:]
+            var mix: [String: (proto: String, app: String?, flows: Int64, bytes: Int64)] = [:]
+            var bucket: Int64 = 1_000_000_000
+            if low <= high {
+                bucket = Self.bucket(for: high - low)
+                for a in archives {
+                    try run(a, { from, _ in "SELECT (f.first_ts - ?1) / ?2, count(*), sum(f.c2s_bytes + f.s2c_bytes) \(from) GROUP BY 1" },
+                            [.integer(low), .integer(bucket)]) { s in
+                        let t = low + s.int64(0) * bucket, old = timeline[t] ?? (0, 0)
+                        timeline[t] = (old.0 + s.int64(1), old.1 + s.int64(2))
+                    }
+                    try run(a, { from, n in """
+                        SELECT ip, count(*), sum(bytes) FROM (
+                            SELECT f.client_ip AS ip, f.c2s_bytes + f.s2c_bytes AS bytes \(from)
+                            UNION ALL SELECT f.server_ip, f.c2s_bytes + f.s2c_bytes \(from.replacingPlaceholders(after: n)))
+                        GROUP BY ip ORDER BY 3 DESC, 2 DESC LIMIT 1000
+                        """ }, twice: true) { s in
+                        let ip = s.text(0) ?? "", old = talkers[ip] ?? (0, 0)
+                        talkers[ip] = (old.0 + s.int64(1), old.1 + s.int64(2))
+                    }
+                    try run(a, { from, _ in "SELECT f.proto, f.app, count(*), sum(f.c2s_bytes + f.s2c_bytes) \(from) GROUP BY 1, 2" }) { s in
+                        let proto = s.text(0) ?? "tcp", app = s.text(1), key = proto + "/" + (app ?? "")
+                        let old = mix[key] ?? (proto, app, 0, 0)
+                        mix[key] = (proto, app, old.flows + s.int64(2), old.bytes + s.int64(3))
+                    }
+                }
             }
-            let mix = try run("SELECT f.proto, f.app, count(*), sum(f.c2s_bytes + f.s2c_bytes) \(from) GROUP BY 1, 2 ORDER BY 3 DESC LIMIT 20") { s in
-                "{\"proto\":\(Formats.json(s.text(0) ?? "tcp")),\"app\":\(s.text(1).map(Formats.json) ?? "null"),\"flows\":\(s.int64(2)),\"bytes\":\(s.int64(3))}"
+            let t = timeline.sorted { $0.key < $1.key }.map { "{\"t\":\($0.key),\"flows\":\($0.value.0),\"bytes\":\($0.value.1)}" }
+            let top = talkers.sorted { ($0.value.1, $0.value.0, $1.key) > ($1.value.1, $1.value.0, $0.key) }.prefix(10).map {
+                "{\"ip\":\(Formats.json($0.key)),\"flows\":\($0.value.0),\"bytes\":\($0.value.1)}"
             }
-            return .json("{\"bucket_ns\":\(bucket),\"timeline\":[\(timeline.joined(separator: ","))],"
-                         + "\"talkers\":[\(talkers.joined(separator: ","))],\"mix\":[\(mix.joined(separator: ","))]}\n")
+            let m = mix.values.sorted { ($0.flows, $1.proto + "/" + ($1.app ?? "")) > ($1.flows, $0.proto + "/" + ($0.app ?? "")) }.prefix(20).map {
+                "{\"proto\":\(Formats.json($0.proto)),\"app\":\($0.app.map(Formats.json) ?? "null"),\"flows\":\($0.flows),\"bytes\":\($0.bytes)}"
+            }
+            return .json("{\"bucket_ns\":\(bucket),\"timeline\":[\(t.joined(separator: ","))],"
+                         + "\"talkers\":[\(top.joined(separator: ","))],\"mix\":[\(m.joined(separator: ","))]}\n")
         }
     }
 
@@ -186,9 +245,10 @@ public struct ArchiveAPI: Sendable {
     }
 
     /// `GET /api/flows/ID`: the flow's row, its gaps, and its http, tls, ssh and dns rows.
-    public func flow(_ id: Int64) -> Reply {
+    public func flow(_ ref: String) -> Reply {
         answer {
-            let archive = try open()
+            let (path, id) = try resolve(ref)
+            let archive = try open(path)
             let flow = try flowRecord(archive, id)
             let gaps = try FlowReader(archive: archive).gaps(flowID: id).map {
                 "{\"dir\":\"\($0.dir == 0 ? "client" : "server")\",\"stream_offset\":\($0.streamOffset),\"length\":\($0.length.map(String.init) ?? "null")}"
@@ -208,8 +268,9 @@ public struct ArchiveAPI: Sendable {
     /// `GET /api/flows/ID/follow?after=D&limit=N`: both directions in capture order,
     /// a page of deliveries after delivery id D (the cursor the last page returned),
     /// each with its bytes in base64, at most `maxFollowBytes` of them a page.
-    public func follow(_ id: Int64, _ parameters: [(name: String, value: String)]) -> Reply {
+    public func follow(_ ref: String, _ parameters: [(name: String, value: String)]) -> Reply {
         answer {
+            let (path, id) = try resolve(ref)
             var after: Int64 = -1, limit = 500
             for (name, value) in parameters {
                 switch name {
@@ -223,7 +284,7 @@ public struct ArchiveAPI: Sendable {
                 default: throw APIError(status: 400, reason: "\(name): not a parameter of follow (after, limit)")
                 }
             }
-            let archive = try open()
+            let archive = try open(path)
             _ = try flowRecord(archive, id)
             let reader = try FlowReader(archive: archive)
             var items: [String] = []
@@ -245,9 +306,10 @@ public struct ArchiveAPI: Sendable {
 
     /// `GET /api/flows/ID/timeline`: each direction's deliveries as (time, stream
     /// end) points, thinned to at most 2,000 a direction, and the gaps.
-    public func timeline(_ id: Int64) -> Reply {
+    public func timeline(_ ref: String) -> Reply {
         answer {
-            let archive = try open()
+            let (path, id) = try resolve(ref)
+            let archive = try open(path)
             let flow = try flowRecord(archive, id)
             let s = try archive.connection.prepare("""
                 SELECT json_extract(r.value, '$[1]'), json_extract(r.value, '$[10]'), json_extract(r.value, '$[9]') + json_extract(r.value, '$[5]')
@@ -275,7 +337,7 @@ public struct ArchiveAPI: Sendable {
 
     /// Checks the flow and the direction of `GET /api/flows/ID/stream`; the bytes
     /// are then written by `writeStream`, a run at a time.
-    public func streamCheck(_ id: Int64, _ parameters: [(name: String, value: String)]) -> Result<Int, APIFailure> {
+    public func streamCheck(_ ref: String, _ parameters: [(name: String, value: String)]) -> Result<(path: String, id: Int64, dir: Int), APIFailure> {
         var dir: Int?
         for (name, value) in parameters {
             switch name {
@@ -287,16 +349,25 @@ public struct ArchiveAPI: Sendable {
             }
         }
         guard let dir else { return .failure(APIFailure(status: 400, reason: "dir: client or server is needed")) }
-        let reply = answer { let archive = try open(); _ = try flowRecord(archive, id); return .json("") }
-        guard reply.status == 200 else { return .failure(APIFailure(status: reply.status, reason: String(decoding: reply.body.dropLast(), as: UTF8.self))) }
-        return .success(dir)
+        var found: (String, Int64)?
+        let reply = answer {
+            let (path, id) = try resolve(ref)
+            _ = try flowRecord(try open(path), id)
+            found = (path, id)
+            return .json("")
+        }
+        guard reply.status == 200, let (path, id) = found else {
+            return .failure(APIFailure(status: reply.status, reason: String(decoding: reply.body.dropLast(), as: UTF8.self)))
+        }
+        return .success((path, id, dir))
     }
 
     /// `GET /api/flows/ID/pcap`: the packets `flowdb query --flow ID --pcap` writes,
     /// in an unlinked temporary file streamed as the body, and their SHA-256.
-    public func pcap(_ id: Int64, captureDirectories: [String]) -> Reply {
+    public func pcap(_ ref: String, captureDirectories: [String]) -> Reply {
         answer {
-            let archive = try open()
+            let (path, id) = try resolve(ref)
+            let archive = try open(path)
             _ = try flowRecord(archive, id)
             let files = CaptureFiles(archive: archive)
             files.directories = captureDirectories
@@ -305,7 +376,7 @@ public struct ArchiveAPI: Sendable {
             guard fd >= 0 else { throw APIError(status: 500, reason: "cannot make a temporary file in /tmp: errno \(errno)") }
             do {
                 let report = try PacketExporter(archive: archive, files: files).export(flowIDs: [id], to: ExportSink(fd: fd, name: "the response"))
-                var reply = Reply(status: 200, contentType: "application/vnd.tcpdump.pcap", body: [], attachment: "flow-\(id).pcap")
+                var reply = Reply(status: 200, contentType: "application/vnd.tcpdump.pcap", body: [], attachment: Self.fileName(ref) + ".pcap")
                 reply.headers = [("X-Flowdb-Sha256", report.sha256), ("X-Flowdb-Packets", String(report.packets))]
                 reply.file = fd
                 reply.fileSize = report.bytes
@@ -319,9 +390,10 @@ public struct ArchiveAPI: Sendable {
 
     /// `GET /api/flows/ID/objects`: the manifest of the flow's HTTP bodies, as
     /// `--extract-objects` writes it.
-    public func objects(_ id: Int64) -> Reply {
+    public func objects(_ ref: String) -> Reply {
         answer {
-            let archive = try open()
+            let (path, id) = try resolve(ref)
+            let archive = try open(path)
             _ = try flowRecord(archive, id)
             var entries: [String] = []
             try ObjectExtractor(archive: archive).forEachObject(flowIDs: [id]) { entries.append($0.manifestEntry) }
@@ -330,12 +402,13 @@ public struct ArchiveAPI: Sendable {
     }
 
     /// `GET /api/flows/ID/objects/SHA256`: that body's bytes, as `--extract-objects` writes its file.
-    public func object(_ id: Int64, sha256: String) -> Reply {
+    public func object(_ ref: String, sha256: String) -> Reply {
         answer {
+            let (path, id) = try resolve(ref)
             guard sha256.count == 64, sha256.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) else {
                 throw APIError(status: 400, reason: "an object is named by its SHA-256 in lower-case hex")
             }
-            let archive = try open()
+            let archive = try open(path)
             _ = try flowRecord(archive, id)
             var found: [UInt8]?
             try ObjectExtractor(archive: archive).forEachObject(flowIDs: [id]) { o in
@@ -368,6 +441,11 @@ public struct ArchiveAPI: Sendable {
             out.append("{" + cells.joined(separator: ",") + "}")
         }
         return out
+    }
+
+    /// A download's name for a flow: `flow-ID`, or `flow-ARCHIVE-ID` (letters, digits, `.`, `-`, `_` only).
+    static func fileName(_ ref: String) -> String {
+        "flow-" + String(ref.map { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "-" || $0 == "_") ? $0 : "-" })
     }
 
     static func trimmed(_ line: String) -> String {

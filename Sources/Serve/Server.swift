@@ -8,7 +8,9 @@ import Glibc
 
 /// `flowdb serve`: the archive's API and pages over HTTP, read-only.
 public struct ServeOptions: Sendable {
-    public var archive: String
+    /// The archives: one file, or directories and files (`--db` repeated).
+    public var archives: [String]
+    public var archive: String { archives[0] }
     public var host = "127.0.0.1"
     public var port = 8080
     /// Required of every request when set (header, cookie or `token` parameter).
@@ -16,7 +18,8 @@ public struct ServeOptions: Sendable {
     /// Directories searched for capture files by name (the pcap download), as `--capture-dir`.
     public var captureDirectories: [String] = []
 
-    public init(archive: String) { self.archive = archive }
+    public init(archive: String) { archives = [archive] }
+    public init(archives: [String]) { self.archives = archives }
 
     /// Whether `host` is a loopback address (only the machine itself can connect).
     public var isLoopback: Bool {
@@ -44,13 +47,16 @@ public enum Server {
 
     /// The routes: pages, their assets, and the API.
     public static func router(_ options: ServeOptions) -> Router<BasicRequestContext> {
-        let api = ArchiveAPI(path: options.archive)
+        let api = ArchiveAPI(archives: options.archives)
         let router = Router()
         router.add(middleware: Guard(token: options.token, loopbackOnly: options.token == nil))
 
         router.get("/") { _, _ in Self.asset("index.html") }
         router.get("/flows/:id") { _, context in
-            guard context.parameters.get("id", as: Int64.self) != nil else { return Self.response(.error(404, "not a flow id")) }
+            let id = context.parameters.get("id") ?? ""
+            // an id, or ARCHIVE:ID; the page asks the API, which says whether it exists
+            guard !id.isEmpty, id.unicodeScalars.allSatisfy({ $0.isASCII && $0.value > 0x20 && $0 != "/" }),
+                  Int64(id) != nil || id.contains(":") else { return Self.response(.error(404, "not a flow id")) }
             return Self.asset("flow.html")
         }
         router.get("/favicon.ico") { _, _ in Response(status: .noContent) }
@@ -65,38 +71,38 @@ public enum Server {
             return Self.response(await Self.blocking { api.summary(parameters) })
         }
         router.get("/api/flows/:id") { _, context in
-            guard let id = context.parameters.get("id", as: Int64.self) else { return Self.response(.error(404, "not a flow id")) }
+            let id = context.parameters.get("id") ?? ""
             return Self.response(await Self.blocking { api.flow(id) })
         }
         router.get("/api/flows/:id/follow") { request, context in
-            guard let id = context.parameters.get("id", as: Int64.self) else { return Self.response(.error(404, "not a flow id")) }
+            let id = context.parameters.get("id") ?? ""
             let parameters = Self.parameters(request)
             return Self.response(await Self.blocking { api.follow(id, parameters) })
         }
         router.get("/api/flows/:id/timeline") { _, context in
-            guard let id = context.parameters.get("id", as: Int64.self) else { return Self.response(.error(404, "not a flow id")) }
+            let id = context.parameters.get("id") ?? ""
             return Self.response(await Self.blocking { api.timeline(id) })
         }
         router.get("/api/flows/:id/stream") { request, context in
-            guard let id = context.parameters.get("id", as: Int64.self) else { return Self.response(.error(404, "not a flow id")) }
+            let id = context.parameters.get("id") ?? ""
             let parameters = Self.parameters(request)
             let checked = await Self.blocking { api.streamCheck(id, parameters) }
             switch checked {
             case .failure(let f): return Self.response(.error(f.status, f.reason))
-            case .success(let dir): return Self.stream(api, flow: id, dir: dir)
+            case .success(let found): return Self.stream(api, path: found.path, flow: found.id, dir: found.dir, name: ArchiveAPI.fileName(id))
             }
         }
         router.get("/api/flows/:id/pcap") { _, context in
-            guard let id = context.parameters.get("id", as: Int64.self) else { return Self.response(.error(404, "not a flow id")) }
+            let id = context.parameters.get("id") ?? ""
             let directories = options.captureDirectories
             return Self.response(await Self.blocking { api.pcap(id, captureDirectories: directories) })
         }
         router.get("/api/flows/:id/objects") { _, context in
-            guard let id = context.parameters.get("id", as: Int64.self) else { return Self.response(.error(404, "not a flow id")) }
+            let id = context.parameters.get("id") ?? ""
             return Self.response(await Self.blocking { api.objects(id) })
         }
         router.get("/api/flows/:id/objects/:sha256") { _, context in
-            guard let id = context.parameters.get("id", as: Int64.self) else { return Self.response(.error(404, "not a flow id")) }
+            let id = context.parameters.get("id") ?? ""
             let sha = context.parameters.get("sha256") ?? ""
             return Self.response(await Self.blocking { api.object(id, sha256: sha) })
         }
@@ -155,12 +161,12 @@ public enum Server {
 
     /// `GET /api/flows/ID/stream`: one direction's stored bytes, a payload run at a
     /// time, as `query --show raw` writes them (never the whole flow in memory).
-    static func stream(_ api: ArchiveAPI, flow id: Int64, dir: Int) -> Response {
+    static func stream(_ api: ArchiveAPI, path: String, flow id: Int64, dir: Int, name: String) -> Response {
         var headers = HTTPFields()
         headers[.contentType] = "application/octet-stream"
-        headers[.contentDisposition] = "attachment; filename=\"flow-\(id)-\(dir == 0 ? "client" : "server").bin\""
+        headers[.contentDisposition] = "attachment; filename=\"\(name)-\(dir == 0 ? "client" : "server").bin\""
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
-            let runs = try StreamRuns(api: api, flow: id, dir: dir)
+            let runs = try StreamRuns(api: api, path: path, flow: id, dir: dir)
             while let data = try runs.next() {
                 try await writer.write(ByteBuffer(bytes: data))
             }

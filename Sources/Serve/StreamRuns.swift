@@ -7,8 +7,8 @@ final class StreamRuns {
     let archive: Archive
     let statement: Statement
 
-    init(api: ArchiveAPI, flow id: Int64, dir: Int) throws {
-        archive = try api.open(timeLimited: false)
+    init(api: ArchiveAPI, path: String, flow id: Int64, dir: Int) throws {
+        archive = try api.open(path, timeLimited: false)
         statement = try archive.connection.prepare("SELECT data FROM payload WHERE flow_id = ? AND dir = ? ORDER BY stream_offset")
         try statement.bind(id, at: 1)
         try statement.bind(dir, at: 2)

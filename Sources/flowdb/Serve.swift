@@ -23,7 +23,8 @@ struct Serve: AsyncParsableCommand {
         """
     )
 
-    @OptionGroup var archive: ArchiveOption
+    @Option(name: .customLong("db"), help: ArgumentHelp("The archive, or a directory of archives (every *.sqlite in it, read again at each request); repeatable (default: $FLOWDB_DB, else flowdb.sqlite here).", valueName: "file|dir"))
+    var databases: [String] = []
     @Option(help: ArgumentHelp("Address and port to listen on (port 0: any free one).", valueName: "host:port"))
     var listen = "127.0.0.1:8080"
     @Option(help: ArgumentHelp("The token every request must carry (required, or generated, when not on loopback).", valueName: "token"))
@@ -33,9 +34,12 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         let (host, port) = try Self.address(listen)
-        // open once now, so a missing or foreign file is said before listening
-        do { _ = try Archive(path: archive.path, create: false) } catch { throw fail("\(error)") }
-        var options = ServeOptions(archive: archive.path)
+        let arguments = databases.isEmpty ? [ArchiveOption().path] : databases
+        // open each file given once now, so a missing or foreign one is said before listening
+        for path in arguments where !isDirectory(path) {
+            do { _ = try Archive(path: path, create: false) } catch { throw fail("\(error)") }
+        }
+        var options = ServeOptions(archives: arguments)
         options.host = host
         options.port = port
         options.captureDirectories = captureDirs
@@ -54,6 +58,11 @@ struct Serve: AsyncParsableCommand {
         try await Server.run(options) { url in
             printError("serving \(url)" + (hasToken ? " (token required)" : ""))
         }
+    }
+
+    func isDirectory(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && st.st_mode & S_IFMT == S_IFDIR
     }
 
     /// `HOST:PORT`, `[V6]:PORT`, or `:PORT` (loopback).

@@ -103,6 +103,17 @@ import Store
         #expect(!FileManager.default.fileExists(atPath: path))
     }
 
+    /// An archive being written (its ingest lock held) is not removed either.
+    @Test func retentionSkipsAnArchiveBeingWritten() throws {
+        let dir = Paths.temporaryDirectory("flowdb-retention")
+        let path = dir + "/lo-20261205T010000Z.sqlite"
+        _ = try Archive(path: path, create: true)
+        let lock = try IngestLock(archivePath: path)
+        #expect(throws: (any Error).self) { _ = try PeriodicCapture.remove(path) }
+        #expect(FileManager.default.fileExists(atPath: path))
+        _ = lock
+    }
+
     @Test func archiveNames() {
         #expect(PeriodicCapture.archiveName(interface: "eth0", periodStart: 1_796_479_200_000_000_000) == "eth0-20261205T140000Z.sqlite")
         #expect(PeriodicCapture.archiveName(interface: "br-lan.10", periodStart: 0) == "br_lan.10-19700101T000000Z.sqlite")

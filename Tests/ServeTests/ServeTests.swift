@@ -374,3 +374,57 @@ enum ServedArchive {
         #expect(text.contains(" passed, 0 failed"))
     }
 }
+
+/// `flowdb serve --db DIR`: many archives, flows named ARCHIVE:ID.
+@Suite struct ServeManyArchivesTests {
+    static let directory: String = {
+        let dir = Paths.temporaryDirectory("flowdb-serve-many")
+        for (name, captures) in [("one.sqlite", [Paths.sample]), ("two.sqlite", [Paths.repository + "/Samples/sample-dns.pcap", Paths.fixture("apps/app.pcap")])] {
+            let archive = try! Archive(path: dir + "/" + name, create: true)
+            _ = try! Ingestor(archive: archive, options: IngestOptions()).run(paths: captures)
+        }
+        return dir
+    }()
+
+    static func get(_ uri: String) async throws -> TestResponse {
+        try await ServeAPITests.get(uri, ServeOptions(archives: [directory]))
+    }
+
+    @Test func listingsAreTheQuerysOverTheDirectory() async throws {
+        for (api, cli) in [("", [String]()), ("port=53", ["--port", "53"]), ("proto=tcp&state=SF", ["--proto", "tcp", "--state", "SF"]),
+                           ("since=2026-11-29", ["--since", "2026-11-29"])] {
+            let r = try await Self.get("/api/flows?limit=1000&" + api)
+            let q = try flowdb(["query", "--db", Self.directory, "--format", "json", "--limit", "0"] + cli)
+            let lines = String(decoding: q.out, as: UTF8.self).split(separator: "\n")
+            #expect(!lines.isEmpty)
+            #expect(ServeAPITests.text(r) == "{\"total\":\(lines.count),\"total_exact\":true,\"offset\":0,\"limit\":1000,\"flows\":[\(lines.joined(separator: ","))]}\n", "\(api)")
+        }
+        let summary = try JSONSerialization.jsonObject(with: Data(buffer: try await Self.get("/api/summary").body)) as? [String: Any]
+        let all = try flowdb(["query", "--db", Self.directory, "--format", "json", "--limit", "0"])
+        #expect((summary?["mix"] as? [[String: Any]])?.reduce(0) { $0 + ($1["flows"] as? Int ?? 0) }
+                == String(decoding: all.out, as: UTF8.self).split(separator: "\n").count)
+    }
+
+    @Test func oneFlowByArchiveAndID() async throws {
+        let r = try await Self.get("/api/flows/two.sqlite:3")
+        let flow = (try JSONSerialization.jsonObject(with: Data(buffer: r.body)) as? [String: Any])?["flow"] as? [String: Any]
+        #expect(flow?["id"] as? Int == 3 && flow?["server_port"] as? Int == 53)
+        let pcap = try await Self.get("/api/flows/two.sqlite:3/pcap")
+        let file = Paths.temporaryDirectory() + "/x.pcap"
+        _ = try flowdb(["query", "--db", Self.directory, "--flow", "two.sqlite:3", "--pcap", file])
+        #expect(Data(buffer: pcap.body) == (try Data(contentsOf: URL(fileURLWithPath: file))))
+        #expect(pcap.headers[.contentDisposition] == "attachment; filename=\"flow-two.sqlite-3.pcap\"")
+        let stream = try await Self.get("/api/flows/one.sqlite:8/stream?dir=server")
+        let raw = try flowdb(["query", "--db", Self.directory + "/one.sqlite", "--flow", "8", "--show", "raw", "--dir", "server"])
+        #expect(Data(buffer: stream.body) == raw.out && raw.out.count == 150_000)
+        for (uri, reason) in [("/api/flows/three.sqlite:1", "no archive three.sqlite is served\n"),
+                              ("/api/flows/3", "not a flow (ARCHIVE:ID)\n"),
+                              ("/api/flows/one.sqlite:999", "no flow 999 in the archive\n"),
+                              ("/api/flows/..%2Fx.sqlite:1", "no archive ..%2Fx.sqlite is served\n")] {
+            let e = try await Self.get(uri)
+            #expect(e.status == .notFound && ServeAPITests.text(e) == reason, "\(uri): \(ServeAPITests.text(e))")
+        }
+        let page = try await Self.get("/flows/two.sqlite:3")
+        #expect(page.status == .ok)
+    }
+}

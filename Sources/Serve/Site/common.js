@@ -27,6 +27,10 @@ const flowdb = {
       return i < 0 ? [dec(p), ''] : [dec(p.slice(0, i)), dec(p.slice(i + 1))];
     });
   },
+  // a flow reference as a path segment: percent-encoded, its ARCHIVE:ID colon kept
+  pathPart(text) {
+    return encodeURIComponent(text).replace(/%3A/g, ':');
+  },
   query(params) {
     return params.map(([k, v]) => encodeURIComponent(k) + '=' + encodeURIComponent(v)).join('&');
   },

@@ -2,10 +2,11 @@
 // One flow: its details, downloads, timeline, application rows, and follow stream.
 
 (function () {
-  const m = location.pathname.match(/^\/flows\/(\d+)$/);
+  const m = location.pathname.match(/^\/flows\/([^/]+)$/);
   if (!m) { flowdb.setStatus('not a flow page', true); return; }
-  const id = m[1];
-  const api = '/api/flows/' + id;
+  let id;
+  try { id = decodeURIComponent(m[1]); } catch (e) { flowdb.setStatus('not a flow page', true); return; }
+  const api = '/api/flows/' + flowdb.pathPart(id);
 
   document.getElementById('pcap').href = api + '/pcap';
   document.getElementById('raw-client').href = api + '/stream?dir=client';
@@ -34,7 +35,7 @@
   async function details() {
     const d = await flowdb.json(api);
     const f = d.flow;
-    document.getElementById('title').textContent = `flow ${f.id}: ${f.client_ip}:${f.client_port} → ${f.server_ip}:${f.server_port} (${f.proto})`;
+    document.getElementById('title').textContent = `flow ${id}: ${f.client_ip}:${f.client_port} → ${f.server_ip}:${f.server_port} (${f.proto})`;
     document.title = `flowdb — flow ${f.id}`;
     const dl = document.getElementById('details');
     detail(dl, 'client', `${f.client_ip}:${f.client_port}`);

@@ -15,7 +15,10 @@
     location.href = '/' + (q ? '?' + q : '');
   });
 
+  // a flow's name in links: its id, or ARCHIVE:ID when several archives are served
+  const ref = f => f.archive ? f.archive + ':' + f.id : String(f.id);
   const columns = [
+    ['archive', 'archive', f => f.archive || ''],
     ['id', 'id', f => f.id, 'num'],
     ['start', 'start', f => f.start],
     ['proto', 'proto', f => f.proto],
@@ -49,6 +52,9 @@
   }
 
   function render() {
+    // the archive column only when several archives are served
+    const several = rows.some(f => f.archive);
+    for (const th of head.querySelectorAll('th')) th.hidden = !several && th.firstChild.dataset.key === 'archive';
     const col = columns.find(c => c[0] === sortKey);
     const sorted = rows.slice().sort((a, b) => {
       const x = col[2](a), y = col[2](b);
@@ -61,9 +67,10 @@
       const tr = flowdb.el('tr');
       tr.dataset.id = f.id;
       for (const [key, , get, kind] of columns) {
+        if (key === 'archive' && !several) continue;
         const td = flowdb.el('td', null, kind === 'num' ? 'num' : key);
         const v = get(f);
-        if (key === 'id') td.appendChild(flowdb.link('/flows/' + Number(f.id), v));
+        if (key === 'id') td.appendChild(flowdb.link('/flows/' + flowdb.pathPart(ref(f)), v));
         else if (key === 'c2s' || key === 's2c') td.textContent = flowdb.bytes(v);
         else td.textContent = v;
         if (key === 'history') td.title = flowdb.history(f.history);
