@@ -14,7 +14,7 @@
 //   Ingest           read → decode → assemble → record                 → Capture, Recording, Store, leaves
 //   Query            reads archives only                               → Store, Capture, FileIO, Decoding,
 //                                                                         Connections, Applications, CompressNIO
-//   Serve            the archive in a browser: JSON API and pages      → Query, Store, Capture, Hummingbird
+//   Serve            the archive in a browser: JSON API and pages      → Query, Store, Capture, Digest, Hummingbird
 //   flowdb           the command line, thin                            → Ingest, Query, Serve
 import PackageDescription
 
@@ -93,7 +93,7 @@ let package = Package(
         .target(name: "Query", dependencies: ["Applications", "Capture", "CPcap", "Connections", "Decoding", "Digest", "FileIO", "Store",
                                               .product(name: "CompressNIO", package: "compress-nio")]),
         // The archive in a browser: a read-only JSON API over Query, and the pages that read it.
-        .target(name: "Serve", dependencies: ["Capture", "Query", "Store", .product(name: "Hummingbird", package: "hummingbird"),
+        .target(name: "Serve", dependencies: ["Capture", "Digest", "Query", "Store", .product(name: "Hummingbird", package: "hummingbird"),
                                              .product(name: "HTTPTypes", package: "swift-http-types")],
                 resources: ["index.html", "flow.html", "common.js", "list.js", "flow.js", "style.css"].map { .embedInCode("Site/" + $0) }),
         .executableTarget(

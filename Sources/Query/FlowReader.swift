@@ -59,17 +59,7 @@ public final class FlowReader {
         try chunkRows.bind(flowID, at: 1)
         defer { chunkRows.reset() }
         var out: [ChunkRecord] = []
-        while try chunkRows.step() {
-            let s = chunkRows
-            var chunk = ChunkRecord(id: s.int64(0), dir: s.int(1), isStart: s.int(2) != 0, isEnd: s.int(3) != 0, skip: s.int(4),
-                                    length: s.int(5), stored: s.int(6), streamOffset: s.int64(9),
-                                    tsFirst: s.isNull(10) ? nil : s.int64(10), tsLast: s.isNull(11) ? nil : s.int64(11), bytes: [])
-            if chunk.stored > 0 && !s.isNull(7) {
-                chunk.payloadID = s.int64(7)
-                chunk.payloadOffset = s.int(8)
-            }
-            out.append(chunk)
-        }
+        while try chunkRows.step() { out.append(Self.chunk(chunkRows)) }
         return out
     }
 
@@ -84,17 +74,21 @@ public final class FlowReader {
         try s.bind(Int64(limit), at: 3)
         defer { s.reset() }
         var out: [ChunkRecord] = []
-        while try s.step() {
-            var chunk = ChunkRecord(id: s.int64(0), dir: s.int(1), isStart: s.int(2) != 0, isEnd: s.int(3) != 0, skip: s.int(4),
-                                    length: s.int(5), stored: s.int(6), streamOffset: s.int64(9),
-                                    tsFirst: s.isNull(10) ? nil : s.int64(10), tsLast: s.isNull(11) ? nil : s.int64(11), bytes: [])
-            if chunk.stored > 0 && !s.isNull(7) {
-                chunk.payloadID = s.int64(7)
-                chunk.payloadOffset = s.int(8)
-            }
-            out.append(chunk)
-        }
+        while try s.step() { out.append(Self.chunk(s)) }
         return out
+    }
+
+    /// A delivery from a row of the `delivery` columns (id, dir, is_start, is_end,
+    /// skip, length, stored, payload_id, payload_offset, stream_offset, ts_first, ts_last).
+    static func chunk(_ s: Statement) -> ChunkRecord {
+        var chunk = ChunkRecord(id: s.int64(0), dir: s.int(1), isStart: s.int(2) != 0, isEnd: s.int(3) != 0, skip: s.int(4),
+                                length: s.int(5), stored: s.int(6), streamOffset: s.int64(9),
+                                tsFirst: s.isNull(10) ? nil : s.int64(10), tsLast: s.isNull(11) ? nil : s.int64(11), bytes: [])
+        if chunk.stored > 0 && !s.isNull(7) {
+            chunk.payloadID = s.int64(7)
+            chunk.payloadOffset = s.int(8)
+        }
+        return chunk
     }
 
     private var pageStatement: Statement?

@@ -13,6 +13,14 @@ import Store
 @Suite struct CommunityIDTests {
     static func v4(_ s: String) -> [UInt8] { IPAddress(s)!.wireBytes }
 
+    @Test func base64() {
+        #expect(Base64.encode([]) == "")
+        #expect(Base64.encode(Array("f".utf8)) == "Zg==")
+        #expect(Base64.encode(Array("fo".utf8)) == "Zm8=")
+        #expect(Base64.encode(Array("foo".utf8)) == "Zm9v")
+        #expect(Base64.encode([0xff, 0xfe, 0x00, 0x01]) == "//4AAQ==")
+    }
+
     @Test func zeekVectors() {
         let a = Self.v4("1.2.3.4"), b = Self.v4("5.6.7.8")
         let c = IPAddress("fe80:0001:0203:0405:0607:0809:0A0B:0C0D")!.wireBytes

@@ -348,13 +348,6 @@ enum ServedArchive {
         #expect((s?["talkers"] as? [[String: Any]])?.isEmpty == false)
     }
 
-    @Test func base64() {
-        #expect(Base64.encode([]) == "")
-        #expect(Base64.encode(Array("f".utf8)) == "Zg==")
-        #expect(Base64.encode(Array("fo".utf8)) == "Zm8=")
-        #expect(Base64.encode(Array("foo".utf8)) == "Zm9v")
-        #expect(Base64.encode([0xff, 0xfe, 0x00, 0x01]) == "//4AAQ==")
-    }
 }
 
 /// The browser check (`make browser-check`) when Chromium, its driver and Selenium are here.
