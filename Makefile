@@ -9,7 +9,7 @@ SAMPLE_DNS := Samples/sample-dns.pcap
 DEBS := libpcap-dev libsqlite3-dev libssl-dev zlib1g-dev sqlite3 pkg-config python3
 FLOWDB := .build/release/flowdb
 
-.PHONY: deps build demo test sample fixtures clean oracle oracle-diff
+.PHONY: deps build demo test sample fixtures clean oracle oracle-diff fuzz-filters
 
 # Installs the Debian packages flowdb builds against, when missing: through apt
 # as root (updating empty package lists first), otherwise it prints the command.
@@ -169,6 +169,13 @@ fuzz-dns: deps
 	$(FUZZ_BUILD) --product FuzzDNS
 	mkdir -p Fuzz/findings Fuzz/Corpus/dns
 	$(FUZZ_RUN) Fuzz/.build/debug/FuzzDNS -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -artifact_prefix=Fuzz/findings/ -print_final_stats=1 Fuzz/Corpus/dns
+# The flow filters as `flowdb serve` receives them (query strings) and the command line
+# reads them, seeded with the filters the API tests use.
+fuzz-filters: deps
+	$(FUZZ_BUILD) --product FuzzFilters
+	mkdir -p Fuzz/findings Fuzz/Corpus/filters
+	[ -n "$$(ls Fuzz/Corpus/filters)" ] || { i=0; for q in 'port=443' 'host=10.0.0.0/8&state=SF&state=reset' 'since=2026-11-29T21:44:23Z&until=30m' 'contains-hex=de:ad%20be' 'dns-query=*.example.com&sni=a.b' 'flow=1&flow=2&community-id=1:wCb3OG7yAFWelaUydu0D+125CLM=' 'client=fd00::/8&proto=udp&with-gaps=true'; do i=$$((i+1)); printf '%s' "$$q" > Fuzz/Corpus/filters/seed$$i; done; }
+	$(FUZZ_RUN) Fuzz/.build/debug/FuzzFilters -max_total_time=$(FUZZ_SECONDS) -max_len=1024 -artifact_prefix=Fuzz/findings/ -print_final_stats=1 Fuzz/Corpus/filters
 # QUIC Initial packets (header, protection removal, frames), seeded with real Initials of Chrome.
 fuzz-quic: deps
 	$(FUZZ_BUILD) --product FuzzQUIC

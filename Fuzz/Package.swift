@@ -42,6 +42,10 @@ let package = Package(
             dependencies: ["CFuzzSupport", .product(name: "FlowDBConnections", package: flowdb)]
         ),
         .executableTarget(
+            name: "FuzzFilters",
+            dependencies: ["CFuzzSupport", .product(name: "FlowDBQuery", package: flowdb)]
+        ),
+        .executableTarget(
             name: "FuzzDecoder",
             dependencies: ["CFuzzSupport", .product(name: "FlowDBDecoding", package: flowdb)]
         ),
