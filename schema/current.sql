@@ -4,6 +4,15 @@
 -- The numbered migrations (schema/NNNN_name.sql) are the source, applied
 -- in order and never edited once released; this file only shows their result.
 
+CREATE TABLE anomaly (
+    flow_id       INTEGER NOT NULL REFERENCES flow(id),
+    ts            INTEGER NOT NULL,   -- capture time of the packet, ns
+    dir           INTEGER NOT NULL,   -- 0: from the client, 1: from the server
+    packet_index  INTEGER NOT NULL,   -- the packet's index in its capture (Wireshark's frame number - 1)
+    name          TEXT    NOT NULL,
+    detail        TEXT                -- e.g. the payload bytes the packet carried
+) STRICT;
+
 CREATE TABLE archive (
     archive_id  TEXT    NOT NULL,   -- lower-case UUID, 8-4-4-4-12 hex digits
     created_at  INTEGER NOT NULL    -- ns since the epoch
@@ -233,6 +242,10 @@ CREATE TABLE tls (
     not_before      INTEGER,            -- validity, ns since the epoch
     not_after       INTEGER
 , preamble TEXT) STRICT;
+
+CREATE INDEX anomaly_by_flow ON anomaly(flow_id);
+
+CREATE INDEX anomaly_by_name ON anomaly(name);
 
 CREATE INDEX capture_by_run ON capture(ingest_run);
 

@@ -5,9 +5,14 @@ import Store
 /// tab-separated format with Zeek's field names (`--format zeek`, for zeek-cut).
 public enum ApplicationLog: String, Sendable, CaseIterable {
     case http, tls, ssh, dns
+    /// Anomalies (migration 0018), as Zeek's weird.log.
+    case anomaly
 
     /// Zeek's log path for it.
-    var zeekPath: String { self == .tls ? "ssl" : rawValue }
+    var zeekPath: String { self == .tls ? "ssl" : self == .anomaly ? "weird" : rawValue }
+
+    /// The schema version that brought the table.
+    var sinceVersion: Int { self == .dns ? 14 : self == .anomaly ? 18 : 7 }
 
     /// One column: its name in JSON/CSV, its Zeek field name and type, and its SQL.
     struct Column: Equatable {
@@ -29,6 +34,7 @@ public enum ApplicationLog: String, Sendable, CaseIterable {
         case .tls: Tables.tls
         case .ssh: Tables.ssh
         case .dns: Tables.dns
+        case .anomaly: Tables.anomaly
         }
     }
 
@@ -51,6 +57,7 @@ public enum ApplicationLog: String, Sendable, CaseIterable {
         case .tls: ["flow_id", "version", "cipher", "server_name", "next_protocol", "ja4"]
         case .ssh: ["flow_id", "client", "server", "kex_alg", "cipher_alg", "hassh"]
         case .dns: ["flow_id", "query", "qtype_name", "rcode_name", "answers"]
+        case .anomaly: ["flow_id", "name", "detail"]
         }
     }
 
@@ -59,10 +66,13 @@ public enum ApplicationLog: String, Sendable, CaseIterable {
         guard archive.version >= 7 else {
             throw QueryError("--\(rawValue): this archive records no application protocols (schema version \(archive.version)); `flowdb ingest` upgrades it, and captures ingested after that have them")
         }
+        if self == .anomaly && archive.version < 18 {
+            throw QueryError("--anomalies: this archive records no anomalies (schema version \(archive.version)); `flowdb ingest` upgrades it, and captures ingested after that have them")
+        }
         if self == .dns && archive.version < 14 {
             throw QueryError("--dns: this archive records no DNS (schema version \(archive.version)); `flowdb ingest` upgrades it, and captures ingested after that have it")
         }
-        let order = self == .http ? " ORDER BY t.trans_depth" : self == .dns ? " ORDER BY t.ts, t.rowid" : ""
+        let order = self == .http ? " ORDER BY t.trans_depth" : self == .dns || self == .anomaly ? " ORDER BY t.ts, t.rowid" : ""
         let s = try archive.connection.prepare("""
             SELECT \(columns.map(\.sql).joined(separator: ", ")) FROM \(rawValue) AS t JOIN flow AS f ON f.id = t.flow_id
             WHERE t.flow_id = ?\(order)
@@ -81,7 +91,7 @@ public enum ApplicationLog: String, Sendable, CaseIterable {
     /// table, not one per flow (an export of 1M flows took 48 s that way).
     public func forEachRow(archive: Archive, where clause: String, _ values: [SQLiteValue],
                            _ body: ([SQLiteValue]) throws -> Void) throws {
-        let order = self == .http ? ", t.trans_depth" : self == .dns ? ", t.ts, t.rowid" : ""
+        let order = self == .http ? ", t.trans_depth" : self == .dns || self == .anomaly ? ", t.ts, t.rowid" : ""
         let s = try archive.connection.prepare("""
             SELECT \(columns.map(\.sql).joined(separator: ", ")) FROM \(rawValue) AS t JOIN flow AS f ON f.id = t.flow_id
             JOIN capture AS c ON c.id = f.capture_id WHERE \(clause) ORDER BY t.flow_id\(order)

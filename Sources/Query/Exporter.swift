@@ -84,7 +84,7 @@ public struct Exporter {
         report.flows = flows
         report.files.append(flowFile)
 
-        for log in ApplicationLog.allCases where archive.version >= (log == .dns ? 14 : 7) {
+        for log in ApplicationLog.allCases where archive.version >= log.sinceVersion {
             let file = format == .ndjson ? "\(stem).\(log.rawValue).ndjson" : "\(stem).\(log.zeekPath).log"
             let (clause, values) = try query.whereClause(filter)
             var count = 0

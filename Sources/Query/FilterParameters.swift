@@ -14,7 +14,7 @@ public struct FlowSelection: Sendable, Equatable {
     public static let singleNames: Set<String> = [
         "port", "client-port", "server-port", "host", "client", "server", "since", "until", "capture",
         "contains", "contains-hex", "min-bytes", "with-gaps", "ended", "tunnel", "proto", "app", "sni",
-        "http-host", "ja3", "ja4", "uri", "method", "status", "community-id",
+        "http-host", "ja3", "ja4", "uri", "method", "status", "community-id", "anomaly",
     ]
     public static let repeatableNames: Set<String> = ["flow", "state", "dns-query"]
 
@@ -97,6 +97,7 @@ public struct FlowSelection: Sendable, Equatable {
             case "method": f.method = value
             case "status": f.status = try number(0...999)
             case "dns-query": f.dnsNames.append(value)
+            case "anomaly": f.anomaly = value
             case "community-id":
                 guard value.hasPrefix("1:"), value.count == 30 else {
                     throw QueryError("\(option): a Community ID v1 (1: and 28 base64 characters), not \(value)")

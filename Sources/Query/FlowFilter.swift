@@ -72,6 +72,8 @@ public struct FlowFilter: Sendable, Equatable {
     /// Flows whose DNS queries asked for one of these names (without case); a name
     /// `*.example.com` matches example.com and every name under it.
     public var dnsNames: [String] = []
+    /// Flows with an anomaly of this name (Zeek's weird name: `SYN_with_data`, ...).
+    public var anomaly: String?
     /// A Community ID (`1:...`), as Zeek, Suricata and Arkime log it.
     public var communityID: String?
     /// Set when the archive cannot hold what `proto` asks for (no match at all).
@@ -131,6 +133,7 @@ public struct FlowFilter: Sendable, Equatable {
         if let tunnel { terms.append("instr(f.encapsulation, ?) > 0"); values.append(.text(tunnel)) }
         if let proto { terms.append("f.proto = ?"); values.append(.text(proto.lowercased())) }
         if let communityID { terms.append("f.community_id = ?"); values.append(.text(communityID)) }
+        if let anomaly { terms.append("EXISTS (SELECT 1 FROM anomaly AS a WHERE a.flow_id = f.id AND a.name = ?)"); values.append(.text(anomaly)) }
         if !dnsNames.isEmpty {
             var names: [String] = []
             for name in dnsNames {

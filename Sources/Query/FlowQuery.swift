@@ -82,6 +82,8 @@ public final class FlowQuery {
     let hasProto: Bool
     /// Whether flows carry their Community ID (0015).
     let hasCommunityID: Bool
+    /// The archive's schema version.
+    let connectionVersion: Int
     /// Whether `flow_by_duration` (0009) is there: the longest flow is then one
     /// index descent away (without it, a scan; the window is not narrowed).
     let hasDurationIndex: Bool
@@ -93,6 +95,7 @@ public final class FlowQuery {
         hasApplications = archive.version >= 7
         hasProto = archive.version >= 13
         hasCommunityID = archive.version >= 15
+        connectionVersion = archive.version
         hasDurationIndex = archive.version >= 9
             && ((try? archive.connection.scalar("SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name = 'flow_by_duration'")) ?? 0) == 1
     }
@@ -218,6 +221,9 @@ public final class FlowQuery {
         }
         if filter.usesApplications && !hasApplications {
             throw QueryError("--app, --sni, --http-host, --ja3, --ja4, --uri, --method, --status: this archive records no application protocols (schema version before 7); `flowdb ingest` upgrades it, and captures ingested after that have them")
+        }
+        if filter.anomaly != nil && connectionVersion < 18 {
+            throw QueryError("--anomaly: this archive records no anomalies (schema version \(connectionVersion)); `flowdb ingest` upgrades it, and captures ingested after that have them")
         }
         if filter.communityID != nil && !hasCommunityID {
             throw QueryError("--community-id: this archive records no Community IDs (schema version before 15); `flowdb ingest` upgrades it and computes them")

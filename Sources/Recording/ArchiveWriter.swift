@@ -317,6 +317,23 @@ public final class ArchiveWriter: @unchecked Sendable {
     }
     func addHTTP(_ row: RowValues) { batch.http.append(row) }
 
+    /// An anomaly of `flow` (Zeek's weird name where Zeek has one), in the packet `packetIndex`.
+    func addAnomaly(_ flow: FlowState, name: String, dir: Int, timestamp: Int64, packetIndex: Int, detail: String?) {
+        var row = RowValues(Tables.anomaly)
+        row.set("flow_id", flow.totals.flowID)
+        row.set("ts", timestamp)
+        row.set("dir", dir)
+        row.set("packet_index", packetIndex)
+        row.set("name", name)
+        if let detail { row.set("detail", detail) }
+        pendingBytes += 128
+        anomaliesRecorded += 1
+        batch.anomalies.append(row)
+    }
+
+    /// Anomalies recorded (the ingest summary's count).
+    public private(set) var anomaliesRecorded = 0
+
     /// Swaps the originator's and the responder's ends in a new flow's row, while
     /// the row is still pending (false once a commit wrote it).
     func swapEnds(_ flow: FlowState) -> Bool {

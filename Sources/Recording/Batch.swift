@@ -49,12 +49,14 @@ final class Batch {
     var tls: [RowValues] = []
     var ssh: [RowValues] = []
     var dns: [RowValues] = []
+    /// Rows of `Tables.anomaly`.
+    var anomalies: [RowValues] = []
     /// The text of the flows' last packet blocks, which their totals point into.
     var text: [UInt8] = []
 
     var isEmpty: Bool {
         flows.isEmpty && deliveries.isEmpty && gaps.isEmpty && flowUpdates.isEmpty && packetBlocks.isEmpty
-            && http.isEmpty && tls.isEmpty && ssh.isEmpty && dns.isEmpty
+            && http.isEmpty && tls.isEmpty && ssh.isEmpty && dns.isEmpty && anomalies.isEmpty
     }
 }
 

@@ -13,7 +13,7 @@ final class BatchWriter {
     /// A flow's `delivery_block` row holds at most this many deliveries.
     var deliveriesPerBlock = 4096
     private let insertFlow, updateFlow, insertPayload, insertBlock, insertGap, insertPacketBlock: Statement
-    private let insertHTTP, insertTLS, insertSSH, insertDNS: Statement
+    private let insertHTTP, insertTLS, insertSSH, insertDNS, insertAnomaly: Statement
     /// The text of the `delivery_block` row being written.
     private let blockText = DeliveryBlockText()
     /// Each new flow's Community ID (writer thread only).
@@ -32,6 +32,7 @@ final class BatchWriter {
         insertTLS = try connection.prepare(Tables.tls.insert(orReplace: true))
         insertSSH = try connection.prepare(Tables.ssh.insert(orReplace: true))
         insertDNS = try connection.prepare(Tables.dns.insert())
+        insertAnomaly = try connection.prepare(Tables.anomaly.insert())
     }
 
     /// Writes every row of `b` (the caller holds the transaction).
@@ -53,7 +54,7 @@ final class BatchWriter {
             }
         }
         for p in b.packetBlocks { try write(p) }
-        for (statement, rows) in [(insertHTTP, b.http), (insertTLS, b.tls), (insertSSH, b.ssh), (insertDNS, b.dns)] {
+        for (statement, rows) in [(insertHTTP, b.http), (insertTLS, b.tls), (insertSSH, b.ssh), (insertDNS, b.dns), (insertAnomaly, b.anomalies)] {
             for row in rows { try step(statement) { s in try row.columns.bind(row, to: s) } }
         }
         // In id order: the rows' pages are then visited once each, in order

@@ -60,6 +60,8 @@ final class FlowState {
     var liveStreams = 0
     /// Whether a stream of it completed: its row then carries its totals.
     var finished = false
+    /// A RST of this connection was seen (later data is `data_after_reset`).
+    var resetSeen = false
     /// Counts the packets and deliveries recorded; `written` is the count the
     /// archive's row (or the pending row) last took, so an unchanged flow is not
     /// written again when a later stream of it completes.
@@ -231,6 +233,10 @@ public final class RecordingStream: Stream {
         }
         let packet = TCPPacket(flags: segment.flags.rawValue, sequence: segment.sequence, acknowledgment: segment.acknowledgment,
                                window: segment.window, payloadLength: cursor.payloadLength)
+        if packet.payloadLength > 0 && (packet.flags & 0x06 != 0 || flow.resetSeen) {
+            noteAnomalies(packet, dir: dir, timestamp: captureInfo.timestamp)
+        }
+        if packet.flags & 0x04 != 0 { flow.resetSeen = true }
         if dir == 1, flow.connection.reversesRoles(packet), flow.mayFlipRoles, writer.swapEnds(flow) {
             // Zeek swaps the roles at this SYN: its sender is the originator now
             flow.connection.observe(packet, fromOriginator: false)
@@ -240,6 +246,21 @@ public final class RecordingStream: Stream {
             flow.connection.observe(packet, fromOriginator: dir == 0, mayFlipRoles: false)
         }
         return true
+    }
+
+    /// Zeek's weirds a data packet can be: data on a SYN (`SYN_with_data`, also
+    /// TCP Fast Open's), on a RST (`RST_with_data`), after a RST of the connection
+    /// (`data_after_reset`). One row per packet and name.
+    private func noteAnomalies(_ packet: TCPPacket, dir: Int, timestamp: Int64) {
+        let bytes = "\(packet.payloadLength) bytes"
+        if packet.flags & 0x02 != 0 {
+            writer.addAnomaly(flow, name: "SYN_with_data", dir: dir, timestamp: timestamp, packetIndex: cursor.packetIndex, detail: bytes)
+        }
+        if packet.flags & 0x04 != 0 {
+            writer.addAnomaly(flow, name: "RST_with_data", dir: dir, timestamp: timestamp, packetIndex: cursor.packetIndex, detail: bytes)
+        } else if flow.resetSeen {
+            writer.addAnomaly(flow, name: "data_after_reset", dir: dir, timestamp: timestamp, packetIndex: cursor.packetIndex, detail: bytes)
+        }
     }
 
     public func reassembled(_ sg: ScatterGather, context: CaptureInfo?) {

@@ -257,7 +257,7 @@ public struct ArchiveAPI: Sendable {
             var text = "{\"flow\":\(Self.trimmed(Formats.jsonLine(flow))),\"gaps\":[\(gaps.joined(separator: ","))]"
             // every column of the application tables (the certificate's subject and
             // issuer too, which the Zeek-shaped listings leave out), in table order
-            for (table, order) in [("http", "trans_depth"), ("tls", "flow_id"), ("ssh", "flow_id"), ("dns", "ts, trans_id")] {
+            for (table, order) in [("http", "trans_depth"), ("tls", "flow_id"), ("ssh", "flow_id"), ("dns", "ts, trans_id"), ("anomaly", "ts, rowid")] {
                 let exists = try archive.connection.scalar("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = ?", .text(table)) == 1
                 let rows = exists ? try Self.rows(archive.connection, "SELECT * FROM \(table) WHERE flow_id = ? ORDER BY \(order)", id) : []
                 text += ",\"\(table)\":[" + rows.joined(separator: ",") + "]"

@@ -94,6 +94,11 @@ public enum Tables {
                                                  Column("ttls", zeek: "TTLs", "vector[interval]"),
                                                  Column("rejected", zeek: "rejected", "bool")])
 
+    /// Anomalies (migration 0018), as Zeek's weird.log lists them.
+    public static let anomaly = TableColumns("anomaly", [Column("flow_id", zeek: "uid", "string"), Column("ts", zeek: "ts", "time"),
+                                                         "dir", "packet_index",
+                                                         Column("name", zeek: "name", "string"), Column("detail", zeek: "addl", "string")])
+
     /// Columns that are Zeek log fields of the same name and type.
     private static func zeek(_ names: [String], _ type: String) -> [Column] {
         names.map { Column($0, zeek: $0, type) }
@@ -102,6 +107,7 @@ public enum Tables {
     /// Every declaration, for the test that checks them against the schema.
     public static let all: [TableColumns] = [
         captureStart, captureCounters, flowIdentity, flowTotals, payload, deliveryBlock, gap, packetBlock, http, tls, ssh, dns,
+        anomaly,
     ]
 }
 

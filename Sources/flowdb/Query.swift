@@ -77,6 +77,8 @@ struct QueryCommand: ParsableCommand {
     var method: String?
     @Option(help: ArgumentHelp("HTTP connections with a response of this status code.", valueName: "code"))
     var status: Int?
+    @Option(help: ArgumentHelp("Flows with an anomaly of this name (Zeek's weird names: SYN_with_data, RST_with_data, data_after_reset).", valueName: "name"))
+    var anomaly: String?
     @Option(name: .customLong("community-id"), help: ArgumentHelp("The flow with this Community ID v1 (as Zeek, Suricata and Arkime log it).", valueName: "1:..."))
     var communityID: String?
     @Option(help: "List at most N flows (default: 100 on a terminal, all in a pipe; 0: all).") var limit: Int?
@@ -108,6 +110,8 @@ struct QueryCommand: ParsableCommand {
     var ssh = false
     @Flag(help: "List the DNS transactions of the selected flows, like Zeek's dns.log.")
     var dns = false
+    @Flag(help: "List the anomalies of the selected flows, like Zeek's weird.log.")
+    var anomalies = false
     @Option(name: .customLong("dns-query"),
             help: ArgumentHelp("Flows whose DNS queries asked for this name, without case (`*.example.com`: it and every name under it; repeatable).", valueName: "name"))
     var dnsNames: [String] = []
@@ -128,8 +132,8 @@ struct QueryCommand: ParsableCommand {
         if extractObjects != nil && (show != nil || extract != nil || pcap != nil) {
             throw ValidationError("--extract-objects goes without --show, --extract and --pcap")
         }
-        if [http, tls, ssh, dns].filter({ $0 }).count > 1 { throw ValidationError("give one of --http, --tls, --ssh and --dns") }
-        if (http || tls || ssh || dns) && (show != nil || extract != nil || pcap != nil) {
+        if [http, tls, ssh, dns, anomalies].filter({ $0 }).count > 1 { throw ValidationError("give one of --http, --tls, --ssh, --dns and --anomalies") }
+        if (http || tls || ssh || dns || anomalies) && (show != nil || extract != nil || pcap != nil) {
             throw ValidationError("--http, --tls, --ssh and --dns list; they go without --show, --extract and --pcap")
         }
         if pcap == "" { throw ValidationError("--pcap needs a file name, or - for standard output") }
@@ -154,6 +158,7 @@ struct QueryCommand: ParsableCommand {
         add("ja3", ja3); add("ja4", ja4); add("uri", uri); add("method", method); add("status", status)
         for name in dnsNames { add("dns-query", name) }
         add("community-id", communityID)
+        add("anomaly", anomaly)
         do { return try FlowSelection(p, prefix: "--") } catch { throw fail(error.description) }
     }
 
@@ -206,7 +211,7 @@ struct QueryCommand: ParsableCommand {
             return
         }
         let acting = show != nil || extract != nil || pcap != nil || extractObjects != nil
-        if acting || http || tls || ssh || dns {
+        if acting || http || tls || ssh || dns || anomalies {
             // content, packets and application rows come from one archive at a time
             let archivesFound = Set(rows.map(\.path))
             guard archivesFound.count == 1 || !acting, let path = rows.first?.path else {
@@ -253,7 +258,7 @@ struct QueryCommand: ParsableCommand {
     /// `--http`, `--tls`, `--ssh`, `--dns` over several archives: each archive's rows
     /// for its flows, the archive named first (JSON, CSV) or above its table.
     func listApplications(_ rows: [ArchiveSet.Row]) throws {
-        guard let log = http ? ApplicationLog.http : tls ? ApplicationLog.tls : ssh ? ApplicationLog.ssh : dns ? ApplicationLog.dns : nil else { return }
+        guard let log = http ? ApplicationLog.http : tls ? ApplicationLog.tls : ssh ? ApplicationLog.ssh : dns ? ApplicationLog.dns : anomalies ? ApplicationLog.anomaly : nil else { return }
         let out = OutputBuffer()
         var order: [String] = []
         var byArchive: [String: [ArchiveSet.Row]] = [:]
@@ -300,7 +305,7 @@ struct QueryCommand: ParsableCommand {
                 printError("no flows match")
                 return
             }
-            if let log = http ? ApplicationLog.http : tls ? ApplicationLog.tls : ssh ? ApplicationLog.ssh : dns ? ApplicationLog.dns : nil {
+            if let log = http ? ApplicationLog.http : tls ? ApplicationLog.tls : ssh ? ApplicationLog.ssh : dns ? ApplicationLog.dns : anomalies ? ApplicationLog.anomaly : nil {
                 let rows = try log.rows(archive: store, flowIDs: found.map(\.id))
                 switch format ?? (json ? .json : csv ? .csv : .table) {
                 case .json: for r in rows { try out.write(log.jsonLine(r)) }

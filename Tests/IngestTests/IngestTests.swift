@@ -168,7 +168,7 @@ let flowdbBinary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPa
         }
         let fresh = Paths.temporaryDirectory() + "/fresh.sqlite"
         let expected = try indexes(Archive(path: fresh, create: true).connection)
-        #expect(expected.count == 24)
+        #expect(expected.count == 26)
         #expect(expected.contains("delivery_block_by_flow: CREATE INDEX delivery_block_by_flow ON delivery_block(flow_id, first_delivery)"))
         #expect(!expected.contains { $0.hasPrefix("delivery_by_flow") })      // dropped by 0003
         // in the order 0013 rebuilt them, then 0015's
@@ -188,7 +188,9 @@ let flowdbBinary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPa
         // The state a kill during the bulk load leaves: no deferred index, capture 'running'.
         for index in BulkLoad.deferredIndexes { try c.execute("DROP INDEX \(index.name)") }
         try c.execute("UPDATE capture SET status = 'running', sha256 = NULL")
-        #expect(try indexes(c) == ["capture_by_run: CREATE INDEX capture_by_run ON capture(ingest_run)",
+        #expect(try indexes(c) == ["anomaly_by_flow: CREATE INDEX anomaly_by_flow ON anomaly(flow_id)",
+                                   "anomaly_by_name: CREATE INDEX anomaly_by_name ON anomaly(name)",
+                                   "capture_by_run: CREATE INDEX capture_by_run ON capture(ingest_run)",
                                    "capture_by_sha256: CREATE INDEX capture_by_sha256 ON capture(sha256)",
                                    "delivery_block_by_flow: CREATE INDEX delivery_block_by_flow ON delivery_block(flow_id, first_delivery)",
                                    "dns_by_flow: CREATE INDEX dns_by_flow ON dns(flow_id)",

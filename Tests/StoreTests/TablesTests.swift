@@ -20,7 +20,7 @@ import TestSupport
     }
 
     @Test func everyDeclaredColumnExists() throws {
-        #expect(Tables.all.count == 12)
+        #expect(Tables.all.count == 13)
         let c = try Self.fresh()
         for declared in Tables.all {
             let actual = Set(try Self.columns(declared.table, c))
@@ -29,7 +29,7 @@ import TestSupport
         }
     }
 
-    @Test(arguments: ["http", "tls", "ssh", "payload", "gap", "delivery_block", "packet_block"])
+    @Test(arguments: ["http", "tls", "ssh", "payload", "gap", "delivery_block", "packet_block", "anomaly"])
     func wholeTablesAreDeclaredWhole(_ table: String) throws {
         let declared = try #require(Tables.all.first { $0.table == table })
         #expect(Set(declared.names) == Set(try Self.columns(table, try Self.fresh())))
