@@ -52,7 +52,7 @@
     detail(dl, 'server → client', `${flowdb.bytes(f.s2c_bytes)} (${f.s2c_bytes} bytes, ${f.s2c_stored} stored), ${f.s2c_packets ?? '?'} packets, ${f.s2c_ip_bytes ?? '?'} IP bytes`);
     detail(dl, 'gaps', d.gaps.length ? d.gaps.map(g => `${g.dir} at ${g.stream_offset}: ${g.length ?? 'unknown'} bytes`).join('; ') : '0');
     detail(dl, 'capture', `${f.capture_path} (capture ${f.capture})`);
-    for (const [key, title] of [['http', 'HTTP'], ['tls', 'TLS'], ['ssh', 'SSH'], ['dns', 'DNS']]) {
+    for (const [key, title] of [['http', 'HTTP'], ['tls', 'TLS'], ['ssh', 'SSH'], ['dns', 'DNS'], ['anomaly', 'Anomalies (as Zeek\'s weird.log)']]) {
       if (d[key] && d[key].length) table(title, d[key]);
     }
   }
