@@ -12,11 +12,10 @@ public enum CommunityID {
     /// (6, 17, 1, 58, ...); for ICMP, `sourcePort` is the type and `destinationPort` the code.
     public static func v1(source: [UInt8], destination: [UInt8], proto: UInt8, sourcePort: UInt16, destinationPort: UInt16,
                           seed: UInt16 = 0) -> String {
-        shared.v1(source: source, destination: destination, proto: proto, sourcePort: sourcePort,
-                  destinationPort: destinationPort, seed: seed)
+        // a context of its own: for one-off hashes (many: keep a Hasher)
+        Hasher().v1(source: source, destination: destination, proto: proto, sourcePort: sourcePort,
+                    destinationPort: destinationPort, seed: seed)
     }
-
-    private static var shared: Hasher { Hasher() }
 
     /// Computes Community IDs with one libcrypto context, reused (a fresh one per
     /// hash cost four times as much). One thread at a time.

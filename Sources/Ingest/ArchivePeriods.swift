@@ -1,5 +1,6 @@
 import Capture
 import Decoding
+import FileIO
 import Recording
 import Store
 #if canImport(Glibc)
@@ -128,14 +129,7 @@ public final class PeriodicCapture {
     func removeOldArchives(current: String, interface: String, into archive: Archive, notice: (String) -> Void) throws {
         guard periods.keepArchives != nil || periods.maxArchiveBytes != nil else { return }
         let prefix = Session.filePrefix(interface)
-        var names: [String] = []
-        if let dir = opendir(periods.directory) {
-            while let entry = readdir(dir) {
-                let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
-                if name.hasPrefix(prefix) && name.hasSuffix(".sqlite") { names.append(name) }
-            }
-            closedir(dir)
-        }
+        let names = directoryEntries(periods.directory).filter { $0.hasPrefix(prefix) && $0.hasSuffix(".sqlite") }
         let currentName = current.split(separator: "/").last.map(String.init) ?? current
         var older = names.filter { $0 != currentName }.sorted()
         func bytes(_ name: String) -> Int {

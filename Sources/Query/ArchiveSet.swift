@@ -1,4 +1,5 @@
 import Dispatch
+import FileIO
 import Store
 #if canImport(Glibc)
 import Glibc
@@ -18,16 +19,9 @@ public struct ArchiveSet: Sendable {
     public init(_ arguments: [String]) throws(QueryError) {
         var out: [String] = []
         for argument in arguments {
-            var info = stat()
             // a name that is not there is an archive that is not there: opening it says so
-            if stat(argument, &info) == 0 && info.st_mode & S_IFMT == S_IFDIR {
-                guard let dir = opendir(argument) else { throw QueryError("\(argument): cannot read the directory") }
-                var names: [String] = []
-                while let entry = readdir(dir) {
-                    let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
-                    if name.hasSuffix(".sqlite") && !name.hasPrefix(".") { names.append(name) }
-                }
-                closedir(dir)
+            if isDirectory(argument) {
+                let names = directoryEntries(argument).filter { $0.hasSuffix(".sqlite") && !$0.hasPrefix(".") }
                 let base = argument.hasSuffix("/") ? argument : argument + "/"
                 out += names.sorted().map { base + $0 }
             } else {
@@ -36,6 +30,12 @@ public struct ArchiveSet: Sendable {
         }
         var seen = Set<String>()
         paths = out.filter { seen.insert($0).inserted }
+    }
+
+    /// Whether `arguments` (as `--db` takes them) name several archives: more than
+    /// one, or a directory (whose archives may come and go). Flows are then `ARCHIVE:ID`.
+    public static func namesSeveral(_ arguments: [String]) -> Bool {
+        arguments.count > 1 || arguments.contains(where: isDirectory)
     }
 
     /// An archive's name in results: its file name.

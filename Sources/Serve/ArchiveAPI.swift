@@ -59,12 +59,7 @@ public struct ArchiveAPI: Sendable {
     public init(archives: [String]) { arguments = archives.isEmpty ? ["flowdb.sqlite"] : archives }
 
     /// Whether flows are named `ARCHIVE:ID` (several archives, or a directory).
-    var several: Bool {
-        arguments.count > 1 || arguments.contains { a in
-            var st = stat()
-            return stat(a, &st) == 0 && st.st_mode & S_IFMT == S_IFDIR
-        }
-    }
+    var several: Bool { ArchiveSet.namesSeveral(arguments) }
 
     /// The archive and id a flow reference names: `ID` with one archive, `ARCHIVE:ID`
     /// (the archive's file name, one of those served) with several.

@@ -179,7 +179,7 @@ struct QueryCommand: ParsableCommand {
         let set: ArchiveSet
         do { set = try ArchiveSet(archiveArguments) } catch { throw fail(error.description) }
         let refs = try flowRefs()
-        let several = set.paths.count > 1 || archiveArguments.contains { isDirectory($0) }
+        let several = ArchiveSet.namesSeveral(archiveArguments)
         let interactive = isatty(1) == 1
         let effectiveLimit: Int? = limit.map { $0 == 0 ? nil : $0 } ?? (interactive && show == nil && extract == nil && pcap == nil && extractObjects == nil ? 100 : nil)
         guard several else {
@@ -282,11 +282,6 @@ struct QueryCommand: ParsableCommand {
             }
         }
         try out.flush()
-    }
-
-    func isDirectory(_ path: String) -> Bool {
-        var info = stat()
-        return stat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFDIR
     }
 
     /// The query on one archive, as it always was.

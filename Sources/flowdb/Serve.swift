@@ -60,11 +60,6 @@ struct Serve: AsyncParsableCommand {
         }
     }
 
-    func isDirectory(_ path: String) -> Bool {
-        var st = stat()
-        return stat(path, &st) == 0 && st.st_mode & S_IFMT == S_IFDIR
-    }
-
     /// `HOST:PORT`, `[V6]:PORT`, or `:PORT` (loopback).
     static func address(_ text: String) throws -> (String, Int) {
         var host = "127.0.0.1", portText = text
