@@ -93,10 +93,15 @@ def kill9_checks(args, db, pcapdir, ns, check, results, seen):
         ok = len(data) == rows[0][4] and hashlib.sha256(data).hexdigest() == rows[0][5]
         detail += f", size and sha256 of its file ({len(data)} bytes) recorded" if ok else ", size/sha256 not those of its file"
     check("the next capture marks the interrupted one failed and records its file", ok, detail)
-    fid = con.execute("SELECT id FROM flow WHERE capture_id = ? AND proto = 'tcp' ORDER BY c2s_packets + s2c_packets DESC LIMIT 1",
-                      (rows[0][0],)).fetchone() if rows else None
+    # The flow to export was recorded by the killed capture: preferably one with packets
+    # in its interrupted file, else its last. Never one of the 1-second capture above,
+    # which kept no packets (no --write-pcap); its rows have a higher capture id.
+    fid = con.execute("""SELECT f.id FROM flow f WHERE f.proto = 'tcp' AND (f.packet_capture_id = ?1
+                             OR EXISTS (SELECT 1 FROM packet_block b WHERE b.flow_id = f.id AND b.capture_id = ?1))
+                         ORDER BY f.c2s_packets + f.s2c_packets DESC LIMIT 1""", (rows[0][0],)).fetchone() if rows else None
     if fid is None:
-        fid = con.execute("SELECT id FROM flow WHERE proto = 'tcp' ORDER BY id DESC LIMIT 1").fetchone()
+        fid = con.execute("SELECT id FROM flow WHERE proto = 'tcp' AND capture_id <= ? ORDER BY id DESC LIMIT 1",
+                          (rows[0][0] if rows else 1 << 62,)).fetchone()
     out = os.path.join(os.path.dirname(db), "killed-flow.pcap")
     for x in (out, out + ".custody.json"):
         if os.path.exists(x): os.unlink(x)
