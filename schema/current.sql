@@ -134,7 +134,7 @@ CREATE TABLE flow (
     app             TEXT,                                        -- the application protocol recognised: http tls ssh dns quic
     app_host        TEXT,                                        -- its host: HTTP Host, TLS SNI
     proto           TEXT NOT NULL DEFAULT 'tcp'                  -- transport, as Zeek's conn.log: tcp udp icmp
-, community_id TEXT, continues_from TEXT, continued_in TEXT) STRICT;
+, community_id TEXT, continues_from TEXT, continued_in TEXT, overlap_conflicts INTEGER NOT NULL DEFAULT 0) STRICT;
 
 CREATE TABLE gap (
     flow_id         INTEGER NOT NULL REFERENCES flow(id),
@@ -175,6 +175,27 @@ CREATE TABLE http (
     incomplete              INTEGER NOT NULL DEFAULT 0,  -- a gap or the end of the capture cut a message
     PRIMARY KEY (flow_id, trans_depth)
 ) STRICT, WITHOUT ROWID;
+
+CREATE TABLE overlap_conflict (
+    flow_id                INTEGER NOT NULL REFERENCES flow(id),
+    dir                    INTEGER NOT NULL CHECK (dir IN (0, 1)),  -- 0: from the client
+    stream_offset          INTEGER NOT NULL,  -- first byte of the overlap
+    length                 INTEGER NOT NULL,  -- bytes in the overlap
+    differing              INTEGER NOT NULL,  -- of which differ between the copies
+    earlier_state          TEXT    NOT NULL CHECK (earlier_state IN ('delivered', 'queued')),
+    earlier_ts             INTEGER,           -- capture time of the earlier copy's packet, ns (NULL: unknown)
+    earlier_packet_index   INTEGER,           -- its index in its capture (Wireshark's frame number - 1)
+    earlier_segment_offset INTEGER,           -- the whole earlier segment: where it starts (NULL: it was delivered)
+    earlier_segment_length INTEGER,
+    later_ts               INTEGER NOT NULL,
+    later_packet_index     INTEGER NOT NULL,
+    later_segment_offset   INTEGER NOT NULL,  -- the whole later segment
+    later_segment_length   INTEGER NOT NULL,
+    earlier_bytes          BLOB,              -- the earlier copy over the overlap (NULL when cut)
+    later_bytes            BLOB,              -- the later copy
+    bytes_cut              INTEGER NOT NULL DEFAULT 0,
+    kept                   TEXT    NOT NULL CHECK (kept IN ('earlier', 'later'))  -- the copy the stream stores
+) STRICT;
 
 CREATE TABLE packet_block (
     flow_id         INTEGER NOT NULL REFERENCES flow(id),
@@ -277,6 +298,8 @@ CREATE INDEX flow_by_first_ts    ON flow(first_ts);
 
 CREATE INDEX flow_by_overlap     ON flow(overlap_bytes) WHERE overlap_bytes > 0;
 
+CREATE INDEX flow_by_overlap_conflicts ON flow(overlap_conflicts) WHERE overlap_conflicts > 0;
+
 CREATE INDEX flow_by_proto       ON flow(proto) WHERE proto <> 'tcp';
 
 CREATE INDEX flow_by_server_ip   ON flow(server_ip_key);
@@ -286,6 +309,8 @@ CREATE INDEX flow_by_server_port ON flow(server_port);
 CREATE INDEX gap_by_flow ON gap(flow_id, dir);
 
 CREATE INDEX http_by_host ON http(host COLLATE NOCASE);
+
+CREATE INDEX overlap_conflict_by_flow ON overlap_conflict(flow_id, dir, stream_offset);
 
 CREATE INDEX payload_by_flow ON payload(flow_id, dir, stream_offset);
 
@@ -391,7 +416,8 @@ SELECT id,
        capture_id,
        app, app_host,
        proto,
-       community_id
+       community_id,
+       overlap_conflicts
 FROM flow;
 
 CREATE VIEW http_log AS

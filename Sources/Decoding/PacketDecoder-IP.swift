@@ -43,6 +43,7 @@ extension PacketDecoder {
         }
         out.source = IPAddress(ipv4: Self.be32(p, start + 12))
         out.destination = IPAddress(ipv4: Self.be32(p, start + 16))
+        out.hopLimit = p[start + 8]
         return decodeIPPayload(p[start + 9], p, start + headerLength, end, &out)
     }
 
@@ -93,6 +94,7 @@ extension PacketDecoder {
             case 6:
                 out.source = IPAddress(high: Self.be64(p, start + 8), low: Self.be64(p, start + 16), isIPv6: true)
                 out.destination = IPAddress(high: Self.be64(p, start + 24), low: Self.be64(p, start + 32), isIPv6: true)
+                out.hopLimit = p[start + 7]
                 return decodeTCP(p, offset, end, &out)
             case 0, 43, 60:
                 guard let (following, length) = Self.extensionHeader(p, offset, end: end) else { return .malformed }
@@ -188,6 +190,7 @@ extension PacketDecoder {
         out.acknowledgment = Self.be32(p, start + 8)
         out.flags = UInt16(p[start + 13]) | (UInt16(p[start + 12] & 0x01) << 8)
         out.window = Self.be16(p, start + 14)
+        out.urgentPointer = Self.be16(p, start + 18)
         let base = p.baseAddress!
         out.options = UnsafeRawBufferPointer(start: base + start + 20, count: optionsEnd - (start + 20))
         out.payload = UnsafeRawBufferPointer(start: base + payloadStart, count: end - payloadStart)

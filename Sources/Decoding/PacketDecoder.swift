@@ -61,6 +61,9 @@ public struct DecodedPacket {
     /// decoded without options, its payload where the data offset says, and the
     /// anomaly counted.
     public var badOptions = false
+    /// The innermost IP header's TTL (IPv4) or hop limit (IPv6), and the TCP urgent pointer.
+    public var hopLimit: UInt8 = 0
+    public var urgentPointer: UInt16 = 0
     /// The A-MSDU subframe decoded (`PacketDecoder.decode(_:into:subframe:)`), and
     /// whether the frame holds more after it: an 802.11 frame may aggregate several
     /// packets, each decoded in turn.

@@ -84,6 +84,7 @@ public final class PeriodicCapture {
             total.ingest.bytesDelivered += report.ingest.bytesDelivered
             total.ingest.bytesStored += report.ingest.bytesStored
             total.ingest.gaps += report.ingest.gaps
+            total.ingest.addEvidence(report.ingest)
             total.ingest.counters += report.ingest.counters
             total.ingest.files += report.ingest.files
             // the earlier side of each link made in this archive

@@ -55,6 +55,12 @@ public struct IngestSummary {
         if icmp > 0 { out += "ICMP flows:     \(icmp)\n" }
         out += "bytes:          \(report.bytesDelivered) reassembled, \(report.bytesStored) stored\n"
         out += "gaps:           \(report.gaps)\n"
+        out += "conflicts:      \(report.conflicts) overlaps with different bytes"
+        if report.overlapBytesUnchecked > 0 { out += " (\(report.overlapBytesUnchecked) overlapping bytes not compared)" }
+        out += "\n"
+        out += "anomalies:      \(report.anomalies)"
+        if report.anomaliesNotRecorded > 0 { out += " (\(report.anomaliesNotRecorded) more past the bound of 1,000 per flow, counted only)" }
+        out += "\n"
         let rate = seconds > 0 ? Double(report.inputBytes) / 1e6 / seconds : 0
         out += "time:           \(formatted(seconds)) s (\(Int(rate.rounded())) MB/s of capture)\n"
         return out

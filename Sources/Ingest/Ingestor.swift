@@ -46,8 +46,30 @@ public struct IngestReport: Sendable {
     public var bytesDelivered = 0
     public var bytesStored = 0
     public var gaps = 0
+    /// Overlap conflicts and anomalies recorded; overlapping bytes over delivered
+    /// data not compared (no copy in memory); anomalies past a flow's bound.
+    public var conflicts = 0
+    public var overlapBytesUnchecked = 0
+    public var anomalies = 0
+    public var anomaliesNotRecorded = 0
     public var inputBytes = 0
     public var failures: [String] { files.compactMap { if case .failed(_, let m) = $0.outcome { m } else { nil } } }
+}
+
+extension IngestReport {
+    mutating func takeEvidence(from writer: ArchiveWriter) {
+        conflicts = writer.conflictsRecorded
+        overlapBytesUnchecked = writer.overlapBytesUnchecked
+        anomalies = writer.anomaliesRecorded
+        anomaliesNotRecorded = writer.anomaliesNotRecorded
+    }
+
+    mutating func addEvidence(_ other: IngestReport) {
+        conflicts += other.conflicts
+        overlapBytesUnchecked += other.overlapBytesUnchecked
+        anomalies += other.anomalies
+        anomaliesNotRecorded += other.anomaliesNotRecorded
+    }
 }
 
 /// A failure that stops an ingest before it reads anything.
@@ -213,6 +235,7 @@ public final class Ingestor {
         report.bytesDelivered = writer.bytesDelivered
         report.bytesStored = writer.bytesStored
         report.gaps = writer.gapsRecorded
+        report.takeEvidence(from: writer)
     }
 
     /// Decides whether `path` is read: nil to read it, or why it is skipped.

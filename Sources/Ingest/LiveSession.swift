@@ -89,6 +89,7 @@ final class Session {
         report.ingest.bytesDelivered = writer.bytesDelivered
         report.ingest.bytesStored = writer.bytesStored
         report.ingest.gaps = writer.gapsRecorded
+        report.ingest.takeEvidence(from: writer)
         let states = (try? CaptureCatalog(archive.connection).connectionStates(of: begun)) ?? [:]
         report.ingest.connectionStates = states["tcp"] ?? []
         report.ingest.udpStates = states["udp"] ?? []

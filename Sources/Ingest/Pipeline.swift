@@ -188,6 +188,11 @@ public final class Pipeline<Factory: StreamFactory> {
         cursor.recordOffset = offset
         cursor.ipLength = packet.ipLength
         cursor.payloadLength = packet.payloadLength
+        cursor.hopLimit = packet.hopLimit
+        cursor.urgentPointer = packet.urgentPointer
+        cursor.badOptions = packet.badOptions
+        var context = context
+        context.packetIndex = index
         if !packet.encapsulation.isEmpty || !cursor.encapsulation.isEmpty {
             cursor.encapsulation = packet.encapsulation
         }

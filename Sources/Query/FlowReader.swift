@@ -32,6 +32,27 @@ public struct GapRecord: Sendable, Equatable {
 public final class FlowReader {
     let chunkRows, gapRows, payloadRow, runs: Statement
     let connection: SQLiteConnection
+    /// Read the flows as a target would have (`--policy`): their conflicts resolved
+    /// by its rule. nil reads the streams as stored.
+    public var policy: TargetPolicy? {
+        didSet { patchesFlow = nil }
+    }
+    /// The resolution of the flow being read, and its flow.
+    private var patches: PolicyPatches?
+    private var patchesFlow: Int64?
+    /// Conflicting bytes of the flows read whose copies the archive did not keep
+    /// (shown as stored whatever the policy).
+    public private(set) var unresolvedConflicts = 0
+
+    /// Loads the policy's resolution of `flowID`'s conflicts, once per flow.
+    private func preparePatches(_ flowID: Int64) throws {
+        guard let policy else { patches = nil; return }
+        guard patchesFlow != flowID else { return }
+        let resolved = PolicyPatches(try conflicts(flowID: flowID), policy: policy)
+        unresolvedConflicts += resolved.unresolved
+        patches = resolved.isEmpty ? nil : resolved
+        patchesFlow = flowID
+    }
 
     public init(archive: Archive) throws {
         let c = archive.connection
@@ -55,6 +76,7 @@ public final class FlowReader {
     /// Every delivery of the flow in call order, without its bytes: a flow's
     /// content is then read one delivery at a time (`bytes(of:)`), in constant memory.
     public func deliveries(flowID: Int64) throws -> [ChunkRecord] {
+        try preparePatches(flowID)
         chunkRows.reset()
         try chunkRows.bind(flowID, at: 1)
         defer { chunkRows.reset() }
@@ -125,7 +147,9 @@ public final class FlowReader {
         // payload_offset and stored come from the archive: checked, never trusted
         let run = cachedRuns[slot].data, offset = chunk.payloadOffset
         guard offset >= 0, offset <= run.count, chunk.stored <= run.count - offset else { return [] }
-        return Array(run[offset..<(offset + chunk.stored)])
+        var bytes = Array(run[offset..<(offset + chunk.stored)])
+        patches?.apply(dir: chunk.dir, offset: chunk.streamOffset, to: &bytes)
+        return bytes
     }
 
     public func gaps(flowID: Int64) throws -> [GapRecord] {
@@ -147,6 +171,7 @@ public final class FlowReader {
     @discardableResult
     public func writeStream(flowID: Int64, dir: Int, fillGaps: Bool, hashing: Bool = true,
                             to sink: (UnsafeRawBufferPointer) throws -> Void) throws -> (bytes: Int, sha256: String) {
+        try preparePatches(flowID)
         runs.reset()
         try runs.bind(flowID, at: 1)
         try runs.bind(dir, at: 2)
@@ -171,8 +196,17 @@ public final class FlowReader {
                     missing -= n
                 }
             }
-            if hashing { digest.update(data) }
-            try sink(data)
+            if let patches, !patches.isEmpty {
+                var copy = Array(data)
+                patches.apply(dir: dir, offset: offset, to: &copy)
+                try copy.withUnsafeBytes { piece in
+                    if hashing { digest.update(piece) }
+                    try sink(piece)
+                }
+            } else {
+                if hashing { digest.update(data) }
+                try sink(data)
+            }
             written += data.count
             expected = offset &+ Int64(data.count)      // values from the archive: never trap
         }

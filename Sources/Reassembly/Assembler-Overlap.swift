@@ -11,6 +11,15 @@ extension AssemblerCore {
             half.overlapBytes += overlap
         }
         let cut = max(0, min(overlap, count))
+        if cut > 0, let reporter {
+            // The earlier copy went to the stream: only the stream can compare.
+            reporter.overlapped(Overlap(direction: half.direction, earlier: .delivered, nextExpected: expected,
+                                        start: sg.live.seq, laterBytes: UnsafeRawBufferPointer(rebasing: sg.live.bytes[..<cut]),
+                                        earlierBytes: UnsafeRawBufferPointer(start: nil, count: 0), earlierInfo: CaptureInfo(),
+                                        laterInfo: sg.live.captureInfo,
+                                        earlierSegment: (sg.live.seq, 0),
+                                        laterSegment: (sg.live.segmentStart, sg.live.segmentCount), laterKept: false))
+        }
         sg.live.bytes = UnsafeRawBufferPointer(rebasing: sg.live.bytes[cut...])
         sg.live.seq = expected
     }
@@ -41,6 +50,9 @@ extension AssemblerCore {
             }
             let fromStart = start.difference(to: page.seq)
             let fromEnd = end.difference(to: pageEnd)
+            if let reporter, !bytes.isEmpty {
+                reportQueuedOverlap(half, page: page, live: bytes, liveStart: start, to: reporter)
+            }
 
             if fromEnd <= 0 && fromStart >= 0 {
                 // The packet covers the whole page: drop the page.
@@ -99,6 +111,25 @@ extension AssemblerCore {
         }
     }
 
+    /// Tells `reporter` when the live packet's bytes over `page` differ from the
+    /// page's (called before the page is cut or overwritten: the later copy wins).
+    private func reportQueuedOverlap(_ half: HalfConnection, page: Page, live: UnsafeRawBufferPointer,
+                                     liveStart: TCPSequence, to reporter: any Stream) {
+        let liveEnd = liveStart.adding(live.count)
+        let pageEnd = page.seq.adding(page.count)
+        let from = liveStart.difference(to: page.seq) > 0 ? page.seq : liveStart
+        let to = liveEnd.difference(to: pageEnd) < 0 ? pageEnd : liveEnd
+        let length = from.difference(to: to)
+        guard length > 0, let expected = half.nextSeq else { return }
+        let later = UnsafeRawBufferPointer(rebasing: live[liveStart.difference(to: from)...].prefix(length))
+        let earlier = UnsafeRawBufferPointer(rebasing: page.bytes[page.seq.difference(to: from)...].prefix(length))
+        guard !later.elementsEqual(earlier) else { return }
+        reporter.overlapped(Overlap(direction: half.direction, earlier: .queued, nextExpected: expected, start: from,
+                                    laterBytes: later, earlierBytes: earlier, earlierInfo: page.captureInfo, laterInfo: sg.live.captureInfo,
+                                    earlierSegment: (page.segmentStart, page.segmentCount),
+                                    laterSegment: (sg.live.segmentStart, sg.live.segmentCount), laterKept: true))
+    }
+
     /// Copies the live packet, from `skip` bytes in, into freshly taken pages
     /// linked together. Returns the first and last page and how many were used.
     func copyLiveToPages(skip: Int) -> (first: Page, last: Page, count: Int) {
@@ -108,6 +139,8 @@ extension AssemblerCore {
         first.prev = nil
         first.isPacketHead = true
         first.captureInfo = live.captureInfo
+        first.segmentStart = live.segmentStart
+        first.segmentCount = live.segmentCount
         var current = first
         var count = 1
         var seq = live.seq.adding(skip)
@@ -133,6 +166,8 @@ extension AssemblerCore {
             current = page
             current.isPacketHead = false
             current.captureInfo = live.captureInfo
+            current.segmentStart = live.segmentStart
+            current.segmentCount = live.segmentCount
             count += 1
         }
         return (first, current, count)

@@ -77,6 +77,8 @@ final class AssemblerCore {
     var pool = StreamPool()
     /// Delivery under construction; also the list of pieces gopacket calls `ret`.
     let sg = ScatterGather()
+    /// The stream of the packet being processed, when it hears of overlaps.
+    var reporter: (any Stream)?
 
     init(options: AssemblerOptions) {
         self.options = options
@@ -142,8 +144,10 @@ final class AssemblerCore {
             queue = false
         }
 
+        reporter = connection.reportsOverlaps ? connection.stream : nil
         handleBytes(segment.payload, seq: seq, half: half, start: syn,
                     end: flags.contains(.rst) || flags.contains(.fin), queue: queue, context: context)
+        reporter = nil
         guard !sg.chunks.isEmpty else { return }
         let next = sendToConnection(connection, half: half, context: context)
         // The FIN occupies a sequence number only when it was delivered. gopacket
@@ -155,7 +159,8 @@ final class AssemblerCore {
     /// Queues the live packet, or stages it for immediate delivery.
     private func handleBytes(_ payload: UnsafeRawBufferPointer, seq: TCPSequence, half: HalfConnection,
                              start: Bool, end: Bool, queue: Bool, context: CaptureInfo) {
-        sg.live = LiveSegment(bytes: payload, seq: seq, start: start, end: end, captureInfo: context)
+        sg.live = LiveSegment(bytes: payload, seq: seq, start: start, end: end, captureInfo: context,
+                              segmentStart: seq, segmentCount: payload.count)
         if queue {
             resolveOverlaps(half, queue: true)
             let perConnection = options.maxBufferedPagesPerConnection

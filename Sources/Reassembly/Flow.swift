@@ -170,13 +170,17 @@ public struct CaptureInfo: Sendable, Equatable {
     public var captureLength: Int
     public var length: Int
     public var interfaceIndex: Int
+    /// The packet's index in its capture file, where the caller knows it (else -1);
+    /// gopacket has no such field. It tells which packet carried an overlap's bytes.
+    public var packetIndex: Int
 
     @inlinable
-    public init(timestamp: Int64 = 0, captureLength: Int = 0, length: Int = 0, interfaceIndex: Int = 0) {
+    public init(timestamp: Int64 = 0, captureLength: Int = 0, length: Int = 0, interfaceIndex: Int = 0, packetIndex: Int = -1) {
         self.timestamp = timestamp
         self.captureLength = captureLength
         self.length = length
         self.interfaceIndex = interfaceIndex
+        self.packetIndex = packetIndex
     }
 }
 

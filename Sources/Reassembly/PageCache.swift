@@ -16,6 +16,9 @@ final class Page {
     unowned(unsafe) var prev: Page?
     /// Capture info of the packet the bytes came from (kept on every page of a split packet).
     var captureInfo = CaptureInfo()
+    /// The whole segment the bytes came from: its first sequence number and length.
+    var segmentStart = TCPSequence(0)
+    var segmentCount = 0
     /// True for the first page of a packet (gopacket keeps the context only there).
     var isPacketHead = false
     /// Set when the packet carried FIN or RST; like gopacket, only written on a

@@ -31,6 +31,9 @@ struct LiveSegment {
     var start = false
     var end = false
     var captureInfo = CaptureInfo()
+    /// The segment as it arrived, before any trimming: first sequence number and length.
+    var segmentStart = TCPSequence(0)
+    var segmentCount = 0
 }
 
 /// One piece of a delivery: the live packet or a buffered page.
@@ -119,6 +122,19 @@ public final class ScatterGather {
         var index = 0
         while index < chunks.count {
             try body(bytes(of: chunks[index]))
+            index += 1
+        }
+    }
+
+    /// Visits the delivered pieces in stream order, each with the capture info of
+    /// the packet it came from.
+    public func forEachPiece(_ body: (UnsafeRawBufferPointer, CaptureInfo) -> Void) {
+        var index = 0
+        while index < chunks.count {
+            switch chunks[index] {
+            case .live: body(live.bytes, live.captureInfo)
+            case .page(let page): body(page.bytes, page.captureInfo)
+            }
             index += 1
         }
     }

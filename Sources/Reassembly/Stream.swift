@@ -39,11 +39,21 @@ public protocol Stream: AnyObject {
     /// Whether `isNewConnection` is asked about every packet of this stream's
     /// connection (read once, when the stream is created).
     var decidesConnectionEnds: Bool { get }
+
+    /// Hears of a segment covering bytes the half already had (see `Overlap`),
+    /// before the segment's own delivery, if any. gopacket has no such call.
+    func overlapped(_ overlap: Overlap)
+
+    /// Whether `overlapped` is called for this stream's connection (read once,
+    /// when the stream is created).
+    var reportsOverlaps: Bool { get }
 }
 
 extension Stream {
     public func isNewConnection(_ segment: TCPSegment, direction: FlowDirection, context: CaptureInfo) -> Bool { false }
     public var decidesConnectionEnds: Bool { false }
+    public func overlapped(_ overlap: Overlap) {}
+    public var reportsOverlaps: Bool { false }
 }
 
 /// Creates a stream for every new connection.

@@ -36,6 +36,8 @@ final class Connection {
     let stream: any Stream
     /// The stream is asked whether each packet starts a new connection.
     let asksStream: Bool
+    /// The stream hears of overlaps.
+    let reportsOverlaps: Bool
     /// Where the pool lists it (`StreamPool.connections`); -1 when not in a pool.
     var poolIndex = -1
 
@@ -43,6 +45,7 @@ final class Connection {
         self.key = key
         self.stream = stream
         asksStream = stream.decidesConnectionEnds
+        reportsOverlaps = stream.reportsOverlaps
         clientToServer = HalfConnection(direction: .clientToServer, timestamp: timestamp)
         serverToClient = HalfConnection(direction: .serverToClient, timestamp: timestamp)
     }

@@ -213,9 +213,16 @@ public final class ArchiveWriter: @unchecked Sendable {
             payloadID = run.id
             payloadOffset = run.bytes.count
             var remaining = store
-            sg.forEachChunk { piece in
+            var lastPacket = Int.min
+            sg.forEachPiece { piece, info in
                 guard remaining > 0 else { return }
                 let n = min(remaining, piece.count)
+                if n > 0 && info.packetIndex != lastPacket {
+                    lastPacket = info.packetIndex
+                    batch.marks.append(RunMark(runID: run.id, offset: run.bytes.count, timestamp: info.timestamp,
+                                               packetIndex: info.packetIndex))
+                    pendingBytes += MemoryLayout<RunMark>.stride
+                }
                 run.bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: piece[0..<n]))
                 remaining -= n
             }
@@ -319,6 +326,11 @@ public final class ArchiveWriter: @unchecked Sendable {
 
     /// An anomaly of `flow` (Zeek's weird name where Zeek has one), in the packet `packetIndex`.
     func addAnomaly(_ flow: FlowState, name: String, dir: Int, timestamp: Int64, packetIndex: Int, detail: String?) {
+        guard flow.anomalies < Self.anomaliesPerFlow else {
+            anomaliesNotRecorded += 1
+            return
+        }
+        flow.anomalies += 1
         var row = RowValues(Tables.anomaly)
         row.set("flow_id", flow.totals.flowID)
         row.set("ts", timestamp)
@@ -331,8 +343,100 @@ public final class ArchiveWriter: @unchecked Sendable {
         batch.anomalies.append(row)
     }
 
-    /// Anomalies recorded (the ingest summary's count).
+    /// Anomalies recorded (the ingest summary's count), and those past a flow's
+    /// `anomaliesPerFlow` (an attacker can make every packet one), counted only.
     public private(set) var anomaliesRecorded = 0
+    public private(set) var anomaliesNotRecorded = 0
+    static let anomaliesPerFlow = 1000
+
+    /// Overlap conflicts recorded, and overlapping bytes over delivered data that
+    /// could not be compared because the archive no longer held them in memory
+    /// (the ingest summary's counts).
+    public private(set) var conflictsRecorded = 0
+    public private(set) var overlapBytesUnchecked = 0
+
+    /// Bytes of both copies one conflict row keeps, and one flow's rows in all.
+    static let conflictBytesLimit = 4096
+    static let conflictBytesPerFlow = 262_144
+
+    /// Records a conflict: `earlier` and `later` are the two copies of the bytes at
+    /// `streamOffset`; `earlierSegment` is nil when the earlier copy was delivered.
+    func addConflict(_ flow: FlowState, dir: Int, streamOffset: Int64, earlier: UnsafeRawBufferPointer,
+                     later: UnsafeRawBufferPointer, earlierState: String, earlierPacket: (ts: Int64, index: Int)?,
+                     earlierSegment: (offset: Int64, length: Int)?, laterPacket: (ts: Int64, index: Int),
+                     laterSegment: (offset: Int64, length: Int), laterKept: Bool) {
+        var differing = 0
+        for i in 0..<min(earlier.count, later.count) where earlier[i] != later[i] { differing += 1 }
+        var row = RowValues(Tables.overlapConflict)
+        row.set("flow_id", flow.totals.flowID)
+        row.set("dir", dir)
+        row.set("stream_offset", streamOffset)
+        row.set("length", later.count)
+        row.set("differing", differing)
+        row.set("earlier_state", earlierState)
+        row.set("earlier_ts", earlierPacket?.ts)
+        row.set("earlier_packet_index", earlierPacket.map { $0.index >= 0 ? $0.index : nil } ?? nil)
+        row.set("earlier_segment_offset", earlierSegment?.offset)
+        row.set("earlier_segment_length", earlierSegment?.length)
+        row.set("later_ts", laterPacket.ts)
+        row.set("later_packet_index", laterPacket.index)
+        row.set("later_segment_offset", laterSegment.offset)
+        row.set("later_segment_length", laterSegment.length)
+        let keep = min(later.count, Self.conflictBytesLimit, max(0, (Self.conflictBytesPerFlow - flow.conflictBytes) / 2))
+        if keep > 0 {
+            row.set("earlier_bytes", SQLiteValue.blob(Array(earlier.prefix(keep))))
+            row.set("later_bytes", SQLiteValue.blob(Array(later.prefix(keep))))
+        }
+        flow.conflictBytes += 2 * keep
+        row.set("bytes_cut", later.count - keep)
+        row.set("kept", laterKept ? "later" : "earlier")
+        pendingBytes += 256 + 2 * keep
+        conflictsRecorded += 1
+        flow.totals.overlapConflicts += 1
+        flow.changes &+= 1
+        batch.conflicts.append(row)
+        let held = earlierState == "delivered" ? "delivered" : "queued"
+        addAnomaly(flow, name: "rexmit_inconsistency", dir: dir, timestamp: laterPacket.ts, packetIndex: laterPacket.index,
+                   detail: "\(differing) of \(later.count) bytes at stream offset \(streamOffset) differ from the \(held) copy; "
+                       + "the stream keeps the \(laterKept ? "later" : "earlier") one")
+    }
+
+    /// Compares bytes that arrived again for a delivered range at `streamOffset`
+    /// with the copy the direction's open payload run holds, and records a conflict
+    /// where they differ. Bytes the run does not hold are counted as unchecked.
+    func compareDelivered(_ flow: FlowState, dir: Int, streamOffset: Int64, later: UnsafeRawBufferPointer,
+                          laterPacket: (ts: Int64, index: Int), laterSegment: (offset: Int64, length: Int)) {
+        guard let run = flow.openRuns[dir] else {
+            overlapBytesUnchecked += later.count
+            return
+        }
+        let from = max(streamOffset, run.streamOffset), to = min(streamOffset + Int64(later.count), run.end)
+        guard from < to else {
+            overlapBytesUnchecked += later.count
+            return
+        }
+        overlapBytesUnchecked += later.count - Int(to - from)
+        let laterPart = UnsafeRawBufferPointer(rebasing: later[Int(from - streamOffset)..<Int(to - streamOffset)])
+        run.bytes.withUnsafeBytes { held in
+            let earlier = UnsafeRawBufferPointer(rebasing: held[Int(from - run.streamOffset)..<Int(to - run.streamOffset)])
+            guard !earlier.elementsEqual(laterPart) else { return }
+            addConflict(flow, dir: dir, streamOffset: from, earlier: earlier, later: laterPart, earlierState: "delivered",
+                        earlierPacket: mark(of: run, at: Int(from - run.streamOffset)), earlierSegment: nil,
+                        laterPacket: laterPacket, laterSegment: laterSegment, laterKept: false)
+        }
+    }
+
+    /// The packet that delivered byte `offset` of `run`, if the batch still has its marks.
+    private func mark(of run: Run, at offset: Int) -> (ts: Int64, index: Int)? {
+        guard run.generation == generation else { return nil }
+        var i = batch.marks.count - 1
+        while i >= 0 {
+            let m = batch.marks[i]
+            if m.runID == run.id && m.offset <= offset { return (m.timestamp, m.packetIndex) }
+            i -= 1
+        }
+        return nil
+    }
 
     /// Swaps the originator's and the responder's ends in a new flow's row, while
     /// the row is still pending (false once a commit wrote it).

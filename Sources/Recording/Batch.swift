@@ -51,12 +51,17 @@ final class Batch {
     var dns: [RowValues] = []
     /// Rows of `Tables.anomaly`.
     var anomalies: [RowValues] = []
+    /// Rows of `Tables.overlapConflict`.
+    var conflicts: [RowValues] = []
+    /// Which packet delivered the bytes of the batch's runs: one mark per delivered
+    /// piece (consecutive pieces of one packet share theirs), in delivery order.
+    var marks: [RunMark] = []
     /// The text of the flows' last packet blocks, which their totals point into.
     var text: [UInt8] = []
 
     var isEmpty: Bool {
         flows.isEmpty && deliveries.isEmpty && gaps.isEmpty && flowUpdates.isEmpty && packetBlocks.isEmpty
-            && http.isEmpty && tls.isEmpty && ssh.isEmpty && dns.isEmpty && anomalies.isEmpty
+            && http.isEmpty && tls.isEmpty && ssh.isEmpty && dns.isEmpty && anomalies.isEmpty && conflicts.isEmpty
     }
 }
 
@@ -101,6 +106,14 @@ struct PacketBlockRow {
 /// A run of one direction's stored bytes, becoming one payload row. It joins
 /// its batch when created, and takes bytes until it is full, the stream skips,
 /// or its batch is committed (`generation` then differs from the writer's).
+/// Where a run's bytes from `offset` on came from: the packet's capture time and index.
+struct RunMark {
+    var runID: Int64
+    var offset: Int
+    var timestamp: Int64
+    var packetIndex: Int
+}
+
 final class Run {
     let id: Int64, flowID: Int64, dir: Int, streamOffset: Int64, generation: Int
     var bytes: [UInt8] = []

@@ -13,7 +13,7 @@ final class BatchWriter {
     /// A flow's `delivery_block` row holds at most this many deliveries.
     var deliveriesPerBlock = 4096
     private let insertFlow, updateFlow, insertPayload, insertBlock, insertGap, insertPacketBlock: Statement
-    private let insertHTTP, insertTLS, insertSSH, insertDNS, insertAnomaly: Statement
+    private let insertHTTP, insertTLS, insertSSH, insertDNS, insertAnomaly, insertConflict: Statement
     /// The text of the `delivery_block` row being written.
     private let blockText = DeliveryBlockText()
     /// Each new flow's Community ID (writer thread only).
@@ -33,6 +33,7 @@ final class BatchWriter {
         insertSSH = try connection.prepare(Tables.ssh.insert(orReplace: true))
         insertDNS = try connection.prepare(Tables.dns.insert())
         insertAnomaly = try connection.prepare(Tables.anomaly.insert())
+        insertConflict = try connection.prepare(Tables.overlapConflict.insert())
     }
 
     /// Writes every row of `b` (the caller holds the transaction).
@@ -54,7 +55,7 @@ final class BatchWriter {
             }
         }
         for p in b.packetBlocks { try write(p) }
-        for (statement, rows) in [(insertHTTP, b.http), (insertTLS, b.tls), (insertSSH, b.ssh), (insertDNS, b.dns), (insertAnomaly, b.anomalies)] {
+        for (statement, rows) in [(insertHTTP, b.http), (insertTLS, b.tls), (insertSSH, b.ssh), (insertDNS, b.dns), (insertAnomaly, b.anomalies), (insertConflict, b.conflicts)] {
             for row in rows { try step(statement) { s in try row.columns.bind(row, to: s) } }
         }
         // In id order: the rows' pages are then visited once each, in order
@@ -116,6 +117,7 @@ final class BatchWriter {
         }
         try row.bind("app", t.app)
         try row.bind("app_host", t.appHost)
+        try row.bind("overlap_conflicts", t.overlapConflicts)
         row.finish()
     }
 

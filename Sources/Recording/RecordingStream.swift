@@ -24,6 +24,10 @@ public final class PacketCursor {
     /// its TCP payload length as announced (more than captured when the snaplen cut it).
     public var ipLength = 0
     public var payloadLength = 0
+    /// Its IP TTL or hop limit, TCP urgent pointer, and whether its TCP options were malformed.
+    public var hopLimit: UInt8 = 0
+    public var urgentPointer: UInt16 = 0
+    public var badOptions = false
     /// The tunnels around the packet being assembled (kept only while packets have some).
     public var encapsulation = Encapsulation()
     public init() {}
@@ -62,6 +66,12 @@ final class FlowState {
     var finished = false
     /// A RST of this connection was seen (later data is `data_after_reset`).
     var resetSeen = false
+    /// Each direction's last IP TTL or hop limit (0: no packet yet).
+    var hopLimits = PerDirection<UInt8>(0)
+    /// Bytes of conflicting copies its `overlap_conflict` rows keep so far.
+    var conflictBytes = 0
+    /// Anomaly rows recorded for it (bounded by `ArchiveWriter.anomaliesPerFlow`).
+    var anomalies = 0
     /// Counts the packets and deliveries recorded; `written` is the count the
     /// archive's row (or the pending row) last took, so an unchanged flow is not
     /// written again when a later stream of it completes.
@@ -193,6 +203,7 @@ public final class RecordingStream: Stream {
         var packetTail: (captureID: Int64, records: Range<Int>)?
         var app: String?
         var appHost: String?
+        var overlapConflicts = 0
     }
 
     let writer: ArchiveWriter
@@ -236,6 +247,20 @@ public final class RecordingStream: Stream {
         if packet.payloadLength > 0 && (packet.flags & 0x06 != 0 || flow.resetSeen) {
             noteAnomalies(packet, dir: dir, timestamp: captureInfo.timestamp)
         }
+        let hopLimit = cursor.hopLimit, previousHopLimit = flow.hopLimits[dir]
+        if hopLimit != previousHopLimit || packet.flags & 0x20 != 0 || cursor.badOptions {
+            if previousHopLimit != 0 && hopLimit != previousHopLimit {
+                note("ttl_changed", dir: dir, timestamp: captureInfo.timestamp, detail: "\(previousHopLimit) -> \(hopLimit)")
+            }
+            flow.hopLimits[dir] = hopLimit
+            if packet.flags & 0x20 != 0 {
+                note("urgent_pointer", dir: dir, timestamp: captureInfo.timestamp,
+                     detail: "pointer \(cursor.urgentPointer), \(packet.payloadLength) bytes")
+            }
+            if cursor.badOptions {
+                note("bad_TCP_options", dir: dir, timestamp: captureInfo.timestamp, detail: nil)
+            }
+        }
         if packet.flags & 0x04 != 0 { flow.resetSeen = true }
         if dir == 1, flow.connection.reversesRoles(packet), flow.mayFlipRoles, writer.swapEnds(flow) {
             // Zeek swaps the roles at this SYN: its sender is the originator now
@@ -246,6 +271,33 @@ public final class RecordingStream: Stream {
             flow.connection.observe(packet, fromOriginator: dir == 0, mayFlipRoles: false)
         }
         return true
+    }
+
+    private func note(_ name: String, dir: Int, timestamp: Int64, detail: String?) {
+        writer.addAnomaly(flow, name: name, dir: dir, timestamp: timestamp, packetIndex: cursor.packetIndex, detail: detail)
+    }
+
+    public var reportsOverlaps: Bool { true }
+
+    /// Records a conflict when the bytes of an overlap differ (the assembler compared
+    /// queued copies; delivered ones are compared with the archive's copy here).
+    public func overlapped(_ overlap: Overlap) {
+        let dir = flowDirection(overlap.direction)
+        let base = flow.offsets[dir], expected = overlap.nextExpected
+        func offset(_ seq: TCPSequence) -> Int64 { base + Int64(expected.difference(to: seq)) }
+        let later = (ts: overlap.laterInfo.timestamp, index: cursor.packetIndex)
+        let laterSegment = (offset(overlap.laterSegment.start), overlap.laterSegment.count)
+        switch overlap.earlier {
+        case .queued:
+            let info = overlap.earlierInfo
+            writer.addConflict(flow, dir: dir, streamOffset: offset(overlap.start), earlier: overlap.earlierBytes,
+                               later: overlap.laterBytes, earlierState: "queued", earlierPacket: (info.timestamp, info.packetIndex),
+                               earlierSegment: (offset(overlap.earlierSegment.start), overlap.earlierSegment.count),
+                               laterPacket: later, laterSegment: laterSegment, laterKept: overlap.laterKept)
+        case .delivered:
+            writer.compareDelivered(flow, dir: dir, streamOffset: offset(overlap.start), later: overlap.laterBytes,
+                                    laterPacket: later, laterSegment: laterSegment)
+        }
     }
 
     /// Zeek's weirds a data packet can be: data on a SYN (`SYN_with_data`, also

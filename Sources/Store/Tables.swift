@@ -33,6 +33,7 @@ public enum Tables {
         "c2s_closed", "s2c_closed", "complete", "c2s_packets", "s2c_packets", "c2s_ip_bytes", "s2c_ip_bytes",
         "c2s_missed", "s2c_missed", "overlap_bytes", "overlap_packets", "queued_bytes", "queued_packets",
         "conn_state", "history", "packet_blocks", "packet_capture_id", "packet_records", "app", "app_host",
+        "overlap_conflicts",
     ])
 
     public static let payload = TableColumns("payload", ["id", "flow_id", "dir", "stream_offset", "data"])
@@ -99,6 +100,13 @@ public enum Tables {
                                                          "dir", "packet_index",
                                                          Column("name", zeek: "name", "string"), Column("detail", zeek: "addl", "string")])
 
+    /// Overlap conflicts (migration 0019): both copies of bytes that arrived twice, differently.
+    public static let overlapConflict = TableColumns("overlap_conflict", [
+        "flow_id", "dir", "stream_offset", "length", "differing", "earlier_state", "earlier_ts", "earlier_packet_index",
+        "earlier_segment_offset", "earlier_segment_length", "later_ts", "later_packet_index", "later_segment_offset",
+        "later_segment_length", "earlier_bytes", "later_bytes", "bytes_cut", "kept",
+    ])
+
     /// Columns that are Zeek log fields of the same name and type.
     private static func zeek(_ names: [String], _ type: String) -> [Column] {
         names.map { Column($0, zeek: $0, type) }
@@ -107,7 +115,7 @@ public enum Tables {
     /// Every declaration, for the test that checks them against the schema.
     public static let all: [TableColumns] = [
         captureStart, captureCounters, flowIdentity, flowTotals, payload, deliveryBlock, gap, packetBlock, http, tls, ssh, dns,
-        anomaly,
+        anomaly, overlapConflict,
     ]
 }
 

@@ -77,7 +77,7 @@ struct QueryCommand: ParsableCommand {
     var method: String?
     @Option(help: ArgumentHelp("HTTP connections with a response of this status code.", valueName: "code"))
     var status: Int?
-    @Option(help: ArgumentHelp("Flows with an anomaly of this name (Zeek's weird names: SYN_with_data, RST_with_data, data_after_reset).", valueName: "name"))
+    @Option(help: ArgumentHelp("Flows with an anomaly of this name (Zeek's weird names: SYN_with_data, RST_with_data, data_after_reset, rexmit_inconsistency; flowdb's: ttl_changed, urgent_pointer, bad_TCP_options).", valueName: "name"))
     var anomaly: String?
     @Option(name: .customLong("community-id"), help: ArgumentHelp("The flow with this Community ID v1 (as Zeek, Suricata and Arkime log it).", valueName: "1:..."))
     var communityID: String?
@@ -90,6 +90,8 @@ struct QueryCommand: ParsableCommand {
     @Option(help: "Reconstruct the content: ascii (both directions, like Follow TCP Stream), hex, or raw (one direction's bytes).")
     var show: Show?
     @Option(help: "With --show raw: which side's bytes (client: what the client sent).") var dir: Direction?
+    @Option(help: ArgumentHelp("With --show or --extract: where copies of bytes conflicted (--anomaly rexmit_inconsistency), read the copy this target would have: first, last, linux, bsd, windows, solaris or macos (default: the stream as stored, gopacket's choice).", valueName: "target"))
+    var policy: TargetPolicy?
     @Flag(help: "With --show raw or --extract: write zero bytes for gaps of known length, so offsets line up.") var fillGaps = false
     @Option(help: ArgumentHelp("Write each flow's directions as files into this directory, with manifest.json.", valueName: "dir"))
     var extract: String?
@@ -117,6 +119,13 @@ struct QueryCommand: ParsableCommand {
     var dnsNames: [String] = []
     @Flag(help: "Print SQLite's plan for selecting the flows (EXPLAIN QUERY PLAN) instead of results.") var explain = false
 
+    /// Says when a policy could not apply to every conflict (its bytes were not kept).
+    func warnUnresolved(_ reader: FlowReader) {
+        if let policy, reader.unresolvedConflicts > 0 {
+            printError("--policy \(policy.rawValue): \(reader.unresolvedConflicts) conflict(s) past the archive's bounds kept no bytes; they are shown as stored")
+        }
+    }
+
     func validate() throws {
         if [json, csv, format != nil].filter({ $0 }).count > 1 { throw ValidationError("give one of --json, --csv and --format") }
         for state in states where FlowFilter.connStates(named: state) == nil {
@@ -124,6 +133,7 @@ struct QueryCommand: ParsableCommand {
         }
         if show == .raw && dir == nil { throw ValidationError("--show raw needs --dir client or --dir server") }
         if dir != nil && show != .raw { throw ValidationError("--dir goes with --show raw") }
+        if policy != nil && show == nil && extract == nil { throw ValidationError("--policy goes with --show or --extract") }
         if contains != nil && containsHex != nil { throw ValidationError("give --contains or --contains-hex, not both") }
         if let limit, limit < 0 { throw ValidationError("--limit must not be negative") }
         if let app, !["http", "tls", "ssh"].contains(app.lowercased()) { throw ValidationError("--app: one of http, tls, ssh") }
@@ -321,6 +331,8 @@ struct QueryCommand: ParsableCommand {
                 try exportPackets(found.map(\.id), from: store, to: pcap)
             } else if let directory = extract {
                 let reader = try FlowReader(archive: store)
+                reader.policy = policy
+                defer { warnUnresolved(reader) }
                 let files = CaptureFiles(archive: store)
                 files.directories = captureDirs
                 let paths = try Extractor(reader: reader, directory: directory, force: force, fillGaps: fillGaps,
@@ -328,6 +340,8 @@ struct QueryCommand: ParsableCommand {
                 printError("extracted \(found.count) flow(s) into \(directory): \(paths.count - 1) files and manifest.json")
             } else if let show {
                 let reader = try FlowReader(archive: store)
+                reader.policy = policy
+                defer { warnUnresolved(reader) }
                 switch show {
                 case .raw:
                     guard found.count == 1 else {
@@ -406,3 +420,4 @@ struct QueryCommand: ParsableCommand {
         printError("wrote \(report.packets) packets of \(flowIDs.count) flow(s) to \(output) (sha256 \(report.sha256)); \(checked.joined(separator: ", ")); chain of custody in \(custody)")
     }
 }
+extension TargetPolicy: ExpressibleByArgument {}

@@ -118,7 +118,7 @@ import Store
         #expect(try Self.columns("flows") == ["id", "start", "duration", "client", "server", "c2s_bytes", "s2c_bytes",
                                               "packets", "gaps", "state", "conn_state", "history", "missed",
                                               "overlap_bytes", "encapsulation", "capture_id", "app", "app_host", "proto",
-                                              "community_id"])
+                                              "community_id", "overlap_conflicts"])
         #expect(try Self.rows("SELECT app, count(*), count(app_host) FROM flows GROUP BY app ORDER BY app")
                 == [["http", "10", "10"], ["ssh", "1", "0"], ["tls", "7", "7"]])
         #expect(try Self.rows("SELECT id, server, app, app_host FROM flows WHERE id IN (1, 10, 11, 17) ORDER BY id") == [

@@ -168,16 +168,18 @@ let flowdbBinary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPa
         }
         let fresh = Paths.temporaryDirectory() + "/fresh.sqlite"
         let expected = try indexes(Archive(path: fresh, create: true).connection)
-        #expect(expected.count == 26)
+        #expect(expected.count == 28)
         #expect(expected.contains("delivery_block_by_flow: CREATE INDEX delivery_block_by_flow ON delivery_block(flow_id, first_delivery)"))
         #expect(!expected.contains { $0.hasPrefix("delivery_by_flow") })      // dropped by 0003
-        // in the order 0013 rebuilt them, then 0015's
+        // in the order 0013 rebuilt them, then 0015's and 0019's
         #expect(BulkLoad.deferredIndexes.map(\.name) == ["flow_by_capture", "flow_by_client_ip", "flow_by_server_ip",
             "flow_by_client_port", "flow_by_server_port", "flow_by_first_ts", "flow_by_conn_state", "flow_by_duration",
-            "flow_by_overlap", "flow_by_app", "flow_by_app_host", "flow_by_proto", "flow_by_community_id"])
+            "flow_by_overlap", "flow_by_app", "flow_by_app_host", "flow_by_proto", "flow_by_community_id",
+            "flow_by_overlap_conflicts"])
         // each as the migrations left it (on an expression, partial ones), made idempotent
         #expect(BulkLoad.deferredIndexes.first?.sql == "CREATE INDEX IF NOT EXISTS flow_by_capture     ON flow(capture_id)")
-        #expect(BulkLoad.deferredIndexes.last?.sql == "CREATE INDEX IF NOT EXISTS flow_by_community_id ON flow(community_id)")
+        #expect(BulkLoad.deferredIndexes.last?.sql
+                == "CREATE INDEX IF NOT EXISTS flow_by_overlap_conflicts ON flow(overlap_conflicts) WHERE overlap_conflicts > 0")
         #expect(BulkLoad.deferredIndexes.map { "\($0.name): \($0.sql)" }.sorted()
                 == expected.filter { $0.hasPrefix("flow_by_") }.map { $0.replacing("CREATE INDEX ", with: "CREATE INDEX IF NOT EXISTS ") }.sorted())
 
@@ -197,6 +199,7 @@ let flowdbBinary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPa
                                    "dns_by_query: CREATE INDEX dns_by_query ON dns(query COLLATE NOCASE)",
                                    "gap_by_flow: CREATE INDEX gap_by_flow ON gap(flow_id, dir)",
                                    "http_by_host: CREATE INDEX http_by_host ON http(host COLLATE NOCASE)",
+                                   "overlap_conflict_by_flow: CREATE INDEX overlap_conflict_by_flow ON overlap_conflict(flow_id, dir, stream_offset)",
                                    "payload_by_flow: CREATE INDEX payload_by_flow ON payload(flow_id, dir, stream_offset)",
                                    "tls_by_ja3: CREATE INDEX tls_by_ja3 ON tls(ja3)",
                                    "tls_by_ja4: CREATE INDEX tls_by_ja4 ON tls(ja4)",

@@ -99,14 +99,14 @@ import TestSupport
                 return String(s[r.upperBound...].prefix { $0 != " " && $0 != "(" && $0 != "\n" })
             }
         }
-        #expect(named("TABLE") == ["anomaly", "archive", "archive_removed", "capture", "delivery_block", "dns", "flow", "gap", "http", "packet_block", "payload",
-                                   "schema_migration", "ssh", "tls"])
+        #expect(named("TABLE") == ["anomaly", "archive", "archive_removed", "capture", "delivery_block", "dns", "flow", "gap", "http", "overlap_conflict",
+                                   "packet_block", "payload", "schema_migration", "ssh", "tls"])
         #expect(named("VIEW") == ["archive_info", "captures", "chunk", "delivery", "dns_log", "flows", "http_log", "packet", "ssh_log", "tls_log"])
         #expect(named("INDEX") == ["anomaly_by_flow", "anomaly_by_name", "capture_by_run", "capture_by_sha256", "delivery_block_by_flow", "dns_by_flow", "dns_by_query", "flow_by_app",
                                    "flow_by_app_host", "flow_by_capture", "flow_by_client_ip", "flow_by_client_port", "flow_by_community_id",
-                                   "flow_by_conn_state", "flow_by_duration", "flow_by_first_ts", "flow_by_overlap",
-                                   "flow_by_proto", "flow_by_server_ip", "flow_by_server_port", "gap_by_flow", "http_by_host",
-                                   "payload_by_flow", "tls_by_ja3", "tls_by_ja4", "tls_by_server_name"])
+                                   "flow_by_conn_state", "flow_by_duration", "flow_by_first_ts", "flow_by_overlap", "flow_by_overlap_conflicts",
+                                   "flow_by_proto", "flow_by_server_ip", "flow_by_server_port", "gap_by_flow",
+                                   "http_by_host", "overlap_conflict_by_flow", "payload_by_flow", "tls_by_ja3", "tls_by_ja4", "tls_by_server_name"])
         #expect(named("TRIGGER").isEmpty)
     }
 }
