@@ -258,6 +258,8 @@ public final class ArchiveWriter: @unchecked Sendable {
     private func run(_ open: inout Run?, flowID: Int64, dir: Int, streamOffset: Int64) -> Run {
         if let open, open.generation == generation, open.bytes.count < runBytes, open.end == streamOffset { return open }
         let run = Run(id: nextPayloadID, flowID: flowID, dir: dir, streamOffset: streamOffset, generation: generation)
+        // a retransmission reaching back past the new run's start is compared with this one
+        if let open, open.generation == generation, open.end == streamOffset { run.previous = open }
         // A direction that filled half its last run will likely fill this one:
         // its buffer is then allocated once instead of regrown (and copied)
         // eight times. The slack holds the delivery that takes a run past
@@ -406,24 +408,27 @@ public final class ArchiveWriter: @unchecked Sendable {
     /// where they differ. Bytes the run does not hold are counted as unchecked.
     func compareDelivered(_ flow: FlowState, dir: Int, streamOffset: Int64, later: UnsafeRawBufferPointer,
                           laterPacket: (ts: Int64, index: Int), laterSegment: (offset: Int64, length: Int)) {
-        guard let run = flow.openRuns[dir] else {
-            overlapBytesUnchecked += later.count
-            return
+        var compared = 0
+        // the open run, then the one before it while its batch is still being filled
+        var candidate = flow.openRuns[dir]
+        var step = 0
+        while let run = candidate, step < 2 {
+            let from = max(streamOffset, run.streamOffset), to = min(streamOffset + Int64(later.count), run.end)
+            if from < to {
+                compared += Int(to - from)
+                let laterPart = UnsafeRawBufferPointer(rebasing: later[Int(from - streamOffset)..<Int(to - streamOffset)])
+                run.bytes.withUnsafeBytes { held in
+                    let earlier = UnsafeRawBufferPointer(rebasing: held[Int(from - run.streamOffset)..<Int(to - run.streamOffset)])
+                    guard !earlier.elementsEqual(laterPart) else { return }
+                    addConflict(flow, dir: dir, streamOffset: from, earlier: earlier, later: laterPart, earlierState: "delivered",
+                                earlierPacket: mark(of: run, at: Int(from - run.streamOffset)), earlierSegment: nil,
+                                laterPacket: laterPacket, laterSegment: laterSegment, laterKept: false)
+                }
+            }
+            candidate = run.previous
+            step += 1
         }
-        let from = max(streamOffset, run.streamOffset), to = min(streamOffset + Int64(later.count), run.end)
-        guard from < to else {
-            overlapBytesUnchecked += later.count
-            return
-        }
-        overlapBytesUnchecked += later.count - Int(to - from)
-        let laterPart = UnsafeRawBufferPointer(rebasing: later[Int(from - streamOffset)..<Int(to - streamOffset)])
-        run.bytes.withUnsafeBytes { held in
-            let earlier = UnsafeRawBufferPointer(rebasing: held[Int(from - run.streamOffset)..<Int(to - run.streamOffset)])
-            guard !earlier.elementsEqual(laterPart) else { return }
-            addConflict(flow, dir: dir, streamOffset: from, earlier: earlier, later: laterPart, earlierState: "delivered",
-                        earlierPacket: mark(of: run, at: Int(from - run.streamOffset)), earlierSegment: nil,
-                        laterPacket: laterPacket, laterSegment: laterSegment, laterKept: false)
-        }
+        overlapBytesUnchecked += later.count - compared
     }
 
     /// The packet that delivered byte `offset` of `run`, if the batch still has its marks.

@@ -117,6 +117,9 @@ struct RunMark {
 final class Run {
     let id: Int64, flowID: Int64, dir: Int, streamOffset: Int64, generation: Int
     var bytes: [UInt8] = []
+    /// The direction's run before this one in the same batch, while the batch lives
+    /// (weak: a written batch's runs are not kept for it).
+    weak var previous: Run?
     /// Stream offset just past the run's last byte: a run holds contiguous bytes only.
     var end: Int64 { streamOffset + Int64(bytes.count) }
     init(id: Int64, flowID: Int64, dir: Int, streamOffset: Int64, generation: Int) {
