@@ -12,7 +12,8 @@ import Glibc
 // A SYN opens each direction; segments carry bytes of a fixed pseudo-random stream,
 // so retransmissions always agree. Checked after flushAll: every delivered byte is
 // the stream's byte at its position (position advancing by each skip and each
-// delivery), nothing past the stream's end is delivered, and no page stays in use.
+// delivery), nothing past the stream's end is delivered, and no page stays in use;
+// no overlap is reported as a conflict, and every overlap names its bytes' position.
 // FIN and RST are left out: they end a direction, after which bytes are not
 // delivered, which this invariant does not model. The ISN is any 32-bit value.
 
@@ -33,6 +34,17 @@ final class Checker: Stream {
         }
     }
     func reassemblyComplete(context: CaptureInfo?) -> Bool { true }
+    // Overlaps: copies always agree here, so no queued one may be reported, and a
+    // delivered one's bytes are the stream's at the position it names.
+    var reportsOverlaps: Bool { true }
+    func overlapped(_ overlap: Overlap) {
+        let d = overlap.direction == .clientToServer ? 0 : 1
+        if overlap.earlier == .queued || !overlap.earlierBytes.isEmpty { failures += 1; return }
+        let at = position[d] + overlap.nextExpected.difference(to: overlap.start)
+        for (i, byte) in overlap.laterBytes.enumerated() where at + i < 0 || at + i >= stream.count || stream[at + i] != byte {
+            failures += 1
+        }
+    }
 }
 
 struct Factory: StreamFactory {
