@@ -19,6 +19,13 @@ of the evasion literature (Ptacek and Newsham 1998; Novak and Sturges 2007), cli
   8  an urgent-pointer trick: a segment with URG and pointer 1 -> urgent_pointer
   9  the overlap pattern of the target-based reassembly paper (as Suricata's tests
      send it): 18 segments from relative sequence 1 -> 9 conflicts, all queued
+ 10  data before the handshake: the client's SYN, then data before any SYN-ACK
+     -> data_before_established
+ 11  a sequence jump: after the handshake (window 65,535, no scaling), a segment
+     ten million bytes ahead -> seq_outside_window
+ 12  IP fragments overlapping with different bytes: a segment's datagram in two
+     fragments that share 8 bytes of payload, given differently
+     -> fragment_inconsistency (the first copy is kept)
 
   usage: scripts/make-evasion-capture.py [OUT.pcap]"""
 import os, struct, sys
@@ -61,6 +68,25 @@ class Capture:
             for t, frame in self.frames:
                 f.write(struct.pack("<IIII", T0 + t // 1_000_000, t % 1_000_000, len(frame), len(frame)))
                 f.write(frame)
+
+
+def fragments(segment, src, dst, ident, pieces):
+    """IPv4 fragments of a TCP segment: (offset, bytes) each; the last one ends it."""
+    out = []
+    for i, (offset, data) in enumerate(pieces):
+        more = 0x2000 if offset + len(data) < len(segment) else 0
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(data), ident, more | (offset // 8), 64, 6, 0, src, dst)
+        ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
+        out.append(b"\x02\0\0\0\0\x01\x02\0\0\0\0\x02\x08\x00" + ip + data)
+    return out
+
+
+def tcp_segment(src, dst, sport, dport, seq, ack, flags, payload):
+    """The TCP header and payload alone (for fragmenting)."""
+    header = struct.pack("!HHIIBBHHH", sport, dport, seq, ack, 5 << 4, flags, 65535, 0, 0)
+    pseudo = src + dst + struct.pack("!BBH", 0, 6, len(header) + len(payload))
+    c = csum(pseudo + header + payload)
+    return header[:16] + struct.pack("!H", c) + header[18:] + payload
 
 
 def connection(c, case, data, syn_payload=b"", server_ttl=64, rst=False):
@@ -106,6 +132,23 @@ def main():
              (24, b"I"), (3, b"JJJJ"), (8, b"KKK"), (11, b"LLL"), (14, b"MMM"), (18, b"N"), (21, b"O"), (22, b"P"),
              (24, b"QQ"), (1, b"0")]
     connection(c, 9, [d(rel - 1, p) for rel, p in paper])
+    # 10: data before any SYN-ACK
+    c.add(tcp(C, S, 43010, 80, 1000, 0, 0x02))
+    c.add(tcp(C, S, 43010, 80, 1001, 0, 0x18, b"early"))
+    c.add(tcp(S, C, 80, 43010, 5000, 1001, 0x12))
+    c.add(tcp(C, S, 43010, 80, 1006, 5001, 0x11)); c.add(tcp(S, C, 80, 43010, 5001, 1007, 0x11))
+    # 11: a segment ten million bytes past the window
+    connection(c, 11, [d(0, b"ok"), d(10_000_000, b"far")])
+    # 12: fragments of one segment overlapping with different bytes
+    port = 43012
+    c.add(tcp(C, S, port, 80, 1000, 0, 0x02)); c.add(tcp(S, C, 80, port, 5000, 1001, 0x12)); c.add(tcp(C, S, port, 80, 1001, 5001, 0x10))
+    payload = b"GET /index.html HTTP/1.0\r\n\r\n"           # 28 bytes: the segment is 48
+    segment = tcp_segment(C, S, port, 80, 1001, 5001, 0x18, payload)
+    forged = b"EVIL.EXE"                                  # for "/index.h"
+    for f in fragments(segment, C, S, 77, [(0, segment[:32]), (24, forged + segment[32:])]):
+        c.add(f)
+    c.add(tcp(S, C, 80, port, 5001, 1001 + len(payload), 0x10))
+    c.add(tcp(C, S, port, 80, 1001 + len(payload), 5001, 0x11)); c.add(tcp(S, C, 80, port, 5001, 1002 + len(payload), 0x11))
     c.write(out)
 
 

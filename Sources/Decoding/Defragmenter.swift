@@ -75,7 +75,9 @@ public final class Defragmenter {
         var fragments = 0
         /// The records of its fragments, in arrival order.
         var sources: [RecordLocation] = []
-        var memory: Int { header.count + payload.count + ranges.count * 16 + sources.count * 16 + 128 }
+        /// Where its fragments' bytes disagreed (bounded: `conflictsKept`).
+        var conflicts: [FragmentConflict] = []
+        var memory: Int { header.count + payload.count + ranges.count * 16 + sources.count * 16 + conflicts.count * 160 + 128 }
         init(firstSeen: Int64) { self.firstSeen = firstSeen }
     }
 
@@ -100,6 +102,11 @@ public final class Defragmenter {
 
     /// The records of the fragments of the datagram the last `add` completed.
     public private(set) var completedSources: [RecordLocation] = []
+    /// Where the fragments of that datagram disagreed (the first copy is kept).
+    public private(set) var completedConflicts: [FragmentConflict] = []
+    /// Conflicts kept per datagram, and bytes of each copy kept per conflict.
+    public static let conflictsKept = 8
+    public static let conflictBytesKept = 64
 
     /// Adds one fragment of `packet`. Returns the datagram (an IP header without
     /// fragmentation, then the whole payload) when this fragment completes it.
@@ -141,12 +148,14 @@ public final class Defragmenter {
                 d.total = end
             }
         }
-        merge(UnsafeRawBufferPointer(rebasing: packet[f.dataStart..<(f.dataStart + f.dataLength)]), at: f.offset, into: d)
+        merge(UnsafeRawBufferPointer(rebasing: packet[f.dataStart..<(f.dataStart + f.dataLength)]), at: f.offset, into: d,
+              source: source)
         memory += d.memory - before
         if let total = d.total, !d.header.isEmpty, d.ranges.count == 1, d.ranges[0] == 0..<total {
             let datagram = rebuild(d, total: total, f)
             if datagram == nil { counters.oversized += 1 } else { counters.reassembled += 1 }
             completedSources = d.sources
+            completedConflicts = d.conflicts
             drop(key, expired: false)
             return datagram
         }
@@ -196,7 +205,7 @@ public final class Defragmenter {
 
     /// Copies the bytes of `data` that no earlier fragment gave; counts a
     /// disagreement with bytes already there.
-    private func merge(_ data: UnsafeRawBufferPointer, at offset: Int, into d: Datagram) {
+    private func merge(_ data: UnsafeRawBufferPointer, at offset: Int, into d: Datagram, source: RecordLocation) {
         let end = offset + data.count
         guard end > offset else { return }
         if d.payload.count < end { d.payload.append(contentsOf: repeatElement(0, count: end - d.payload.count)) }
@@ -214,10 +223,13 @@ public final class Defragmenter {
                 copy(data, from: position - offset, count: r.lowerBound - position, to: position, in: d)
             }
             let sharedStart = max(r.lowerBound, offset), sharedEnd = min(r.upperBound, end)
-            if sharedEnd > sharedStart && !differs {
-                for i in sharedStart..<sharedEnd where d.payload[i] != data[i - offset] {
-                    differs = true
-                    break
+            if sharedEnd > sharedStart, let first = (sharedStart..<sharedEnd).first(where: { d.payload[$0] != data[$0 - offset] }) {
+                differs = true
+                if d.conflicts.count < Self.conflictsKept {
+                    let last = min(sharedEnd, first + Self.conflictBytesKept)
+                    d.conflicts.append(FragmentConflict(offset: first, length: sharedEnd - first,
+                                                        earlier: Array(d.payload[first..<last]),
+                                                        later: Array(data[(first - offset)..<(last - offset)]), laterSource: source))
                 }
             }
             position = max(position, r.upperBound)
@@ -259,5 +271,25 @@ public final class Defragmenter {
         }
         out.append(contentsOf: d.payload.prefix(total))
         return out
+    }
+}
+
+/// Bytes of an IP datagram that two of its fragments gave differently: from the
+/// payload offset `offset`, `length` shared bytes from the first differing one;
+/// up to `Defragmenter.conflictBytesKept` of each copy. The datagram keeps the earlier.
+public struct FragmentConflict: Sendable, Equatable {
+    public var offset: Int
+    public var length: Int
+    public var earlier: [UInt8]
+    public var later: [UInt8]
+    /// The record of the fragment that brought the later copy.
+    public var laterSource: RecordLocation
+
+    init(offset: Int, length: Int, earlier: [UInt8], later: [UInt8], laterSource: RecordLocation) {
+        self.offset = offset
+        self.length = length
+        self.earlier = earlier
+        self.later = later
+        self.laterSource = laterSource
     }
 }

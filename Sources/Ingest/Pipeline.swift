@@ -145,15 +145,17 @@ public final class Pipeline<Factory: StreamFactory> {
                     if inner == .udp || inner == .icmp {
                         datagrams?.record(packet, udp: inner == .udp, timestamp: raw.timestamp,
                                           location: RecordLocation(index: raw.index, offset: raw.offset),
-                                          fragments: defragmenter.completedSources)
+                                          fragments: defragmenter.completedSources, conflicts: defragmenter.completedConflicts)
                         return
                     }
                     guard inner == .tcp else { return }
                     // the datagram's packets are the records of all its fragments
                     cursor.fragmentRecords = defragmenter.completedSources
+                    cursor.fragmentConflicts = defragmenter.completedConflicts
                     assemble(packet, index: raw.index, offset: raw.offset,
                              context: CaptureInfo(timestamp: raw.timestamp, captureLength: bytes.count, length: bytes.count))
                     cursor.fragmentRecords = []
+                    cursor.fragmentConflicts = []
                 }
             }
             return

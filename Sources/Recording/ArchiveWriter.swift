@@ -345,6 +345,22 @@ public final class ArchiveWriter: @unchecked Sendable {
         batch.anomalies.append(row)
     }
 
+    /// One `fragment_inconsistency` (Zeek's weird) per place where the fragments of a
+    /// datagram of `flow` disagreed, with both copies in hex (up to 64 bytes each).
+    func noteFragmentConflicts(_ conflicts: [FragmentConflict], of flow: FlowState, dir: Int, timestamp: Int64) {
+        func hex(_ bytes: [UInt8]) -> String {
+            let digits = Array("0123456789abcdef".utf8)
+            var out: [UInt8] = []
+            out.reserveCapacity(bytes.count * 2)
+            for b in bytes { out.append(digits[Int(b >> 4)]); out.append(digits[Int(b & 15)]) }
+            return String(decoding: out, as: UTF8.self)
+        }
+        for c in conflicts {
+            addAnomaly(flow, name: "fragment_inconsistency", dir: dir, timestamp: timestamp, packetIndex: c.laterSource.index,
+                       detail: "\(c.length) bytes at IP payload offset \(c.offset): earlier \(hex(c.earlier)), later \(hex(c.later)); the earlier is kept")
+        }
+    }
+
     /// Anomalies recorded (the ingest summary's count), and those past a flow's
     /// `anomaliesPerFlow` (an attacker can make every packet one), counted only.
     public private(set) var anomaliesRecorded = 0

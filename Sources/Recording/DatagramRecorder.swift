@@ -57,7 +57,7 @@ public final class DatagramRecorder {
     /// put back together from fragments came from the records `fragments` (then
     /// `location` is the last of them).
     public func record(_ p: DecodedPacket, udp: Bool, timestamp: Int64, location: RecordLocation,
-                       fragments: [RecordLocation] = []) {
+                       fragments: [RecordLocation] = [], conflicts: [FragmentConflict] = []) {
         let zone = p.encapsulation.isEmpty ? 0 : p.encapsulation.zone(vlanAware: vlanAware)
         let isIPv6 = p.source.isIPv6
         let source = Address(high: p.source.high, low: p.source.low, isIPv6: isIPv6)
@@ -79,7 +79,9 @@ public final class DatagramRecorder {
         }
         let state = tracked(key, at: timestamp)
             ?? open(p, udp: udp, packetKey: packetKey, key: key, timestamp: timestamp, firstPacket: fragments.first?.index ?? location.index)
-        add(p, to: state, fromClient: state.isFromClient(packetKey), timestamp: timestamp, location: location, fragments: fragments)
+        let fromClient = state.isFromClient(packetKey)
+        add(p, to: state, fromClient: fromClient, timestamp: timestamp, location: location, fragments: fragments)
+        if !conflicts.isEmpty { writer.noteFragmentConflicts(conflicts, of: state, dir: fromClient ? 0 : 1, timestamp: timestamp) }
     }
 
     /// The flow tracked under `key`, unless it was idle longer than the timeout
@@ -131,7 +133,7 @@ public final class DatagramRecorder {
     /// its packets and IP bytes each way, its place in the capture; the bytes it
     /// carries are the inner packets, recorded in their own flows, so no delivery.
     public func recordTunnel(_ layer: EncapsulationLayer, timestamp: Int64, location: RecordLocation,
-                             fragments: [RecordLocation] = []) {
+                             fragments: [RecordLocation] = [], conflicts: [FragmentConflict] = []) {
         guard let service = layer.udpService, let outerSource = layer.outerSource, let outerDestination = layer.outerDestination
         else { return }
         let sourcePort = UInt16(layer.outerPorts >> 16), destinationPort = UInt16(layer.outerPorts & 0xffff)

@@ -18,6 +18,8 @@ public final class PacketCursor {
     public var fragmentRecords: [RecordLocation] = [] {
         didSet { isRebuiltDatagram = !fragmentRecords.isEmpty }
     }
+    /// Where the fragments of that datagram disagreed (the first copy is kept).
+    public var fragmentConflicts: [FragmentConflict] = []
     /// Whether `fragmentRecords` holds any (read per packet without touching the array).
     public private(set) var isRebuiltDatagram = false
     /// The IP length of the packet being assembled (`DecodedPacket.ipLength`), and
@@ -66,8 +68,13 @@ final class FlowState {
     var finished = false
     /// A RST of this connection was seen (later data is `data_after_reset`).
     var resetSeen = false
-    /// Each direction's last IP TTL or hop limit (0: no packet yet).
+    /// Each direction's last and first IP TTL or hop limit (0: no packet yet).
     var hopLimits = PerDirection<UInt8>(0)
+    var firstHopLimits = PerDirection<UInt8>(0)
+    /// Each direction's handshake and window, for the anomalies that need them.
+    var watch = PerDirection(WindowWatch())
+    /// The first data seen after a SYN and before any SYN-ACK (an anomaly if one follows).
+    var earlyData: (dir: Int, ts: Int64, packetIndex: Int, bytes: Int)?
     /// Bytes of conflicting copies its `overlap_conflict` rows keep so far.
     var conflictBytes = 0
     /// Anomaly rows recorded for it (bounded by `ArchiveWriter.anomaliesPerFlow`).
@@ -170,6 +177,9 @@ final class FlowState {
         totals.closed = swapped(totals.closed)
         offsets = swapped(offsets)
         openRuns = swapped(openRuns)
+        hopLimits = swapped(hopLimits)
+        firstHopLimits = swapped(firstHopLimits)
+        watch = swapped(watch)
     }
 }
 
@@ -241,16 +251,26 @@ public final class RecordingStream: Stream {
             writer.recordPacket(flow, index: cursor.packetIndex, offset: cursor.recordOffset)
         } else {
             for r in cursor.fragmentRecords { writer.recordPacket(flow, index: r.index, offset: r.offset) }
+            writer.noteFragmentConflicts(cursor.fragmentConflicts, of: flow, dir: dir, timestamp: captureInfo.timestamp)
         }
         let packet = TCPPacket(flags: segment.flags.rawValue, sequence: segment.sequence, acknowledgment: segment.acknowledgment,
                                window: segment.window, payloadLength: cursor.payloadLength)
         if packet.payloadLength > 0 && (packet.flags & 0x06 != 0 || flow.resetSeen) {
             noteAnomalies(packet, dir: dir, timestamp: captureInfo.timestamp)
         }
+        watchSequence(segment, packet, dir: dir, timestamp: captureInfo.timestamp)
         let hopLimit = cursor.hopLimit, previousHopLimit = flow.hopLimits[dir]
         if hopLimit != previousHopLimit || packet.flags & 0x20 != 0 || cursor.badOptions {
-            if previousHopLimit != 0 && hopLimit != previousHopLimit {
-                note("ttl_changed", dir: dir, timestamp: captureInfo.timestamp, detail: "\(previousHopLimit) -> \(hopLimit)")
+            // Routes flap by a hop or two (ECMP, anycast); a TTL more than 5 away from the
+            // direction's first is the insertion signal (Snort's ttl_limit, 5 by default).
+            // One row where it moves there, not one per packet while it stays.
+            let first = flow.firstHopLimits[dir]
+            if first == 0 {
+                flow.firstHopLimits[dir] = hopLimit
+            } else if abs(Int(hopLimit) - Int(first)) > 5 && abs(Int(hopLimit) - Int(previousHopLimit)) > 0
+                        && (abs(Int(previousHopLimit) - Int(first)) <= 5 || abs(Int(hopLimit) - Int(previousHopLimit)) > 5) {
+                note("ttl_changed", dir: dir, timestamp: captureInfo.timestamp,
+                     detail: "\(previousHopLimit) -> \(hopLimit) (first \(first))")
             }
             flow.hopLimits[dir] = hopLimit
             if packet.flags & 0x20 != 0 {
@@ -271,6 +291,53 @@ public final class RecordingStream: Stream {
             flow.connection.observe(packet, fromOriginator: dir == 0, mayFlipRoles: false)
         }
         return true
+    }
+
+    /// The handshake and the windows each side advertised: data before the responder
+    /// answered the SYN (`data_before_established`, Zeek's weird), and data reaching
+    /// more than a whole window past the furthest edge the receiver advertised
+    /// (`seq_outside_window`: a target drops it, a sensor that takes it was fooled).
+    @inline(__always)
+    private func watchSequence(_ segment: TCPSegment, _ packet: TCPPacket, dir: Int, timestamp: Int64) {
+        let flags = packet.flags
+        if flags & 0x02 != 0 {
+            flow.watch[dir].syn = true
+            flow.watch[dir].synAck = flags & 0x10 != 0
+            if flags & 0x10 != 0, let early = flow.earlyData {
+                // the SYN-ACK came after data: that data was sent before the handshake
+                flow.earlyData = nil
+                writer.addAnomaly(flow, name: "data_before_established", dir: early.dir, timestamp: early.ts,
+                                  packetIndex: early.packetIndex, detail: "\(early.bytes) bytes")
+            }
+            flow.watch[dir].scale = cursor.badOptions ? nil : WindowWatch.windowScale(in: segment.options)
+        }
+        if flags & 0x10 != 0 {
+            // a SYN's window is never scaled; later ones are when both SYNs offered it
+            let shift = flags & 0x02 == 0 ? flow.windowShift(of: dir) : 0
+            let window = UInt32(packet.window) << shift
+            let edge = packet.acknowledgment &+ window
+            var w = flow.watch[dir]
+            if !w.edgeKnown || Int32(bitPattern: edge &- w.rightEdge) > 0 { w.rightEdge = edge }
+            w.edgeKnown = true
+            if window > w.largestWindow { w.largestWindow = window }
+            flow.watch[dir] = w
+        }
+        guard packet.payloadLength > 0, flags & 0x02 == 0 else { return }
+        let other = 1 - dir
+        // A SYN seen, its SYN-ACK not (data may ride on the handshake's last ACK: that is
+        // after it). Recorded when a SYN-ACK follows: a capture of one direction only
+        // never shows the SYN-ACK, and its data is not early.
+        if (flow.watch[0].syn || flow.watch[1].syn) && !flow.watch[0].synAck && !flow.watch[1].synAck && flow.earlyData == nil {
+            flow.earlyData = (dir, timestamp, cursor.packetIndex, packet.payloadLength)
+        }
+        let receiver = flow.watch[other]
+        guard receiver.edgeKnown, flow.watch[dir].syn, receiver.syn else { return }
+        let end = packet.sequence &+ UInt32(truncatingIfNeeded: packet.payloadLength)
+        let past = Int64(Int32(bitPattern: end &- receiver.rightEdge))
+        if past > Int64(max(receiver.largestWindow, 65_535)) {
+            note("seq_outside_window", dir: dir, timestamp: timestamp,
+                 detail: "ends \(past) bytes past the receiver's window (\(receiver.largestWindow) bytes at most)")
+        }
     }
 
     private func note(_ name: String, dir: Int, timestamp: Int64, detail: String?) {
@@ -295,6 +362,9 @@ public final class RecordingStream: Stream {
                                earlierSegment: (offset(overlap.earlierSegment.start), overlap.earlierSegment.count),
                                laterPacket: later, laterSegment: laterSegment, laterKept: overlap.laterKept)
         case .delivered:
+            // a keep-alive probe: one byte just below the next expected one, its value
+            // any (tshark's "TCP keep-alive segment"); receivers discard it
+            if overlap.laterSegment.count == 1 && expected.difference(to: overlap.laterSegment.start) == -1 { return }
             writer.compareDelivered(flow, dir: dir, streamOffset: offset(overlap.start), later: overlap.laterBytes,
                                     laterPacket: later, laterSegment: laterSegment)
         }
@@ -482,6 +552,42 @@ final class RecentConnections {
 
 /// A value for each direction of a flow, indexed by `dir` (0: client to server),
 /// stored inline rather than in an array.
+/// What one side of a TCP connection said of the handshake and its window.
+struct WindowWatch {
+    var syn = false, synAck = false
+    /// The window scale its SYN offered (RFC 7323), if any.
+    var scale: UInt8?
+    /// The furthest edge of the window it advertised (ack + scaled window), and its largest window.
+    var rightEdge: UInt32 = 0
+    var edgeKnown = false
+    var largestWindow: UInt32 = 0
+
+    /// The window scale option's shift (capped at 14, as RFC 7323 says) among a SYN's options.
+    static func windowScale(in options: UnsafeRawBufferPointer) -> UInt8? {
+        var i = 0
+        while i < options.count {
+            let kind = options[i]
+            if kind == 0 { return nil }
+            if kind == 1 { i += 1; continue }
+            guard i + 1 < options.count else { return nil }
+            let length = Int(options[i + 1])
+            guard length >= 2, i + length <= options.count else { return nil }
+            if kind == 3 && length == 3 { return min(options[i + 2], 14) }
+            i += length
+        }
+        return nil
+    }
+}
+
+extension FlowState {
+    /// The shift of `dir`'s windows: its SYN's scale when both SYNs offered one, else 0.
+    @inline(__always)
+    func windowShift(of dir: Int) -> UInt32 {
+        guard let mine = watch[dir].scale, watch[1 - dir].scale != nil else { return 0 }
+        return UInt32(mine)
+    }
+}
+
 struct PerDirection<Value> {
     var clientToServer: Value
     var serverToClient: Value

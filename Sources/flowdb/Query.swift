@@ -77,7 +77,7 @@ struct QueryCommand: ParsableCommand {
     var method: String?
     @Option(help: ArgumentHelp("HTTP connections with a response of this status code.", valueName: "code"))
     var status: Int?
-    @Option(help: ArgumentHelp("Flows with an anomaly of this name (Zeek's weird names: SYN_with_data, RST_with_data, data_after_reset, rexmit_inconsistency; flowdb's: ttl_changed, urgent_pointer, bad_TCP_options).", valueName: "name"))
+    @Option(help: ArgumentHelp("Flows with an anomaly of this name (Zeek's weird names: SYN_with_data, RST_with_data, data_after_reset, rexmit_inconsistency, data_before_established, fragment_inconsistency; flowdb's: ttl_changed, urgent_pointer, bad_TCP_options, seq_outside_window).", valueName: "name"))
     var anomaly: String?
     @Option(name: .customLong("community-id"), help: ArgumentHelp("The flow with this Community ID v1 (as Zeek, Suricata and Arkime log it).", valueName: "1:..."))
     var communityID: String?

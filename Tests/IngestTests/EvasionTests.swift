@@ -51,7 +51,10 @@ import TestSupport
             "9 0 23 1 1 queued later 23+1 23+2 I Q 0 85 93 8000000",
         ])
         #expect(try DatagramFlowTests.rows(db, "SELECT client_port - 43000, overlap_conflicts FROM flow ORDER BY id").map { $0.joined(separator: ":") }
-                == ["1:1", "2:1", "3:2", "4:1", "5:0", "6:0", "7:0", "8:0", "9:9"])
+                == ["1:1", "2:1", "3:2", "4:1", "5:0", "6:0", "7:0", "8:0", "9:9", "10:0", "11:0", "12:0"])
+        // the fragments' datagram kept its first copy, as tshark reassembles it
+        let first = try CommandLineTests.run(["query", "--db", db, "--flow", "12", "--show", "raw", "--dir", "client"])
+        #expect(first.out == "GET /index.html HTTP/1.0\r\n\r\n")
         // the partial index finds them
         #expect(try DatagramFlowTests.rows(db, "EXPLAIN QUERY PLAN SELECT id FROM flow WHERE overlap_conflicts > 0")
                 .contains { $0.joined(separator: " ").contains("flow_by_overlap_conflicts") })
@@ -64,7 +67,14 @@ import TestSupport
         let rows = AnomalyTests.rows(r.out)
         let others = rows.filter { $0["name"] as? String != "rexmit_inconsistency" }
             .map { "\(($0["client_port"] as! Int) - 43000) \($0["name"]!) \($0["detail"]!)" }
-        #expect(others == ["6 ttl_changed 64 -> 50", "7 SYN_with_data 5 bytes", "8 urgent_pointer pointer 1, 3 bytes"])
+        #expect(others == ["6 ttl_changed 64 -> 50 (first 64)", "7 SYN_with_data 5 bytes", "8 urgent_pointer pointer 1, 3 bytes",
+                           "10 data_before_established 5 bytes",
+                           "11 seq_outside_window ends 9934468 bytes past the receiver's window (65535 bytes at most)",
+                           "12 fragment_inconsistency 8 bytes at IP payload offset 24: earlier 2f696e6465782e68, later 4556494c2e455845; "
+                               + "the earlier is kept"])
+        // the packet of each: the SYN-less data, the far segment, the fragment with the later copy
+        #expect(rows.filter { ["data_before_established", "seq_outside_window", "fragment_inconsistency"].contains($0["name"] as? String) }
+                .map { "\(($0["ts"] as! Int) % 1_000_000_000 / 1_000_000)" } == ["101", "109", "118"])
         let inconsistent = rows.filter { $0["name"] as? String == "rexmit_inconsistency" }.map { ($0["client_port"] as! Int) - 43000 }
         #expect(inconsistent == [1, 2, 3, 3, 4] + Array(repeating: 9, count: 9))
         #expect(rows.first?["detail"] as? String
