@@ -44,6 +44,17 @@ public struct ConflictRecord: Sendable, Equatable {
     public var earlierBytes: [UInt8]?
     public var laterBytes: [UInt8]?
     public var kept: String
+
+    public init(dir: Int, streamOffset: Int64, earlierSegment: Range<Int64>?, laterSegment: Range<Int64>,
+                earlierBytes: [UInt8]?, laterBytes: [UInt8]?, kept: String) {
+        self.dir = dir
+        self.streamOffset = streamOffset
+        self.earlierSegment = earlierSegment
+        self.laterSegment = laterSegment
+        self.earlierBytes = earlierBytes
+        self.laterBytes = laterBytes
+        self.kept = kept
+    }
 }
 
 /// The bytes a target reads where a flow's copies conflicted: replacements for the
@@ -64,8 +75,8 @@ public struct PolicyPatches: Sendable {
     public init(_ conflicts: [ConflictRecord], policy: TargetPolicy) {
         var chosen: [[Int64: UInt8]] = [[:], [:]]
         for c in conflicts where c.dir == 0 || c.dir == 1 {
-            guard let earlier = c.earlierBytes, let later = c.laterBytes, earlier.count == later.count else {
-                unresolved += c.laterBytes == nil ? 1 : 0
+            guard let earlier = c.earlierBytes, let later = c.laterBytes, earlier.count == later.count, c.streamOffset >= 0 else {
+                unresolved += 1
                 continue
             }
             let takeLater = policy.readsLater(earlier: c.earlierSegment, later: c.laterSegment)
