@@ -123,7 +123,7 @@ extension AssemblerCore {
         guard length > 0, let expected = half.nextSeq else { return }
         let later = UnsafeRawBufferPointer(rebasing: live[liveStart.difference(to: from)...].prefix(length))
         let earlier = UnsafeRawBufferPointer(rebasing: page.bytes[page.seq.difference(to: from)...].prefix(length))
-        guard !later.elementsEqual(earlier) else { return }
+        guard !later.sameBytes(as: earlier) else { return }
         reporter.overlapped(Overlap(direction: half.direction, earlier: .queued, nextExpected: expected, start: from,
                                     laterBytes: later, earlierBytes: earlier, earlierInfo: page.captureInfo, laterInfo: sg.live.captureInfo,
                                     earlierSegment: (page.segmentStart, page.segmentCount),

@@ -77,8 +77,12 @@ final class AssemblerCore {
     var pool = StreamPool()
     /// Delivery under construction; also the list of pieces gopacket calls `ret`.
     let sg = ScatterGather()
-    /// The stream of the packet being processed, when it hears of overlaps.
-    var reporter: (any Stream)?
+    /// The connection of the packet being processed, when its stream hears of
+    /// overlaps (set and cleared around `handleBytes`, while the caller holds it).
+    unowned(unsafe) var reporting: Connection?
+
+    /// The stream that hears of the live packet's overlaps, if any.
+    var reporter: (any Stream)? { reporting?.stream }
 
     init(options: AssemblerOptions) {
         self.options = options
@@ -144,10 +148,10 @@ final class AssemblerCore {
             queue = false
         }
 
-        reporter = connection.reportsOverlaps ? connection.stream : nil
+        reporting = connection.reportsOverlaps ? connection : nil
         handleBytes(segment.payload, seq: seq, half: half, start: syn,
                     end: flags.contains(.rst) || flags.contains(.fin), queue: queue, context: context)
-        reporter = nil
+        reporting = nil
         guard !sg.chunks.isEmpty else { return }
         let next = sendToConnection(connection, half: half, context: context)
         // The FIN occupies a sequence number only when it was delivered. gopacket

@@ -126,19 +126,6 @@ public final class ScatterGather {
         }
     }
 
-    /// Visits the delivered pieces in stream order, each with the capture info of
-    /// the packet it came from.
-    public func forEachPiece(_ body: (UnsafeRawBufferPointer, CaptureInfo) -> Void) {
-        var index = 0
-        while index < chunks.count {
-            switch chunks[index] {
-            case .live: body(live.bytes, live.captureInfo)
-            case .page(let page): body(page.bytes, page.captureInfo)
-            }
-            index += 1
-        }
-    }
-
     /// Asks the assembler to deliver the bytes from `offset` on again, in front
     /// of the next delivery of this half.
     public func keepFrom(_ offset: Int) {

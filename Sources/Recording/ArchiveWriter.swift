@@ -213,16 +213,9 @@ public final class ArchiveWriter: @unchecked Sendable {
             payloadID = run.id
             payloadOffset = run.bytes.count
             var remaining = store
-            var lastPacket = Int.min
-            sg.forEachPiece { piece, info in
+            sg.forEachChunk { piece in
                 guard remaining > 0 else { return }
                 let n = min(remaining, piece.count)
-                if n > 0 && info.packetIndex != lastPacket {
-                    lastPacket = info.packetIndex
-                    batch.marks.append(RunMark(runID: run.id, offset: run.bytes.count, timestamp: info.timestamp,
-                                               packetIndex: info.packetIndex))
-                    pendingBytes += MemoryLayout<RunMark>.stride
-                }
                 run.bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: piece[0..<n]))
                 remaining -= n
             }
@@ -230,7 +223,8 @@ public final class ArchiveWriter: @unchecked Sendable {
         }
         appendDelivery(DeliveryRow(id: nextDeliveryID, flowID: flowID, dir: dir, isStart: isStart, isEnd: isEnd, skip: skip,
                                    length: length, stored: store, payloadID: payloadID, payloadOffset: payloadOffset,
-                                   streamOffset: streamOffset, tsFirst: tsFirst, tsLast: tsLast, stats: stats))
+                                   streamOffset: streamOffset, tsFirst: tsFirst, tsLast: tsLast, stats: stats,
+                                   firstPacket: length > 0 ? sg.captureInfo(at: 0).packetIndex : -1))
     }
 
     /// Records one datagram's payload (a UDP payload, an ICMP message's body) as a
@@ -248,7 +242,7 @@ public final class ArchiveWriter: @unchecked Sendable {
         appendDelivery(DeliveryRow(id: nextDeliveryID, flowID: flowID, dir: dir, isStart: isStart, isEnd: false, skip: 0,
                                    length: bytes.count, stored: store, payloadID: payloadID, payloadOffset: payloadOffset,
                                    streamOffset: streamOffset, tsFirst: timestamp, tsLast: timestamp,
-                                   stats: ReassemblyStats(chunks: 1, packets: 1)))
+                                   stats: ReassemblyStats(chunks: 1, packets: 1), firstPacket: -1))
     }
 
     /// The run that takes a direction's bytes at `streamOffset`: its open one while
@@ -435,9 +429,9 @@ public final class ArchiveWriter: @unchecked Sendable {
                 let laterPart = UnsafeRawBufferPointer(rebasing: later[Int(from - streamOffset)..<Int(to - streamOffset)])
                 run.bytes.withUnsafeBytes { held in
                     let earlier = UnsafeRawBufferPointer(rebasing: held[Int(from - run.streamOffset)..<Int(to - run.streamOffset)])
-                    guard !earlier.elementsEqual(laterPart) else { return }
+                    guard !earlier.sameBytes(as: laterPart) else { return }
                     addConflict(flow, dir: dir, streamOffset: from, earlier: earlier, later: laterPart, earlierState: "delivered",
-                                earlierPacket: mark(of: run, at: Int(from - run.streamOffset)), earlierSegment: nil,
+                                earlierPacket: deliveredBy(flow, dir: dir, at: from), earlierSegment: nil,
                                 laterPacket: laterPacket, laterSegment: laterSegment, laterKept: false)
                 }
             }
@@ -447,13 +441,18 @@ public final class ArchiveWriter: @unchecked Sendable {
         overlapBytesUnchecked += later.count - compared
     }
 
-    /// The packet that delivered byte `offset` of `run`, if the batch still has its marks.
-    private func mark(of run: Run, at offset: Int) -> (ts: Int64, index: Int)? {
-        guard run.generation == generation else { return nil }
-        var i = batch.marks.count - 1
+    /// The first packet of the delivery that carried byte `offset` of `flow`'s
+    /// direction, while the batch still holds that delivery's row (searched from the
+    /// newest: conflicts are rare, retransmissions recent).
+    private func deliveredBy(_ flow: FlowState, dir: Int, at offset: Int64) -> (ts: Int64, index: Int)? {
+        let id = flow.totals.flowID
+        var i = batch.deliveries.count - 1
         while i >= 0 {
-            let m = batch.marks[i]
-            if m.runID == run.id && m.offset <= offset { return (m.timestamp, m.packetIndex) }
+            let d = batch.deliveries[i]
+            if d.flowID == id && d.dir == dir && d.streamOffset <= offset && offset < d.streamOffset + Int64(d.length) {
+                guard let ts = d.tsFirst else { return nil }
+                return (ts, d.firstPacket)
+            }
             i -= 1
         }
         return nil

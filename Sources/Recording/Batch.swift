@@ -53,9 +53,6 @@ final class Batch {
     var anomalies: [RowValues] = []
     /// Rows of `Tables.overlapConflict`.
     var conflicts: [RowValues] = []
-    /// Which packet delivered the bytes of the batch's runs: one mark per delivered
-    /// piece (consecutive pieces of one packet share theirs), in delivery order.
-    var marks: [RunMark] = []
     /// The text of the flows' last packet blocks, which their totals point into.
     var text: [UInt8] = []
 
@@ -95,6 +92,8 @@ struct DeliveryRow {
     var payloadID: Int64, payloadOffset: Int, streamOffset: Int64
     var tsFirst: Int64?, tsLast: Int64?
     var stats: ReassemblyStats
+    /// The capture index of the packet that carried its first byte (-1: not known).
+    var firstPacket: Int
 }
 
 struct GapRow { var flowID: Int64, dir: Int, streamOffset: Int64, length: Int?, timestamp: Int64? }
@@ -106,14 +105,6 @@ struct PacketBlockRow {
 /// A run of one direction's stored bytes, becoming one payload row. It joins
 /// its batch when created, and takes bytes until it is full, the stream skips,
 /// or its batch is committed (`generation` then differs from the writer's).
-/// Where a run's bytes from `offset` on came from: the packet's capture time and index.
-struct RunMark {
-    var runID: Int64
-    var offset: Int
-    var timestamp: Int64
-    var packetIndex: Int
-}
-
 final class Run {
     let id: Int64, flowID: Int64, dir: Int, streamOffset: Int64, generation: Int
     var bytes: [UInt8] = []
