@@ -89,6 +89,7 @@ public final class FlowReader {
     /// order, without their bytes: a page of a long flow, read from its blocks
     /// from the cursor on (not the whole flow's list).
     public func deliveries(flowID: Int64, after: Int64, limit: Int) throws -> [ChunkRecord] {
+        try preparePatches(flowID)
         let s = try pageRows()
         s.reset()
         try s.bind(flowID, at: 1)

@@ -268,8 +268,16 @@ public struct ArchiveAPI: Sendable {
         answer {
             let (path, id) = try resolve(ref)
             var after: Int64 = -1, limit = 500
+            var policy: TargetPolicy?
             for (name, value) in parameters {
                 switch name {
+                case "policy" where value.isEmpty:
+                    policy = nil      // the stream as stored
+                case "policy":
+                    guard let p = TargetPolicy(rawValue: value) else {
+                        throw APIError(status: 400, reason: "policy: one of \(TargetPolicy.allCases.map(\.rawValue).joined(separator: ", ")), not \(value)")
+                    }
+                    policy = p
                 case "after":
                     guard let n = Int64(value) else { throw APIError(status: 400, reason: "after: a delivery id, not \(value)") }
                     after = n
@@ -277,12 +285,13 @@ public struct ArchiveAPI: Sendable {
                     guard let n = Int(value), (1...5000).contains(n) else { throw APIError(status: 400, reason: "limit: a number in 1...5000, not \(value)") }
                     limit = n
                 case "token": continue
-                default: throw APIError(status: 400, reason: "\(name): not a parameter of follow (after, limit)")
+                default: throw APIError(status: 400, reason: "\(name): not a parameter of follow (after, limit, policy)")
                 }
             }
             let archive = try open(path)
             _ = try flowRecord(archive, id)
             let reader = try FlowReader(archive: archive)
+            reader.policy = policy
             var items: [String] = []
             var bytes = 0, cursor = after, more = false
             let page = try reader.deliveries(flowID: id, after: after, limit: limit + 1)

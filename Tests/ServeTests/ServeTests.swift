@@ -421,3 +421,33 @@ enum ServedArchive {
         #expect(page.status == .ok)
     }
 }
+
+/// The follow stream as each target read it (`policy=`): the command line's
+/// `--show raw --policy` bytes, on the crafted evasion capture.
+@Suite struct ServePolicyTests {
+    static let path: String = {
+        let db = Paths.temporaryDirectory("flowdb-serve-policy") + "/e.sqlite"
+        let archive = try! Archive(path: db, create: true)
+        _ = try! Ingestor(archive: archive, options: IngestOptions()).run(paths: [Paths.fixture("anomalies/evasion.pcap")])
+        return db
+    }()
+
+    @Test func followAsEachTargetReadIt() async throws {
+        let options = ServeOptions(archive: Self.path)
+        for policy in ["", "first", "last", "linux", "bsd", "windows", "solaris", "macos"] {
+            let r = try await ServeAPITests.get("/api/flows/9/follow?policy=\(policy)", options)
+            #expect(r.status == .ok, "\(policy)")
+            let page = try JSONSerialization.jsonObject(with: Data(buffer: r.body)) as? [String: Any]
+            var client = Data()
+            for d in page?["deliveries"] as? [[String: Any]] ?? [] where d["dir"] as? String == "client" {
+                client.append(Data(base64Encoded: d["data"] as? String ?? "") ?? Data())
+            }
+            let cli = try flowdb(["query", "--db", Self.path, "--flow", "9", "--show", "raw", "--dir", "client"]
+                                 + (policy.isEmpty ? [] : ["--policy", policy]))
+            #expect(client == cli.out && client.count == 25, "\(policy): \(String(decoding: client, as: UTF8.self))")
+        }
+        let bad = try await ServeAPITests.get("/api/flows/9/follow?policy=vista", options)
+        #expect(bad.status == .badRequest)
+        #expect(ServeAPITests.text(bad) == "policy: one of first, last, linux, bsd, windows, solaris, macos, not vista\n")
+    }
+}

@@ -98,7 +98,7 @@
 
   // follow stream: pages of deliveries, kept decoded so the view can switch
   const deliveries = [];
-  let next = -1, view = 'ascii';
+  let next = -1, view = 'ascii', policy = '';
   const expected = { client: 0, server: 0 };
 
   function decode(b64) {
@@ -150,7 +150,7 @@
     box.replaceChildren(...nodes);
   }
   async function more() {
-    const page = await flowdb.json(api + '/follow?' + flowdb.query([['after', String(next)]]));
+    const page = await flowdb.json(api + '/follow?' + flowdb.query([['after', String(next)]].concat(policy ? [['policy', policy]] : [])));
     const box = document.getElementById('follow');
     for (const d of page.deliveries) {
       d.bytes = decode(d.data);
@@ -173,6 +173,14 @@
   document.getElementById('view-ascii').addEventListener('click', () => setView('ascii'));
   document.getElementById('view-hex').addEventListener('click', () => setView('hex'));
   document.getElementById('more').addEventListener('click', () => more().catch(e => flowdb.setStatus(e.message, true)));
+  // another target: the follow stream is read again from its start
+  document.getElementById('policy').addEventListener('change', (event) => {
+    policy = event.target.value;
+    deliveries.length = 0;
+    next = -1;
+    document.getElementById('follow').replaceChildren();
+    more().catch(e => flowdb.setStatus(e.message, true));
+  });
 
   (async () => {
     try {
