@@ -14,7 +14,8 @@ let package = Package(
         .target(name: "CFuzzSupport"),
         .executableTarget(
             name: "FuzzIngest",
-            dependencies: ["CFuzzSupport", .product(name: "FlowDBIngest", package: flowdb)]
+            dependencies: ["CFuzzSupport", .product(name: "FlowDBIngest", package: flowdb),
+                           .product(name: "FlowDBQuery", package: flowdb)]
         ),
         .executableTarget(
             name: "FuzzApplications",

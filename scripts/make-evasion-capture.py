@@ -29,19 +29,13 @@ of the evasion literature (Ptacek and Newsham 1998; Novak and Sturges 2007), cli
 
   usage: scripts/make-evasion-capture.py [OUT.pcap]"""
 import os, struct, sys
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from importlib import import_module
+cap = import_module("make-hostile-web-capture")     # its checksum and pcap writer
+csum, Capture = cap.csum, cap.Capture
 
 here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 C, S = bytes([10, 68, 0, 2]), bytes([10, 68, 0, 1])
-T0 = 1_800_000_000
-
-
-def csum(data):
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    while s >> 16:
-        s = (s & 0xffff) + (s >> 16)
-    return ~s & 0xffff
 
 
 def tcp(src, dst, sport, dport, seq, ack, flags, payload=b"", ttl=64, urg=0):
@@ -52,22 +46,6 @@ def tcp(src, dst, sport, dport, seq, ack, flags, payload=b"", ttl=64, urg=0):
     ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(segment), 0, 0x4000, ttl, 6, 0, src, dst)
     ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
     return b"\x02\0\0\0\0\x01\x02\0\0\0\0\x02\x08\x00" + ip + segment
-
-
-class Capture:
-    def __init__(self):
-        self.frames, self.t = [], 0
-
-    def add(self, f):
-        self.t += 1000
-        self.frames.append((self.t, f))
-
-    def write(self, path):
-        with open(path, "wb") as f:
-            f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
-            for t, frame in self.frames:
-                f.write(struct.pack("<IIII", T0 + t // 1_000_000, t % 1_000_000, len(frame), len(frame)))
-                f.write(frame)
 
 
 def fragments(segment, src, dst, ident, pieces):

@@ -1,5 +1,6 @@
 import CFuzzSupport
 import Ingest
+import Query
 import Store
 #if canImport(Glibc)
 import Glibc
@@ -7,7 +8,9 @@ import Glibc
 
 // A whole capture file through libpcap, decoding, reassembly and the archive:
 // each input is written to a file on tmpfs and ingested into a fresh archive,
-// which must then pass PRAGMA integrity_check and foreign_key_check. A broken
+// which must then pass PRAGMA integrity_check and foreign_key_check, and whose
+// flows with overlap conflicts read as every target policy must keep their length
+// and differ from the stored stream only inside the conflicts. A broken
 // file may be refused (a CaptureError), but nothing may crash, hang or leak.
 
 let directory = "/dev/shm/flowdb-fuzz-ingest-\(getpid())"
@@ -42,6 +45,32 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
         precondition(brokenKeys == 0, "foreign keys broken")
         let running = try check.scalar("SELECT count(*) FROM capture WHERE status = 'running'")
         precondition(running == 0, "capture left running")
+        // Flows with conflicts, read as every target would: as long as stored, and
+        // different from it only inside the conflicts' ranges.
+        let conflicted = try check.prepare("SELECT id FROM flow WHERE overlap_conflicts > 0 ORDER BY id LIMIT 4")
+        var ids: [Int64] = []
+        while try conflicted.step() { ids.append(conflicted.int64(0)) }
+        let reader = try FlowReader(archive: Archive(path: db, create: false))
+        for id in ids {
+            let conflicts = try reader.conflicts(flowID: id)
+            precondition(!conflicts.isEmpty, "a flow counts conflicts it has no rows for")
+            for dir in 0..<2 {
+                reader.policy = nil
+                var stored: [UInt8] = []
+                try reader.writeStream(flowID: id, dir: dir, fillGaps: true, hashing: false) { stored.append(contentsOf: $0) }
+                for policy in TargetPolicy.allCases {
+                    reader.policy = policy
+                    var read: [UInt8] = []
+                    try reader.writeStream(flowID: id, dir: dir, fillGaps: true, hashing: false) { read.append(contentsOf: $0) }
+                    precondition(read.count == stored.count, "--policy changed a stream's length")
+                    for i in read.indices where read[i] != stored[i] {
+                        let inside = conflicts.contains { $0.dir == dir && Int64(i) >= $0.streamOffset
+                                                          && Int64(i) < $0.streamOffset + Int64($0.laterBytes?.count ?? 0) }
+                        precondition(inside, "--policy changed a byte outside every conflict")
+                    }
+                }
+            }
+        }
     } catch {
         // A bad capture is reported in the ingest's result, never thrown: anything
         // thrown here failed on the archive side (or in the checks), which no input
