@@ -1,3 +1,4 @@
+import Digest
 import FileIO
 import Store
 #if canImport(Glibc)
@@ -101,7 +102,54 @@ public struct Exporter {
             report.rows[log.rawValue] = count
             report.files.append(file)
         }
+        // overlap conflicts (NDJSON only: no Zeek log has them), both copies in base64
+        if format == .ndjson && archive.version >= 19 {
+            let file = stem + ".overlap_conflict.ndjson"
+            let (clause, values) = try query.whereClause(filter)
+            var count = 0
+            try files.writeFile(file, in: dir) { fd in
+                let out = OutputBuffer(fd: fd, path: directory + "/" + file)
+                try Self.forEachConflict(archive, where: clause, values) { line in
+                    try out.write(prefix + line.dropFirst())
+                    count += 1
+                }
+                try out.flush()
+            }
+            report.rows["overlap_conflict"] = count
+            report.files.append(file)
+        }
         return report
+    }
+
+    /// The `overlap_conflict` rows of the flows matching `clause`, each as a JSON
+    /// line (copies in base64), in flow and arrival order.
+    static func forEachConflict(_ archive: Archive, where clause: String, _ values: [SQLiteValue],
+                                _ body: (String) throws -> Void) throws {
+        let columns = Tables.overlapConflict.names
+        let s = try archive.connection.prepare("""
+            SELECT \(columns.map { "o." + $0 }.joined(separator: ", "))
+            FROM overlap_conflict AS o JOIN flow AS f ON f.id = o.flow_id JOIN capture AS c ON c.id = f.capture_id
+            WHERE \(clause.isEmpty ? "1" : clause) ORDER BY o.flow_id, o.rowid
+            """)
+        for (i, v) in values.enumerated() { try s.bind(v, at: Int32(i + 1)) }
+        while try s.step() {
+            var fields: [String] = []
+            for (i, name) in columns.enumerated() {
+                let at = Int32(i)
+                let value: String
+                if s.isNull(at) {
+                    value = "null"
+                } else if name.hasSuffix("_bytes") {
+                    value = "\"" + Base64.encode(Array(s.blob(at))) + "\""
+                } else if name == "earlier_state" || name == "kept" {
+                    value = Formats.json(s.text(at) ?? "")
+                } else {
+                    value = String(s.int64(at))
+                }
+                fields.append("\"\(name)\":\(value)")
+            }
+            try body("{" + fields.joined(separator: ",") + "}\n")
+        }
     }
 }
 

@@ -5,12 +5,14 @@ import Store
 struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
-        abstract: "Write archives' flow, http, tls, ssh and dns records for other engines (Spark, ClickHouse, a SIEM, Zeek's tools).",
+        abstract: "Write archives' flow, http, tls, ssh, dns and anomaly records for other engines (Spark, ClickHouse, a SIEM, Zeek's tools).",
         discussion: """
         One file per archive and log in DIR: ARCHIVE.flow.ndjson, ARCHIVE.http.ndjson, ...
         (newline-delimited JSON: the fields of `flowdb query --format json`, after
         archive_id, archive and flow_id), or with --format zeek ARCHIVE.conn.log,
-        ARCHIVE.http.log, ARCHIVE.ssl.log, ARCHIVE.ssh.log, ARCHIVE.dns.log. The bytes
+        ARCHIVE.http.log, ARCHIVE.ssl.log, ARCHIVE.ssh.log, ARCHIVE.dns.log, ARCHIVE.weird.log.
+        NDJSON also has ARCHIVE.overlap_conflict.ndjson: both copies of conflicting bytes,
+        in base64. The bytes
         stay in the archives: `flowdb query --db DIR --flow ARCHIVE:ID --pcap F` gets a
         record's packets. Exporting an unchanged archive again writes the same bytes.
 

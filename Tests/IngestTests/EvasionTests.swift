@@ -135,6 +135,20 @@ import TestSupport
         #expect(try read(5, "first") == "ABCDEFGHIJKLMN")
     }
 
+    /// `flowdb export` writes the conflicts too (NDJSON), both copies in base64.
+    @Test func exportedWithBothCopies() throws {
+        let db = try Self.ingested()
+        let out = Paths.temporaryDirectory() + "/export"
+        let r = try CommandLineTests.run(["export", "--db", db, "--out", out])
+        #expect(r.status == 0 && r.err.contains("14 overlap_conflict"), "\(r.err)")
+        let lines = try String(contentsOfFile: out + "/e.overlap_conflict.ndjson", encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 14)
+        let first = try #require(try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any])
+        #expect(first["flow_id"] as? Int == 1 && first["stream_offset"] as? Int == 4 && first["kept"] as? String == "earlier")
+        #expect(first["earlier_bytes"] as? String == "RUZHSA==" && first["later_bytes"] as? String == "WFlaVw==")   // EFGH, XYZW
+        #expect(first["earlier_segment_offset"] is NSNull)
+    }
+
     /// Real traffic with loss and retransmissions on both sides of the capture
     /// point overlaps a lot, with the same bytes: no conflict.
     @Test func noConflictOnRealTraffic() throws {
