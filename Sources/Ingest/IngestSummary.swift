@@ -56,6 +56,7 @@ public struct IngestSummary {
         out += "bytes:          \(report.bytesDelivered) reassembled, \(report.bytesStored) stored\n"
         out += "gaps:           \(report.gaps)\n"
         out += "conflicts:      \(report.conflicts) overlaps with different bytes"
+        if report.conflictsNotRecorded > 0 { out += ", \(report.conflictsNotRecorded) more past the bound of 1,000 rows per flow (counted in their flows)" }
         if report.overlapBytesUnchecked > 0 { out += " (\(report.overlapBytesUnchecked) overlapping bytes not compared)" }
         out += "\n"
         out += "anomalies:      \(report.anomalies)"

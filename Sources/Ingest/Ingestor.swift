@@ -49,6 +49,7 @@ public struct IngestReport: Sendable {
     /// Overlap conflicts and anomalies recorded; overlapping bytes over delivered
     /// data not compared (no copy in memory); anomalies past a flow's bound.
     public var conflicts = 0
+    public var conflictsNotRecorded = 0
     public var overlapBytesUnchecked = 0
     public var anomalies = 0
     public var anomaliesNotRecorded = 0
@@ -59,6 +60,7 @@ public struct IngestReport: Sendable {
 extension IngestReport {
     mutating func takeEvidence(from writer: ArchiveWriter) {
         conflicts = writer.conflictsRecorded
+        conflictsNotRecorded = writer.conflictsNotRecorded
         overlapBytesUnchecked = writer.overlapBytesUnchecked
         anomalies = writer.anomaliesRecorded
         anomaliesNotRecorded = writer.anomaliesNotRecorded
@@ -66,6 +68,7 @@ extension IngestReport {
 
     mutating func addEvidence(_ other: IngestReport) {
         conflicts += other.conflicts
+        conflictsNotRecorded += other.conflictsNotRecorded
         overlapBytesUnchecked += other.overlapBytesUnchecked
         anomalies += other.anomalies
         anomaliesNotRecorded += other.anomaliesNotRecorded

@@ -85,6 +85,8 @@ public struct Extractor {
             entry.removeLast(2)   // "}\n"
             entry += ",\"files\":[\(files.joined(separator: ","))],\"gaps\":[\(gaps.joined(separator: ","))],\"gaps_filled\":\(fillGaps)"
             if let list = sources[f.id] { entry += ",\"captures\":\(list)" }
+            // files read as a target would have (--policy) are not the stored stream: said so
+            if let policy = reader.policy { entry += ",\"policy\":\"\(policy.rawValue)\"" }
             entry += "}"
             manifest += entry + (n == flows.count - 1 ? "\n" : ",\n")
         }

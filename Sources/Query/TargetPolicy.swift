@@ -44,9 +44,12 @@ public struct ConflictRecord: Sendable, Equatable {
     public var earlierBytes: [UInt8]?
     public var laterBytes: [UInt8]?
     public var kept: String
+    /// Bytes of each copy the archive did not keep (past its bounds).
+    public var bytesCut: Int
 
     public init(dir: Int, streamOffset: Int64, earlierSegment: Range<Int64>?, laterSegment: Range<Int64>,
-                earlierBytes: [UInt8]?, laterBytes: [UInt8]?, kept: String) {
+                earlierBytes: [UInt8]?, laterBytes: [UInt8]?, kept: String, bytesCut: Int = 0) {
+        self.bytesCut = bytesCut
         self.dir = dir
         self.streamOffset = streamOffset
         self.earlierSegment = earlierSegment
@@ -62,8 +65,8 @@ public struct ConflictRecord: Sendable, Equatable {
 public struct PolicyPatches: Sendable {
     /// Per direction: (stream offset, bytes), sorted, not overlapping.
     public private(set) var runs: [[(offset: Int64, bytes: [UInt8])]] = [[], []]
-    /// Conflicting bytes whose copies the archive did not keep (past its bounds):
-    /// those are shown as stored.
+    /// Conflicts whose copies the archive did not keep whole (past its bounds), or
+    /// whose values make no sense: those bytes are shown as stored.
     public private(set) var unresolved = 0
 
     public init() {}
@@ -75,7 +78,9 @@ public struct PolicyPatches: Sendable {
     public init(_ conflicts: [ConflictRecord], policy: TargetPolicy) {
         var chosen: [[Int64: UInt8]] = [[:], [:]]
         for c in conflicts where c.dir == 0 || c.dir == 1 {
-            guard let earlier = c.earlierBytes, let later = c.laterBytes, earlier.count == later.count, c.streamOffset >= 0 else {
+            // whole copies only (a cut one would be half applied), at offsets that add up
+            guard let earlier = c.earlierBytes, let later = c.laterBytes, earlier.count == later.count, c.bytesCut == 0,
+                  c.streamOffset >= 0, c.streamOffset <= Int64.max - Int64(later.count) else {
                 unresolved += 1
                 continue
             }
@@ -104,11 +109,22 @@ public struct PolicyPatches: Sendable {
     /// Writes the replacements that fall in `bytes`, which hold direction `dir`'s
     /// stream from `offset` on.
     public func apply(dir: Int, offset: Int64, to bytes: inout [UInt8]) {
-        guard dir == 0 || dir == 1, !bytes.isEmpty else { return }
-        let end = offset + Int64(bytes.count)
-        for run in runs[dir] where run.offset < end && run.offset + Int64(run.bytes.count) > offset {
+        guard dir == 0 || dir == 1, !bytes.isEmpty, offset >= 0 else { return }
+        let (end, overflow) = offset.addingReportingOverflow(Int64(bytes.count))
+        guard !overflow else { return }
+        let list = runs[dir]
+        // the first replacement ending after `offset` (they are sorted and disjoint)
+        var low = 0, high = list.count
+        while low < high {
+            let mid = (low + high) / 2
+            if list[mid].offset + Int64(list[mid].bytes.count) <= offset { low = mid + 1 } else { high = mid }
+        }
+        var i = low
+        while i < list.count, list[i].offset < end {
+            let run = list[i]
             let from = max(run.offset, offset), to = min(run.offset + Int64(run.bytes.count), end)
-            for at in from..<to { bytes[Int(at - offset)] = run.bytes[Int(at - run.offset)] }
+            if from < to { for at in from..<to { bytes[Int(at - offset)] = run.bytes[Int(at - run.offset)] } }
+            i += 1
         }
     }
 }
@@ -120,7 +136,7 @@ extension FlowReader {
         guard try connection.scalar("SELECT count(*) FROM sqlite_schema WHERE name = 'overlap_conflict'") == 1 else { return [] }
         let s = try connection.prepare("""
             SELECT dir, stream_offset, earlier_segment_offset, earlier_segment_length, later_segment_offset, later_segment_length,
-                   earlier_bytes, later_bytes, kept
+                   earlier_bytes, later_bytes, kept, bytes_cut
             FROM overlap_conflict WHERE flow_id = ? ORDER BY rowid
             """)
         try s.bind(flowID, at: 1)
@@ -135,7 +151,8 @@ extension FlowReader {
             guard let later = range(4) else { continue }
             out.append(ConflictRecord(dir: s.int(0), streamOffset: s.int64(1), earlierSegment: earlier, laterSegment: later,
                                       earlierBytes: s.isNull(6) ? nil : Array(s.blob(6)),
-                                      laterBytes: s.isNull(7) ? nil : Array(s.blob(7)), kept: s.text(8) ?? ""))
+                                      laterBytes: s.isNull(7) ? nil : Array(s.blob(7)), kept: s.text(8) ?? "",
+                                      bytesCut: s.isNull(9) ? 0 : s.int(9)))
         }
         return out
     }

@@ -13,8 +13,10 @@ extension AssemblerCore {
         let cut = max(0, min(overlap, count))
         if cut > 0, let reporter {
             // The earlier copy went to the stream: only the stream can compare.
+            // the overlap starts at the segment's first payload byte (one after a
+            // retransmitted SYN's sequence number, which gopacket leaves as it is)
             reporter.overlapped(Overlap(direction: half.direction, earlier: .delivered, nextExpected: expected,
-                                        start: sg.live.seq, laterBytes: UnsafeRawBufferPointer(rebasing: sg.live.bytes[..<cut]),
+                                        start: sg.live.segmentStart, laterBytes: UnsafeRawBufferPointer(rebasing: sg.live.bytes[..<cut]),
                                         earlierBytes: UnsafeRawBufferPointer(start: nil, count: 0), earlierInfo: CaptureInfo(),
                                         laterInfo: sg.live.captureInfo,
                                         earlierSegment: (sg.live.seq, 0),

@@ -132,6 +132,9 @@ final class AssemblerCore {
         guard !half.closed else { return }
 
         var seq = TCPSequence(segment.sequence)
+        // a SYN's payload starts one after its sequence number (the engine adjusts
+        // only the first SYN's, as gopacket does; reports say where the bytes are)
+        var payloadStart = syn && half.nextSeq != nil ? seq.adding(1) : seq
         if flags.contains(.ack) {
             half.ackSeq = TCPSequence(segment.acknowledgment)
         }
@@ -141,6 +144,7 @@ final class AssemblerCore {
         } else if syn {
             // The SYN occupies one sequence number; its payload starts after it.
             seq = seq.adding(1)
+            payloadStart = seq
             half.nextSeq = seq
             queue = false
         } else if start {
@@ -149,7 +153,7 @@ final class AssemblerCore {
         }
 
         reporting = connection.reportsOverlaps ? connection : nil
-        handleBytes(segment.payload, seq: seq, half: half, start: syn,
+        handleBytes(segment.payload, seq: seq, payloadStart: payloadStart, half: half, start: syn,
                     end: flags.contains(.rst) || flags.contains(.fin), queue: queue, context: context)
         reporting = nil
         guard !sg.chunks.isEmpty else { return }
@@ -161,10 +165,10 @@ final class AssemblerCore {
     }
 
     /// Queues the live packet, or stages it for immediate delivery.
-    private func handleBytes(_ payload: UnsafeRawBufferPointer, seq: TCPSequence, half: HalfConnection,
+    private func handleBytes(_ payload: UnsafeRawBufferPointer, seq: TCPSequence, payloadStart: TCPSequence, half: HalfConnection,
                              start: Bool, end: Bool, queue: Bool, context: CaptureInfo) {
         sg.live = LiveSegment(bytes: payload, seq: seq, start: start, end: end, captureInfo: context,
-                              segmentStart: seq, segmentCount: payload.count)
+                              segmentStart: payloadStart, segmentCount: payload.count)
         if queue {
             resolveOverlaps(half, queue: true)
             let perConnection = options.maxBufferedPagesPerConnection

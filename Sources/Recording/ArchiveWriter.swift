@@ -322,11 +322,15 @@ public final class ArchiveWriter: @unchecked Sendable {
 
     /// An anomaly of `flow` (Zeek's weird name where Zeek has one), in the packet `packetIndex`.
     func addAnomaly(_ flow: FlowState, name: String, dir: Int, timestamp: Int64, packetIndex: Int, detail: String?) {
-        guard flow.anomalies < Self.anomaliesPerFlow else {
+        // Past the bound, the first row of each name is still written: a flood of one
+        // kind (empty URG segments) must not hide the others (a conflict's row).
+        let bit = AnomalyNames.bit(name)
+        guard flow.anomalies < Self.anomaliesPerFlow || flow.anomalyNames & bit == 0 else {
             anomaliesNotRecorded += 1
             return
         }
         flow.anomalies += 1
+        flow.anomalyNames |= bit
         var row = RowValues(Tables.anomaly)
         row.set("flow_id", flow.totals.flowID)
         row.set("ts", timestamp)
@@ -365,11 +369,13 @@ public final class ArchiveWriter: @unchecked Sendable {
     /// could not be compared because the archive no longer held them in memory
     /// (the ingest summary's counts).
     public private(set) var conflictsRecorded = 0
+    public private(set) var conflictsNotRecorded = 0
     public private(set) var overlapBytesUnchecked = 0
 
     /// Bytes of both copies one conflict row keeps, and one flow's rows in all.
     static let conflictBytesLimit = 4096
     static let conflictBytesPerFlow = 262_144
+    static let conflictRowsPerFlow = 1000
 
     /// Records a conflict: `earlier` and `later` are the two copies of the bytes at
     /// `streamOffset`; `earlierSegment` is nil when the earlier copy was delivered.
@@ -377,6 +383,15 @@ public final class ArchiveWriter: @unchecked Sendable {
                      later: UnsafeRawBufferPointer, earlierState: String, earlierPacket: (ts: Int64, index: Int)?,
                      earlierSegment: (offset: Int64, length: Int)?, laterPacket: (ts: Int64, index: Int),
                      laterSegment: (offset: Int64, length: Int), laterKept: Bool) {
+        flow.totals.overlapConflicts += 1
+        flow.changes &+= 1
+        // every conflict counts; a flow's rows are bounded (a flood of them would be
+        // rows without end), the rest counted in the ingest summary
+        guard flow.conflictRows < Self.conflictRowsPerFlow else {
+            conflictsNotRecorded += 1
+            return
+        }
+        flow.conflictRows += 1
         var differing = 0
         for i in 0..<min(earlier.count, later.count) where earlier[i] != later[i] { differing += 1 }
         var row = RowValues(Tables.overlapConflict)
@@ -404,8 +419,6 @@ public final class ArchiveWriter: @unchecked Sendable {
         row.set("kept", laterKept ? "later" : "earlier")
         pendingBytes += 256 + 2 * keep
         conflictsRecorded += 1
-        flow.totals.overlapConflicts += 1
-        flow.changes &+= 1
         batch.conflicts.append(row)
         let held = earlierState == "delivered" ? "delivered" : "queued"
         addAnomaly(flow, name: "rexmit_inconsistency", dir: dir, timestamp: laterPacket.ts, packetIndex: laterPacket.index,
@@ -431,7 +444,7 @@ public final class ArchiveWriter: @unchecked Sendable {
                     let earlier = UnsafeRawBufferPointer(rebasing: held[Int(from - run.streamOffset)..<Int(to - run.streamOffset)])
                     guard !earlier.sameBytes(as: laterPart) else { return }
                     addConflict(flow, dir: dir, streamOffset: from, earlier: earlier, later: laterPart, earlierState: "delivered",
-                                earlierPacket: deliveredBy(flow, dir: dir, at: from), earlierSegment: nil,
+                                earlierPacket: deliveredBy(flow, run, dir: dir, at: from), earlierSegment: nil,
                                 laterPacket: laterPacket, laterSegment: laterSegment, laterKept: false)
                 }
             }
@@ -444,10 +457,14 @@ public final class ArchiveWriter: @unchecked Sendable {
     /// The first packet of the delivery that carried byte `offset` of `flow`'s
     /// direction, while the batch still holds that delivery's row (searched from the
     /// newest: conflicts are rare, retransmissions recent).
-    private func deliveredBy(_ flow: FlowState, dir: Int, at offset: Int64) -> (ts: Int64, index: Int)? {
+    private func deliveredBy(_ flow: FlowState, _ run: Run, dir: Int, at offset: Int64) -> (ts: Int64, index: Int)? {
+        // a run of a batch already written: its deliveries went with it
+        guard run.generation == generation else { return nil }
         let id = flow.totals.flowID
+        // bounded: a flood of conflicts must not scan a whole batch each
         var i = batch.deliveries.count - 1
-        while i >= 0 {
+        let stop = max(0, batch.deliveries.count - 4096)
+        while i >= stop {
             let d = batch.deliveries[i]
             if d.flowID == id && d.dir == dir && d.streamOffset <= offset && offset < d.streamOffset + Int64(d.length) {
                 guard let ts = d.tsFirst else { return nil }

@@ -75,8 +75,11 @@ final class FlowState {
     var watch = PerDirection(WindowWatch())
     /// The first data seen after a SYN and before any SYN-ACK (an anomaly if one follows).
     var earlyData: (dir: Int, ts: Int64, packetIndex: Int, bytes: Int)?
-    /// Bytes of conflicting copies its `overlap_conflict` rows keep so far.
+    /// Bytes of conflicting copies its `overlap_conflict` rows keep so far, and its rows.
     var conflictBytes = 0
+    var conflictRows = 0
+    /// The anomaly names it has a row of (`AnomalyNames.bit`).
+    var anomalyNames: UInt32 = 0
     /// Anomaly rows recorded for it (bounded by `ArchiveWriter.anomaliesPerFlow`).
     var anomalies = 0
     /// Counts the packets and deliveries recorded; `written` is the count the
@@ -552,6 +555,25 @@ final class RecentConnections {
 
 /// A value for each direction of a flow, indexed by `dir` (0: client to server),
 /// stored inline rather than in an array.
+/// The anomaly names as bits, for "a flow's first row of each name".
+enum AnomalyNames {
+    static func bit(_ name: String) -> UInt32 {
+        switch name {
+        case "SYN_with_data": 1 << 0
+        case "RST_with_data": 1 << 1
+        case "data_after_reset": 1 << 2
+        case "rexmit_inconsistency": 1 << 3
+        case "ttl_changed": 1 << 4
+        case "urgent_pointer": 1 << 5
+        case "bad_TCP_options": 1 << 6
+        case "data_before_established": 1 << 7
+        case "seq_outside_window": 1 << 8
+        case "fragment_inconsistency": 1 << 9
+        default: 1 << 31
+        }
+    }
+}
+
 /// What one side of a TCP connection said of the handshake and its window.
 struct WindowWatch {
     var syn = false, synAck = false

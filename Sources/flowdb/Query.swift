@@ -122,7 +122,7 @@ struct QueryCommand: ParsableCommand {
     /// Says when a policy could not apply to every conflict (its bytes were not kept).
     func warnUnresolved(_ reader: FlowReader) {
         if let policy, reader.unresolvedConflicts > 0 {
-            printError("--policy \(policy.rawValue): \(reader.unresolvedConflicts) conflict(s) past the archive's bounds kept no bytes; they are shown as stored")
+            printError("--policy \(policy.rawValue): \(reader.unresolvedConflicts) conflict(s) past the archive's bounds were not kept whole; their bytes are shown as stored")
         }
     }
 

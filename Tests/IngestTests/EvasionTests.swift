@@ -110,6 +110,7 @@ import TestSupport
         let names = try FileManager.default.contentsOfDirectory(atPath: out).filter { $0.hasSuffix(".bin") || $0.contains("c2s") }
         let c2s = try #require(names.first { $0.contains("c2s") })
         #expect(try String(contentsOfFile: out + "/" + c2s, encoding: .utf8) == "0AJJJBBKKKLLLMMMFFFGGHHQQ")
+        #expect(try String(contentsOfFile: out + "/manifest.json", encoding: .utf8).contains(",\"policy\":\"solaris\"}"))
     }
 
     /// The cases with one or two overlaps, read by the rule for delivered bytes
@@ -147,6 +148,37 @@ import TestSupport
         #expect(first["flow_id"] as? Int == 1 && first["stream_offset"] as? Int == 4 && first["kept"] as? String == "earlier")
         #expect(first["earlier_bytes"] as? String == "RUZHSA==" && first["later_bytes"] as? String == "WFlaVw==")   // EFGH, XYZW
         #expect(first["earlier_segment_offset"] is NSNull)
+    }
+
+    /// scripts/make-evasion-bounds-capture.py: what an attacker may do to the bounds.
+    @Test func boundsKeepTheEvidence() throws {
+        let db = Paths.temporaryDirectory() + "/b.sqlite"
+        let r = try CommandLineTests.run(["ingest", "--db", db, Paths.fixture("anomalies/evasion-bounds.pcap")])
+        #expect(r.status == 0, "\(r.err)")
+        #expect(r.out.contains("conflicts:      1002 overlaps with different bytes, 99 more past the bound of 1,000 rows per flow"), "\(r.out)")
+        #expect(r.out.contains("anomalies:      2004 (200 more past the bound of 1,000 per flow, counted only)"), "\(r.out)")
+        let rows = try DatagramFlowTests.rows(db, """
+            SELECT f.client_port - 44000, f.overlap_conflicts,
+                   (SELECT count(*) FROM overlap_conflict c WHERE c.flow_id = f.id),
+                   (SELECT coalesce(sum(bytes_cut), 0) FROM overlap_conflict c WHERE c.flow_id = f.id),
+                   (SELECT group_concat(name || '=' || n) FROM (SELECT name, count(*) AS n FROM anomaly a WHERE a.flow_id = f.id
+                                                                GROUP BY name ORDER BY name))
+            FROM flow f ORDER BY f.id
+            """).map { $0.joined(separator: " ") }
+        #expect(rows == [
+            // 1,200 empty URG segments fill the flow's 1,000 rows; its conflict still has its row
+            "1 1 1 0 rexmit_inconsistency=1,urgent_pointer=1000",
+            // 1,100 one-byte retransmissions: the last is a keep-alive's shape (not a conflict), 1,000 rows kept
+            "2 1099 1000 0 rexmit_inconsistency=1000",
+            // 6,000 different bytes: 4,096 of each copy kept
+            "3 1 1 1904 rexmit_inconsistency=1",
+            // a SYN with data sent twice alike: no conflict
+            "4 0 0 0 SYN_with_data=2",
+        ])
+        // a copy not kept whole is shown as stored, and --policy says so
+        let last = try CommandLineTests.run(["query", "--db", db, "--flow", "3", "--show", "raw", "--dir", "client", "--policy", "last"])
+        #expect(last.out == String(repeating: "a", count: 6000))
+        #expect(last.err == "flowdb: --policy last: 1 conflict(s) past the archive's bounds were not kept whole; their bytes are shown as stored\n")
     }
 
     /// Real traffic with loss and retransmissions on both sides of the capture

@@ -70,5 +70,19 @@ import Testing
         let patches = PolicyPatches(rows, policy: .last)
         #expect(patches.isEmpty)
         #expect(patches.unresolved == 3)
+        // offsets at the end of Int64: refused, never a trap
+        let far = PolicyPatches([ConflictRecord(dir: 0, streamOffset: .max, earlierSegment: nil, laterSegment: 0..<1,
+                                                earlierBytes: [0, 0], laterBytes: [1, 1], kept: "earlier"),
+                                 ConflictRecord(dir: 0, streamOffset: 2, earlierSegment: nil, laterSegment: 2..<3,
+                                                earlierBytes: [0], laterBytes: [1], kept: "earlier")], policy: .last)
+        #expect(far.unresolved == 1)
+        var near = [UInt8](repeating: 7, count: 4)
+        far.apply(dir: 0, offset: .max - 2, to: &near)
+        far.apply(dir: 0, offset: -3, to: &near)
+        #expect(near == [7, 7, 7, 7])
+        // a copy cut by the archive's bounds is not half applied
+        let cut = PolicyPatches([ConflictRecord(dir: 0, streamOffset: 0, earlierSegment: nil, laterSegment: 0..<8,
+                                                earlierBytes: [0, 0], laterBytes: [1, 1], kept: "earlier", bytesCut: 6)], policy: .last)
+        #expect(cut.isEmpty && cut.unresolved == 1)
     }
 }
