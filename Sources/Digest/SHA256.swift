@@ -46,8 +46,7 @@ public struct SHA256: @unchecked Sendable {
     }
 
     public var hexDigest: String {
-        let digits = Array("0123456789abcdef".utf8)
-        return String(decoding: finalize().flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 15)]] }, as: UTF8.self)
+        Hex.encode(finalize())
     }
 
     public static func hex(_ bytes: [UInt8]) -> String {

@@ -1,5 +1,6 @@
 import Applications
 import Decoding
+import Digest
 import Dispatch
 import Reassembly
 import Store
@@ -321,10 +322,10 @@ public final class ArchiveWriter: @unchecked Sendable {
     func addHTTP(_ row: RowValues) { batch.http.append(row) }
 
     /// An anomaly of `flow` (Zeek's weird name where Zeek has one), in the packet `packetIndex`.
-    func addAnomaly(_ flow: FlowState, name: String, dir: Int, timestamp: Int64, packetIndex: Int, detail: String?) {
+    func addAnomaly(_ flow: FlowState, name: AnomalyName, dir: Int, timestamp: Int64, packetIndex: Int, detail: String?) {
         // Past the bound, the first row of each name is still written: a flood of one
         // kind (empty URG segments) must not hide the others (a conflict's row).
-        let bit = AnomalyNames.bit(name)
+        let bit = name.bit
         guard flow.anomalies < Self.anomaliesPerFlow || flow.anomalyNames & bit == 0 else {
             anomaliesNotRecorded += 1
             return
@@ -336,7 +337,7 @@ public final class ArchiveWriter: @unchecked Sendable {
         row.set("ts", timestamp)
         row.set("dir", dir)
         row.set("packet_index", packetIndex)
-        row.set("name", name)
+        row.set("name", name.rawValue)
         if let detail { row.set("detail", detail) }
         pendingBytes += 128
         anomaliesRecorded += 1
@@ -346,16 +347,9 @@ public final class ArchiveWriter: @unchecked Sendable {
     /// One `fragment_inconsistency` (Zeek's weird) per place where the fragments of a
     /// datagram of `flow` disagreed, with both copies in hex (up to 64 bytes each).
     func noteFragmentConflicts(_ conflicts: [FragmentConflict], of flow: FlowState, dir: Int, timestamp: Int64) {
-        func hex(_ bytes: [UInt8]) -> String {
-            let digits = Array("0123456789abcdef".utf8)
-            var out: [UInt8] = []
-            out.reserveCapacity(bytes.count * 2)
-            for b in bytes { out.append(digits[Int(b >> 4)]); out.append(digits[Int(b & 15)]) }
-            return String(decoding: out, as: UTF8.self)
-        }
         for c in conflicts {
-            addAnomaly(flow, name: "fragment_inconsistency", dir: dir, timestamp: timestamp, packetIndex: c.laterSource.index,
-                       detail: "\(c.length) bytes at IP payload offset \(c.offset): earlier \(hex(c.earlier)), later \(hex(c.later)); the earlier is kept")
+            addAnomaly(flow, name: .fragmentInconsistency, dir: dir, timestamp: timestamp, packetIndex: c.laterSource.index,
+                       detail: "\(c.length) bytes at IP payload offset \(c.offset): earlier \(Hex.encode(c.earlier)), later \(Hex.encode(c.later)); the earlier is kept")
         }
     }
 
@@ -421,7 +415,7 @@ public final class ArchiveWriter: @unchecked Sendable {
         conflictsRecorded += 1
         batch.conflicts.append(row)
         let held = earlierState == "delivered" ? "delivered" : "queued"
-        addAnomaly(flow, name: "rexmit_inconsistency", dir: dir, timestamp: laterPacket.ts, packetIndex: laterPacket.index,
+        addAnomaly(flow, name: .rexmitInconsistency, dir: dir, timestamp: laterPacket.ts, packetIndex: laterPacket.index,
                    detail: "\(differing) of \(later.count) bytes at stream offset \(streamOffset) differ from the \(held) copy; "
                        + "the stream keeps the \(laterKept ? "later" : "earlier") one")
     }

@@ -68,17 +68,14 @@ final class FlowState {
     var finished = false
     /// A RST of this connection was seen (later data is `data_after_reset`).
     var resetSeen = false
-    /// Each direction's last and first IP TTL or hop limit (0: no packet yet).
-    var hopLimits = PerDirection<UInt8>(0)
-    var firstHopLimits = PerDirection<UInt8>(0)
-    /// Each direction's handshake and window, for the anomalies that need them.
-    var watch = PerDirection(WindowWatch())
+    /// What each side said of the handshake, its window and its TTL, for the anomalies.
+    var watch = PerDirection(SideWatch())
     /// The first data seen after a SYN and before any SYN-ACK (an anomaly if one follows).
     var earlyData: (dir: Int, ts: Int64, packetIndex: Int, bytes: Int)?
     /// Bytes of conflicting copies its `overlap_conflict` rows keep so far, and its rows.
     var conflictBytes = 0
     var conflictRows = 0
-    /// The anomaly names it has a row of (`AnomalyNames.bit`).
+    /// The anomaly names it has a row of (`AnomalyName.bit`).
     var anomalyNames: UInt32 = 0
     /// Anomaly rows recorded for it (bounded by `ArchiveWriter.anomaliesPerFlow`).
     var anomalies = 0
@@ -180,8 +177,6 @@ final class FlowState {
         totals.closed = swapped(totals.closed)
         offsets = swapped(offsets)
         openRuns = swapped(openRuns)
-        hopLimits = swapped(hopLimits)
-        firstHopLimits = swapped(firstHopLimits)
         watch = swapped(watch)
     }
 }
@@ -261,29 +256,12 @@ public final class RecordingStream: Stream {
         if packet.payloadLength > 0 && (packet.flags & 0x06 != 0 || flow.resetSeen) {
             noteAnomalies(packet, dir: dir, timestamp: captureInfo.timestamp)
         }
-        watchSequence(segment, packet, dir: dir, timestamp: captureInfo.timestamp)
-        let hopLimit = cursor.hopLimit, previousHopLimit = flow.hopLimits[dir]
-        if hopLimit != previousHopLimit || packet.flags & 0x20 != 0 || cursor.badOptions {
-            // Routes flap by a hop or two (ECMP, anycast); a TTL more than 5 away from the
-            // direction's first is the insertion signal (Snort's ttl_limit, 5 by default).
-            // One row where it moves there, not one per packet while it stays.
-            let first = flow.firstHopLimits[dir]
-            if first == 0 {
-                flow.firstHopLimits[dir] = hopLimit
-            } else if abs(Int(hopLimit) - Int(first)) > 5 && abs(Int(hopLimit) - Int(previousHopLimit)) > 0
-                        && (abs(Int(previousHopLimit) - Int(first)) <= 5 || abs(Int(hopLimit) - Int(previousHopLimit)) > 5) {
-                note("ttl_changed", dir: dir, timestamp: captureInfo.timestamp,
-                     detail: "\(previousHopLimit) -> \(hopLimit) (first \(first))")
-            }
-            flow.hopLimits[dir] = hopLimit
-            if packet.flags & 0x20 != 0 {
-                note("urgent_pointer", dir: dir, timestamp: captureInfo.timestamp,
-                     detail: "pointer \(cursor.urgentPointer), \(packet.payloadLength) bytes")
-            }
-            if cursor.badOptions {
-                note("bad_TCP_options", dir: dir, timestamp: captureInfo.timestamp, detail: nil)
-            }
+        watch(segment, packet, dir: dir, timestamp: captureInfo.timestamp)
+        if packet.flags & 0x20 != 0 {
+            note(.urgentPointer, dir: dir, timestamp: captureInfo.timestamp,
+                 detail: "pointer \(cursor.urgentPointer), \(packet.payloadLength) bytes")
         }
+        if cursor.badOptions { note(.badTCPOptions, dir: dir, timestamp: captureInfo.timestamp, detail: nil) }
         if packet.flags & 0x04 != 0 { flow.resetSeen = true }
         if dir == 1, flow.connection.reversesRoles(packet), flow.mayFlipRoles, writer.swapEnds(flow) {
             // Zeek swaps the roles at this SYN: its sender is the originator now
@@ -296,54 +274,58 @@ public final class RecordingStream: Stream {
         return true
     }
 
-    /// The handshake and the windows each side advertised: data before the responder
-    /// answered the SYN (`data_before_established`, Zeek's weird), and data reaching
-    /// more than a whole window past the furthest edge the receiver advertised
-    /// (`seq_outside_window`: a target drops it, a sensor that takes it was fooled).
+    /// What the packet's side says of its TTL, the handshake and its window:
+    /// a TTL moving far from the side's first (`ttl_changed`), data before the
+    /// responder answered the SYN (`data_before_established`, Zeek's weird), and data
+    /// reaching more than a whole window past the furthest edge the receiver
+    /// advertised (`seq_outside_window`: a target drops it, a sensor that takes it was fooled).
     @inline(__always)
-    private func watchSequence(_ segment: TCPSegment, _ packet: TCPPacket, dir: Int, timestamp: Int64) {
+    private func watch(_ segment: TCPSegment, _ packet: TCPPacket, dir: Int, timestamp: Int64) {
         let flags = packet.flags
+        var side = flow.watch[dir]
+        if let moved = side.take(hopLimit: cursor.hopLimit) {
+            note(.ttlChanged, dir: dir, timestamp: timestamp, detail: "\(moved.previous) -> \(cursor.hopLimit) (first \(moved.first))")
+        }
         if flags & 0x02 != 0 {
-            flow.watch[dir].syn = true
-            flow.watch[dir].synAck = flags & 0x10 != 0
-            if flags & 0x10 != 0, let early = flow.earlyData {
+            side.syn = true
+            side.synAck = flags & 0x10 != 0
+            side.scale = cursor.badOptions ? nil : SideWatch.windowScale(in: segment.options)
+            if side.synAck, let early = flow.earlyData {
                 // the SYN-ACK came after data: that data was sent before the handshake
                 flow.earlyData = nil
-                writer.addAnomaly(flow, name: "data_before_established", dir: early.dir, timestamp: early.ts,
+                writer.addAnomaly(flow, name: .dataBeforeEstablished, dir: early.dir, timestamp: early.ts,
                                   packetIndex: early.packetIndex, detail: "\(early.bytes) bytes")
             }
-            flow.watch[dir].scale = cursor.badOptions ? nil : WindowWatch.windowScale(in: segment.options)
         }
+        let other = 1 - dir
+        let receiver = flow.watch[other]
         if flags & 0x10 != 0 {
             // a SYN's window is never scaled; later ones are when both SYNs offered it
-            let shift = flags & 0x02 == 0 ? flow.windowShift(of: dir) : 0
+            let shift = flags & 0x02 == 0 ? side.windowShift(peer: receiver) : 0
             let window = UInt32(packet.window) << shift
             let edge = packet.acknowledgment &+ window
-            var w = flow.watch[dir]
-            if !w.edgeKnown || Int32(bitPattern: edge &- w.rightEdge) > 0 { w.rightEdge = edge }
-            w.edgeKnown = true
-            if window > w.largestWindow { w.largestWindow = window }
-            flow.watch[dir] = w
+            if !side.edgeKnown || Int32(bitPattern: edge &- side.rightEdge) > 0 { side.rightEdge = edge }
+            side.edgeKnown = true
+            if window > side.largestWindow { side.largestWindow = window }
         }
+        flow.watch[dir] = side
         guard packet.payloadLength > 0, flags & 0x02 == 0 else { return }
-        let other = 1 - dir
         // A SYN seen, its SYN-ACK not (data may ride on the handshake's last ACK: that is
         // after it). Recorded when a SYN-ACK follows: a capture of one direction only
         // never shows the SYN-ACK, and its data is not early.
-        if (flow.watch[0].syn || flow.watch[1].syn) && !flow.watch[0].synAck && !flow.watch[1].synAck && flow.earlyData == nil {
+        if (side.syn || receiver.syn) && !side.synAck && !receiver.synAck && flow.earlyData == nil {
             flow.earlyData = (dir, timestamp, cursor.packetIndex, packet.payloadLength)
         }
-        let receiver = flow.watch[other]
-        guard receiver.edgeKnown, flow.watch[dir].syn, receiver.syn else { return }
+        guard receiver.edgeKnown, side.syn, receiver.syn else { return }
         let end = packet.sequence &+ UInt32(truncatingIfNeeded: packet.payloadLength)
         let past = Int64(Int32(bitPattern: end &- receiver.rightEdge))
         if past > Int64(max(receiver.largestWindow, 65_535)) {
-            note("seq_outside_window", dir: dir, timestamp: timestamp,
+            note(.seqOutsideWindow, dir: dir, timestamp: timestamp,
                  detail: "ends \(past) bytes past the receiver's window (\(receiver.largestWindow) bytes at most)")
         }
     }
 
-    private func note(_ name: String, dir: Int, timestamp: Int64, detail: String?) {
+    private func note(_ name: AnomalyName, dir: Int, timestamp: Int64, detail: String?) {
         writer.addAnomaly(flow, name: name, dir: dir, timestamp: timestamp, packetIndex: cursor.packetIndex, detail: detail)
     }
 
@@ -379,12 +361,12 @@ public final class RecordingStream: Stream {
     private func noteAnomalies(_ packet: TCPPacket, dir: Int, timestamp: Int64) {
         let bytes = "\(packet.payloadLength) bytes"
         if packet.flags & 0x02 != 0 {
-            writer.addAnomaly(flow, name: "SYN_with_data", dir: dir, timestamp: timestamp, packetIndex: cursor.packetIndex, detail: bytes)
+            writer.addAnomaly(flow, name: .synWithData, dir: dir, timestamp: timestamp, packetIndex: cursor.packetIndex, detail: bytes)
         }
         if packet.flags & 0x04 != 0 {
-            writer.addAnomaly(flow, name: "RST_with_data", dir: dir, timestamp: timestamp, packetIndex: cursor.packetIndex, detail: bytes)
+            writer.addAnomaly(flow, name: .rstWithData, dir: dir, timestamp: timestamp, packetIndex: cursor.packetIndex, detail: bytes)
         } else if flow.resetSeen {
-            writer.addAnomaly(flow, name: "data_after_reset", dir: dir, timestamp: timestamp, packetIndex: cursor.packetIndex, detail: bytes)
+            writer.addAnomaly(flow, name: .dataAfterReset, dir: dir, timestamp: timestamp, packetIndex: cursor.packetIndex, detail: bytes)
         }
     }
 
@@ -555,27 +537,23 @@ final class RecentConnections {
 
 /// A value for each direction of a flow, indexed by `dir` (0: client to server),
 /// stored inline rather than in an array.
-/// The anomaly names as bits, for "a flow's first row of each name".
-enum AnomalyNames {
-    static func bit(_ name: String) -> UInt32 {
-        switch name {
-        case "SYN_with_data": 1 << 0
-        case "RST_with_data": 1 << 1
-        case "data_after_reset": 1 << 2
-        case "rexmit_inconsistency": 1 << 3
-        case "ttl_changed": 1 << 4
-        case "urgent_pointer": 1 << 5
-        case "bad_TCP_options": 1 << 6
-        case "data_before_established": 1 << 7
-        case "seq_outside_window": 1 << 8
-        case "fragment_inconsistency": 1 << 9
-        default: 1 << 31
-        }
-    }
+/// The anomalies the recorder names (`anomaly.name`): Zeek's weird names where Zeek
+/// has one (docs/evasion.md lists which).
+enum AnomalyName: String, CaseIterable {
+    case synWithData = "SYN_with_data", rstWithData = "RST_with_data", dataAfterReset = "data_after_reset"
+    case rexmitInconsistency = "rexmit_inconsistency", dataBeforeEstablished = "data_before_established"
+    case fragmentInconsistency = "fragment_inconsistency"
+    case ttlChanged = "ttl_changed", urgentPointer = "urgent_pointer", badTCPOptions = "bad_TCP_options"
+    case seqOutsideWindow = "seq_outside_window"
+
+    /// Its bit, for "a flow's first row of each name" (`FlowState.anomalyNames`).
+    var bit: UInt32 { 1 << UInt32(Self.allCases.firstIndex(of: self)!) }
 }
 
-/// What one side of a TCP connection said of the handshake and its window.
-struct WindowWatch {
+/// What one side of a TCP connection said of its TTL, the handshake and its window.
+struct SideWatch {
+    /// Its first and last IP TTL or hop limit (0: no packet yet).
+    var firstHopLimit: UInt8 = 0, hopLimit: UInt8 = 0
     var syn = false, synAck = false
     /// The window scale its SYN offered (RFC 7323), if any.
     var scale: UInt8?
@@ -583,6 +561,30 @@ struct WindowWatch {
     var rightEdge: UInt32 = 0
     var edgeKnown = false
     var largestWindow: UInt32 = 0
+
+    /// The shift of this side's windows: its SYN's scale when both SYNs offered one, else 0.
+    @inline(__always)
+    func windowShift(peer: SideWatch) -> UInt32 {
+        guard let mine = scale, peer.scale != nil else { return 0 }
+        return UInt32(mine)
+    }
+
+    /// Takes a packet's TTL. Routes flap by a hop or two (ECMP, anycast); a TTL more
+    /// than 5 from the side's first is the insertion signal (Snort's `ttl_limit`, 5 by
+    /// default). Returns the previous and first TTL where it moves there (or jumps
+    /// more than 5 while there): one row per move, not one per packet while it stays.
+    mutating func take(hopLimit new: UInt8) -> (previous: UInt8, first: UInt8)? {
+        let previous = hopLimit
+        guard new != previous else { return nil }
+        hopLimit = new
+        guard firstHopLimit != 0 else {
+            firstHopLimit = new
+            return nil
+        }
+        func far(_ a: UInt8, _ b: UInt8) -> Bool { abs(Int(a) - Int(b)) > 5 }
+        guard far(new, firstHopLimit), !far(previous, firstHopLimit) || far(new, previous) else { return nil }
+        return (previous, firstHopLimit)
+    }
 
     /// The window scale option's shift (capped at 14, as RFC 7323 says) among a SYN's options.
     static func windowScale(in options: UnsafeRawBufferPointer) -> UInt8? {
@@ -601,14 +603,6 @@ struct WindowWatch {
     }
 }
 
-extension FlowState {
-    /// The shift of `dir`'s windows: its SYN's scale when both SYNs offered one, else 0.
-    @inline(__always)
-    func windowShift(of dir: Int) -> UInt32 {
-        guard let mine = watch[dir].scale, watch[1 - dir].scale != nil else { return 0 }
-        return UInt32(mine)
-    }
-}
 
 struct PerDirection<Value> {
     var clientToServer: Value
